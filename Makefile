@@ -1,0 +1,39 @@
+# lyceum: `make demo` and `make test` do all the setup on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check
+# torch must be installed before anything that depends on it: an unpinned torch pulls a
+# multi-GB CUDA build. Override TORCH_SPEC for another build.
+TORCH_SPEC ?= torch==2.13.0
+
+.PHONY: demo test lint bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+$(VENV)/.core: pyproject.toml | $(PY)
+	$(PIP) install -q -e .
+	touch $@
+
+$(VENV)/.dev: pyproject.toml | $(PY)
+	$(PIP) install -q "$(TORCH_SPEC)"
+	$(PIP) install -q -e ".[dev]"
+	touch $(VENV)/.core $@
+
+demo: $(VENV)/.core
+	$(VENV)/bin/lyceum demo
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+test: $(VENV)/.dev lint
+	$(PY) -m pytest -W error
+
+bench: $(VENV)/.dev
+	$(PY) benchmarks/bench_runtime.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache lyceum.db

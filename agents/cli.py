@@ -1,0 +1,307 @@
+"""The ``lyceum`` command line. Every command has ``--help``."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import importlib
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from agents.budget import Budget
+from agents.graph import AgentGraph
+from agents.render import render_message
+from agents.runtime import RunResult, Runtime
+from agents.store import RunRecord, RunStore, resolve_db_url
+from protocols import Event, LyceumError, MessageSent, UserError, json_schema
+
+__all__ = ["main"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+SIMULATION_NOTE = (
+    "SIMULATION: the student is a simulated learner (Bayesian knowledge tracing) and the "
+    "explanations come from a template function. No LLM is involved; these numbers describe "
+    "the simulation, not LLMs."
+)
+
+
+def _errors(fn: F) -> F:
+    """Show lyceum errors as one clear line and exit 2, instead of a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except LyceumError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]
+
+
+db_option = click.option(
+    "--db",
+    envvar="LYCEUM_DB",
+    default=None,
+    show_envvar=True,
+    help="Run store: a SQLite path or a SQLAlchemy URL (default: sqlite:///lyceum.db).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="lyceum")
+def main() -> None:
+    """lyceum: multi-agent LLM systems that teach and do expert work."""
+
+
+@main.command()
+@db_option
+@click.option(
+    "--profiles",
+    default="novice,overconfident,strong",
+    show_default=True,
+    help="Comma-separated simulated-student profiles; one lesson run each.",
+)
+@click.option("--seed", default=0, show_default=True, help="Seed of the simulated students.")
+@click.option("--quiet", is_flag=True, help="Print only the summary, not the transcripts.")
+@_errors
+def demo(db: str | None, profiles: str, seed: int, quiet: bool) -> None:
+    """Run the offline demo: a teacher tutors simulated students through the sample lesson.
+
+    No network and no LLM: the students are simulated learners. Each run is written to the
+    store and can be inspected with `lyceum runs show` and replayed with `lyceum runs replay`.
+    """
+    from agents.demo import PROFILES, DemoTeacher, build_lesson_graph, start_message
+
+    names = [p.strip() for p in profiles.split(",") if p.strip()]
+    for name in names:
+        if name not in PROFILES:
+            raise UserError(f"unknown profile {name!r}; choose from {', '.join(PROFILES)}")
+    console = Console()
+    store = RunStore(db)
+    runtime = Runtime(store)
+    console.print(f"[bold yellow]{SIMULATION_NOTE}[/]")
+    rows: list[tuple[str, RunResult, DemoTeacher]] = []
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task("lessons", total=len(names))
+        for i, name in enumerate(names):
+            progress.console.rule(f"simulated student: {name} (seed {seed + i})")
+
+            def show(event: Event) -> None:
+                if isinstance(event, MessageSent) and not quiet:
+                    progress.console.print(
+                        "  " + render_message(event.message), markup=False, highlight=False
+                    )
+
+            lesson_graph = build_lesson_graph(name)
+            teacher = lesson_graph.agents["teacher"]
+            assert isinstance(teacher, DemoTeacher)
+            result = asyncio.run(
+                runtime.run(
+                    lesson_graph,
+                    start_message(),
+                    budget=Budget(turns=100, model_calls=50, seconds=60),
+                    seed=seed + i,
+                    observer=show,
+                )
+            )
+            rows.append((name, result, teacher))
+            progress.advance(task)
+    table = Table(title="Demo summary (simulated students, not LLMs)")
+    for col in (
+        "profile",
+        "run id",
+        "stop",
+        "right at first try",
+        "right in the end",
+        "turns",
+        "model calls",
+    ):
+        table.add_column(col)
+    for name, result, teacher in rows:
+        n = len(teacher.lesson.items)
+        table.add_row(
+            name,
+            result.run_id[:12],
+            result.reason,
+            f"{sum(teacher.first_try.values())}/{n}",
+            f"{sum(teacher.final.values())}/{n}",
+            str(int(result.usage["turns"])),
+            str(int(result.usage["model_calls"])),
+        )
+    console.print(table)
+    console.print(
+        f"Runs saved to {resolve_db_url(db)}. Inspect one with "
+        f"`lyceum runs show {rows[0][1].run_id[:12]}`, replay it with "
+        f"`lyceum runs replay {rows[0][1].run_id[:12]}`."
+    )
+
+
+@main.command()
+@click.option("--events", is_flag=True, help="Export the Event union instead of Message.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of stdout.",
+)
+def schema(events: bool, output: Path | None) -> None:
+    """Export the JSON Schema of the Message (or Event) union."""
+    text = json.dumps(json_schema("events" if events else "messages"), indent=2)
+    if output is None:
+        click.echo(text)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+        click.echo(f"wrote {output}")
+
+
+@main.group()
+def runs() -> None:
+    """List, show and replay stored runs."""
+
+
+def _status_style(status: str) -> str:
+    return {"completed": "green", "running": "cyan", "error": "red", "interrupted": "magenta"}.get(
+        status, "yellow"
+    )
+
+
+@runs.command("list")
+@db_option
+@click.option("--limit", default=20, show_default=True, help="How many runs, newest first.")
+@_errors
+def runs_list(db: str | None, limit: int) -> None:
+    """List the newest runs."""
+    records = RunStore(db).list_runs(limit)
+    if not records:
+        click.echo(f"no runs in {resolve_db_url(db)}; `lyceum demo` makes some")
+        return
+    table = Table()
+    for col in ("run id", "created (UTC)", "status", "reason", "messages", "graph"):
+        table.add_column(col)
+    for r in records:
+        source = (r.graph_source or {}).get("factory") or (r.graph_source or {}).get("yaml") or "-"
+        table.add_row(
+            r.id[:12],
+            r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+            f"[{_status_style(r.status)}]{r.status}[/]",
+            r.stop_reason or "-",
+            str(r.message_count),
+            str(source),
+        )
+    Console().print(table)
+
+
+@runs.command("show")
+@click.argument("run_id")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print the run and messages as JSON.")
+@_errors
+def runs_show(run_id: str, db: str | None, as_json: bool) -> None:
+    """Show one run: status, budget, usage and the whole transcript."""
+    store = RunStore(db)
+    record = store.get_run(run_id)
+    messages = store.messages(record.id)
+    calls = store.model_calls(record.id)
+    if as_json:
+        out = record.model_dump(mode="json")
+        out["messages"] = [m.model_dump(mode="json") for m in messages]
+        out["model_calls"] = [c.model_dump(mode="json") for c in calls]
+        click.echo(json.dumps(out, indent=2))
+        return
+    _print_run(record, len(calls))
+    for i, message in enumerate(messages):
+        click.echo(f"  {i:3d}  {render_message(message)}")
+
+
+def _print_run(record: RunRecord, calls: int) -> None:
+    console = Console()
+    console.print(
+        f"[bold]run {record.id}[/]  status: [{_status_style(record.status)}]"
+        f"{record.status}[/]  reason: {record.stop_reason or '-'}"
+    )
+    if record.stop_detail:
+        console.print(f"  {record.stop_detail}", markup=False)
+    console.print(
+        f"  created {record.created_at.isoformat()}  seed {record.seed}  model calls {calls}",
+        markup=False,
+    )
+    console.print(f"  budget {record.budget}  usage {record.usage or '-'}", markup=False)
+
+
+def _rebuild(record: RunRecord) -> AgentGraph:
+    source = record.graph_source or {}
+    if "factory" in source:
+        module, _, attr = str(source["factory"]).partition(":")
+        graph: AgentGraph = getattr(importlib.import_module(module), attr)(
+            **source.get("kwargs", {})
+        )
+        return graph
+    if "yaml" in source:
+        return AgentGraph.from_yaml(source["yaml"])
+    raise UserError(
+        f"run {record.id} was built in Python without a graph source, so the CLI cannot "
+        "rebuild it; set graph.source = {'factory': 'module:fn', 'kwargs': {...}} before "
+        "running, or replay from Python with Runtime(store).replay(run_id, graph)"
+    )
+
+
+@runs.command("replay")
+@click.argument("run_id")
+@db_option
+@_errors
+def runs_replay(run_id: str, db: str | None) -> None:
+    """Re-run a stored run from its recorded model calls and check the transcript matches."""
+    store = RunStore(db)
+    record = store.get_run(run_id)
+    graph = _rebuild(record)
+    total = record.message_count
+    with Progress(TextColumn("replaying"), BarColumn(), MofNCompleteColumn()) as progress:
+        task = progress.add_task("replay", total=total)
+
+        def tick(event: Event) -> None:
+            if isinstance(event, MessageSent):
+                progress.advance(task)
+
+        report = asyncio.run(Runtime(store).replay(record.id, graph, observer=tick))
+    if report.identical:
+        click.echo(
+            f"replay of {record.id} as {report.result.run_id}: identical transcript "
+            f"({len(report.result.messages)} messages)"
+        )
+    else:
+        click.echo(
+            f"replay of {record.id} as {report.result.run_id}: transcripts differ at "
+            f"message {report.first_difference}",
+            err=True,
+        )
+        sys.exit(1)
+
+
+@main.group()
+def graph() -> None:
+    """Check agent graphs written in YAML."""
+
+
+@graph.command("check")
+@click.argument("path", type=click.Path(path_type=Path))
+@_errors
+def graph_check(path: Path) -> None:
+    """Validate a graph YAML file and print it as a mermaid flowchart."""
+    loaded = AgentGraph.from_yaml(path)
+    click.echo(f"{path}: {len(loaded.agents)} agents, {len(loaded.edges())} edges: OK")
+    click.echo(loaded.to_mermaid())

@@ -1,0 +1,491 @@
+"""``Runtime``: routes typed messages along a graph's edges under a hard budget.
+
+The run proceeds in steps. In each step every pending message is delivered to its
+recipients; agents with mail run concurrently, each handling its own inbox in order. Their
+replies are committed in a fixed order (graph order, then inbox order), so a run is
+deterministic given its seed and its model replies. A run ends when an agent sends ``Stop``,
+when nothing is left to deliver, when a budget runs out, on an agent error, or on
+cancellation (Ctrl-C): in every case the last message is a typed ``Stop`` and the run is
+persisted with that reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import random
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from agents.agent import Agent, RunContext
+from agents.budget import Budget, BudgetTracker
+from agents.gateway import ModelGateway, ReplaySource
+from agents.graph import AgentGraph
+from agents.store import RunRecord, RunStore
+from protocols import (
+    MESSAGE_ADAPTER,
+    BudgetExceeded,
+    BudgetWarning,
+    Envelope,
+    Error,
+    Event,
+    Message,
+    MessageSent,
+    RunStarted,
+    RunStopped,
+    Stop,
+    StopReason,
+    TokenDelta,
+    UserError,
+    transcript,
+)
+
+__all__ = ["ReplayReport", "RunResult", "Runtime"]
+
+Observer = Callable[[Event], "Awaitable[None] | None"]
+
+_STATUS: dict[str, str] = {"completed": "completed", "interrupted": "interrupted", "error": "error"}
+
+
+class _RoutingError(UserError):
+    pass
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The outcome of a run.
+
+    Attributes:
+        run_id: The run's id in the store.
+        reason: Why it stopped (``completed``, ``max_turns``, …).
+        detail: A human-readable explanation of the stop.
+        messages: Every message of the run, in order; the last is always a ``Stop``.
+        usage: Turns, model calls, tokens and seconds used.
+    """
+
+    run_id: str
+    reason: StopReason
+    detail: str
+    messages: list[Message]
+    usage: dict[str, float]
+
+    @property
+    def status(self) -> str:
+        return _STATUS.get(self.reason, "stopped")
+
+    def transcript(self) -> list[dict[str, Any]]:
+        """The messages without ids and times (see ``protocols.transcript``)."""
+        return transcript(self.messages)
+
+
+@dataclass(frozen=True)
+class ReplayReport:
+    """A replay's result and whether it reproduced the recorded transcript exactly."""
+
+    original: str
+    result: RunResult
+    identical: bool
+    first_difference: int | None
+
+
+@dataclass
+class _State:
+    run_id: str
+    graph: AgentGraph
+    tracker: BudgetTracker
+    gateway: ModelGateway
+    observer: Observer | None
+    seed: int
+    messages: list[Message] = field(default_factory=list)
+    event_seq: int = 0
+    pending_events: list[Event] = field(default_factory=list)
+    rngs: dict[str, random.Random] = field(default_factory=dict)
+    tasks: set[asyncio.Future[Any]] = field(default_factory=set)
+
+    def rng(self, agent: str) -> random.Random:
+        """The agent's RNG for this run, seeded from the run seed and the agent name."""
+        if agent not in self.rngs:
+            self.rngs[agent] = random.Random(f"{self.seed}:{agent}")
+        return self.rngs[agent]
+
+
+class Runtime:
+    """Runs agent graphs and persists every run.
+
+    Args:
+        store: A ``RunStore``, a database URL or path, or None to keep runs in memory only.
+        clock: Returns the current UTC time (inject a fixed clock in tests).
+    """
+
+    def __init__(
+        self, store: RunStore | str | None = None, *, clock: Callable[[], datetime] | None = None
+    ) -> None:
+        self.store = RunStore(store) if isinstance(store, str) else store
+        self.clock = clock or (lambda: datetime.now(UTC))
+
+    # -- public API --------------------------------------------------------------------
+    async def run(
+        self,
+        graph: AgentGraph,
+        message: Envelope,
+        *,
+        budget: Budget | None = None,
+        seed: int = 0,
+        observer: Observer | None = None,
+        _replay: ReplaySource | None = None,
+    ) -> RunResult:
+        """Run ``graph`` from ``message`` until it stops; see the module docs.
+
+        Args:
+            graph: The agents and their typed edges.
+            message: The first message; it must name its recipients (``to=``).
+            budget: Hard limits; ``Budget()`` defaults when None.
+            seed: Seeds every agent's ``ctx.rng``.
+            observer: Called with every event (sync or async), e.g. to render live.
+
+        Raises:
+            GraphBuildError: The graph is invalid.
+            UserError: The first message has no recipient, or names an unknown agent.
+            asyncio.CancelledError: Re-raised after recording the run as ``interrupted``.
+        """
+        budget = budget or Budget()
+        graph.validate()
+        first = self._check_first(graph, message)
+        run_id = uuid.uuid4().hex
+        state = self._new_state(run_id, graph, budget, seed, observer, _replay)
+        first = self._stamp(state, first, sender="user", parent=None, recipients=first.recipients)
+        if self.store is not None:
+            self.store.create_run(
+                RunRecord(
+                    id=run_id,
+                    created_at=self.clock(),
+                    seed=seed,
+                    budget=budget.as_dict(),
+                    graph_mermaid=graph.to_mermaid(),
+                    graph_source=graph.source,
+                    initial_message=first,
+                    replay_of=_replay.run_id if _replay else None,
+                )
+            )
+        await self._emit(
+            state,
+            RunStarted(
+                run_id=run_id,
+                graph=graph.to_mermaid(),
+                budget=budget.as_dict(),
+                seed=seed,
+                timestamp=self.clock(),
+            ),
+        )
+        try:
+            reason, detail = await self._run_with_limits(state, first, budget)
+        except asyncio.CancelledError:
+            await self._finish(state, "interrupted", "cancelled (Ctrl-C or task cancellation)")
+            raise
+        return await self._finish(state, reason, detail)
+
+    async def stream(
+        self, graph: AgentGraph, message: Envelope, *, budget: Budget | None = None, seed: int = 0
+    ) -> AsyncIterator[Event]:
+        """Run like ``run`` and yield its events live, ending with ``RunStopped``."""
+        queue: asyncio.Queue[Event] = asyncio.Queue()
+        task = asyncio.create_task(
+            self.run(graph, message, budget=budget, seed=seed, observer=queue.put_nowait)
+        )
+        try:
+            while True:
+                getter = asyncio.ensure_future(queue.get())
+                done, _ = await asyncio.wait({getter, task}, return_when=asyncio.FIRST_COMPLETED)
+                if getter not in done:
+                    getter.cancel()
+                    while not queue.empty():
+                        yield queue.get_nowait()
+                    await task  # re-raises the run's error, if any
+                    return
+                event = getter.result()
+                yield event
+                if isinstance(event, RunStopped):
+                    await task
+                    return
+        finally:
+            if not task.done():
+                task.cancel()
+
+    async def replay(
+        self, run_id: str, graph: AgentGraph, *, observer: Observer | None = None
+    ) -> ReplayReport:
+        """Re-run a stored run with its recorded model replies and compare transcripts."""
+        if self.store is None:
+            raise UserError("replay needs a store: Runtime(store='sqlite:///lyceum.db')")
+        record = self.store.get_run(run_id)
+        source = ReplaySource(record.id, self.store.model_calls(record.id))
+        first = record.initial_message
+        budget = Budget(**record.budget)
+        result = await self.run(
+            graph, first, budget=budget, seed=record.seed, observer=observer, _replay=source
+        )
+        before = transcript(self.store.messages(record.id))
+        after = result.transcript()
+        diff = next(
+            (i for i, (a, b) in enumerate(zip(before, after, strict=False)) if a != b), None
+        )
+        if diff is None and len(before) != len(after):
+            diff = min(len(before), len(after))
+        return ReplayReport(record.id, result, diff is None, diff)
+
+    # -- internals ---------------------------------------------------------------------
+    def _check_first(self, graph: AgentGraph, message: Envelope) -> Message:
+        first = MESSAGE_ADAPTER.validate_python(message)
+        if not first.recipients:
+            raise UserError(
+                f"the first message ({type(first).__name__}) names no recipient; pass to=agent, "
+                f"e.g. to={next(iter(graph.agents))!r}"
+            )
+        for name in first.recipients:
+            if name not in graph.agents:
+                raise UserError(
+                    f"the first message is addressed to unknown agent {name!r}; "
+                    f"agents: {', '.join(graph.agents)}"
+                )
+        return first
+
+    def _new_state(
+        self,
+        run_id: str,
+        graph: AgentGraph,
+        budget: Budget,
+        seed: int,
+        observer: Observer | None,
+        replay: ReplaySource | None,
+    ) -> _State:
+        state: _State
+
+        def warn(resource: str, used: float, limit: float) -> None:
+            state.pending_events.append(
+                BudgetWarning(
+                    run_id=run_id, resource=resource, used=used, limit=limit, timestamp=self.clock()
+                )
+            )
+
+        def emit(event: Event) -> None:
+            state.pending_events.append(event)
+            if isinstance(event, TokenDelta):
+                self._flush_soon(state)
+
+        tracker = BudgetTracker(budget, warn=warn)
+        gateway = ModelGateway(
+            run_id=run_id,
+            tracker=tracker,
+            store=self.store,
+            emit=emit,
+            clock=self.clock,
+            replay=replay,
+        )
+        state = _State(run_id, graph, tracker, gateway, observer, seed)
+        return state
+
+    def _flush_soon(self, state: _State) -> None:
+        """Deliver token deltas to the observer without waiting for the step to end."""
+        if state.observer is not None:
+            events, state.pending_events = state.pending_events, []
+            for event in events:
+                self._deliver_sync(state, event)
+
+    def _deliver_sync(self, state: _State, event: Event) -> None:
+        assert state.observer is not None
+        result = state.observer(event)
+        if inspect.isawaitable(result):
+            task = asyncio.ensure_future(result)
+            state.tasks.add(task)
+            task.add_done_callback(state.tasks.discard)
+
+    async def _emit(self, state: _State, event: Event | None = None) -> None:
+        events, state.pending_events = state.pending_events, []
+        if event is not None:
+            events.append(event)
+        for ev in events:
+            if self.store is not None and not isinstance(ev, TokenDelta):
+                state.event_seq += 1
+                self.store.add_event(state.run_id, state.event_seq, ev)
+            if state.observer is not None:
+                result = state.observer(ev)
+                if inspect.isawaitable(result):
+                    await result
+
+    def _stamp(
+        self,
+        state: _State,
+        message: Envelope,
+        *,
+        sender: str,
+        parent: str | None,
+        recipients: Sequence[str],
+    ) -> Message:
+        seq = len(state.messages)
+        stamped = message.model_copy(
+            update={
+                "id": uuid.uuid5(uuid.NAMESPACE_URL, f"{state.run_id}/{seq}").hex,
+                "run_id": state.run_id,
+                "sender": sender,
+                "recipients": tuple(recipients),
+                "parent_id": message.parent_id or parent,
+                "timestamp": self.clock(),
+            }
+        )
+        return MESSAGE_ADAPTER.validate_python(stamped)
+
+    async def _commit(self, state: _State, message: Message) -> None:
+        state.messages.append(message)
+        if self.store is not None:
+            self.store.add_message(state.run_id, len(state.messages) - 1, message)
+        await self._emit(
+            state, MessageSent(run_id=state.run_id, message=message, timestamp=self.clock())
+        )
+
+    def _targets(self, graph: AgentGraph, sender: str, message: Envelope) -> list[str]:
+        kind = type(message).__name__
+        if not message.recipients:
+            return graph.successors(sender, kind)
+        for name in message.recipients:
+            if not graph.accepts(sender, name, kind):
+                raise _RoutingError(
+                    f"agent {sender!r} sent {kind} to {name!r}, but the graph has no edge "
+                    f"{sender} → {name} accepting {kind}. Add "
+                    f".edge({sender!r}, {name!r}, kinds=[{kind}]) or change the recipient."
+                )
+        return list(message.recipients)
+
+    async def _run_with_limits(
+        self, state: _State, first: Message, budget: Budget
+    ) -> tuple[StopReason, str]:
+        try:
+            async with asyncio.timeout(budget.seconds) as limit:
+                return await self._loop(state, first)
+        except TimeoutError:
+            if limit.expired():
+                return "max_seconds", f"wall-time budget of {budget.seconds:g}s ran out"
+            raise
+        except BudgetExceeded as exc:
+            return f"max_{exc.resource}", str(exc)  # type: ignore[return-value]
+
+    async def _loop(self, state: _State, first: Message) -> tuple[StopReason, str]:
+        await self._commit(state, first)
+        pending: list[tuple[str, Message]] = [(name, first) for name in first.recipients]
+        while pending:
+            allowed = state.tracker.turns_left()
+            if allowed <= 0:
+                raise BudgetExceeded("turns", state.tracker.turns, state.tracker.budget.turns)
+            over = len(pending) > allowed
+            pending = pending[:allowed]
+            state.tracker.use_turns(len(pending))
+            outcome = await self._step(state, pending)
+            pending = []
+            for agent, incoming, replies, error in outcome:
+                if error is not None:
+                    return await self._agent_failed(state, agent, incoming, error)
+                for reply in replies:
+                    if isinstance(reply, Stop):  # addressed to the runtime, not routed
+                        await self._commit(
+                            state,
+                            self._stamp(
+                                state, reply, sender=agent, parent=incoming.id, recipients=()
+                            ),
+                        )
+                        return reply.reason, reply.detail or f"{agent} stopped the run"
+                    try:
+                        targets = self._targets(state.graph, agent, reply)
+                    except _RoutingError as exc:
+                        return await self._agent_failed(state, agent, incoming, exc)
+                    stamped = self._stamp(
+                        state, reply, sender=agent, parent=incoming.id, recipients=targets
+                    )
+                    await self._commit(state, stamped)
+                    pending.extend((name, stamped) for name in targets)
+            await self._emit(state)
+            if over:
+                raise BudgetExceeded("turns", state.tracker.turns, state.tracker.budget.turns)
+        return "completed", "no messages left to deliver"
+
+    async def _step(
+        self, state: _State, deliveries: list[tuple[str, Message]]
+    ) -> list[tuple[str, Message, list[Envelope], BaseException | None]]:
+        inboxes: dict[str, list[Message]] = {}
+        for name, message in deliveries:
+            inboxes.setdefault(name, []).append(message)
+
+        async def work(
+            name: str, inbox: list[Message]
+        ) -> list[tuple[str, Message, list[Envelope], BaseException | None]]:
+            agent: Agent = state.graph.agents[name]
+            ctx = RunContext(
+                run_id=state.run_id, agent=name, rng=state.rng(name), gateway=state.gateway
+            )
+            done: list[tuple[str, Message, list[Envelope], BaseException | None]] = []
+            for message in inbox:
+                try:
+                    replies = list(await agent.handle(message, ctx))
+                except BudgetExceeded:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - reported as a typed Error message
+                    done.append((name, message, [], exc))
+                    break
+                bad = [r for r in replies if not isinstance(r, Envelope) or not hasattr(r, "kind")]
+                if bad:
+                    done.append(
+                        (
+                            name,
+                            message,
+                            [],
+                            UserError(
+                                f"agent {name!r} returned {bad[0]!r}; handle() must return messages"
+                            ),
+                        )
+                    )
+                    break
+                done.append((name, message, replies, None))
+            return done
+
+        order = [n for n in state.graph.agents if n in inboxes]
+        results = await asyncio.gather(*(work(n, inboxes[n]) for n in order))
+        return [item for chunk in results for item in chunk]
+
+    async def _agent_failed(
+        self, state: _State, agent: str, incoming: Message, error: BaseException
+    ) -> tuple[StopReason, str]:
+        detail = f"{type(error).__name__}: {error}"
+        failure = Error(error_type=type(error).__name__, detail=str(error))
+        await self._commit(
+            state, self._stamp(state, failure, sender=agent, parent=incoming.id, recipients=())
+        )
+        return "error", f"agent {agent!r} failed: {detail}"
+
+    async def _finish(self, state: _State, reason: StopReason, detail: str) -> RunResult:
+        if not state.messages or not isinstance(state.messages[-1], Stop):
+            stop = Stop(reason=reason, detail=detail)
+            last = state.messages[-1].id if state.messages else None
+            await self._commit(
+                state, self._stamp(state, stop, sender="runtime", parent=last, recipients=())
+            )
+        usage = state.tracker.usage()
+        if self.store is not None:
+            self.store.finish_run(
+                state.run_id,
+                status=_STATUS.get(reason, "stopped"),
+                reason=reason,
+                detail=detail,
+                usage=usage,
+            )
+        await self._emit(
+            state,
+            RunStopped(
+                run_id=state.run_id,
+                reason=reason,
+                detail=detail,
+                usage=usage,
+                timestamp=self.clock(),
+            ),
+        )
+        return RunResult(state.run_id, reason, detail, list(state.messages), usage)

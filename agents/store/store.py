@@ -1,0 +1,311 @@
+"""``RunStore``: runs, messages, model calls and events, through SQLAlchemy.
+
+SQLite by default (``sqlite:///lyceum.db``; ``--db`` or ``LYCEUM_DB``), PostgreSQL by URL
+(``postgresql+psycopg://…``). The schema is created and upgraded with Alembic on first use.
+Each write commits at once, so a process killed mid-run leaves every finished message in
+the store; such a run is later marked ``interrupted``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, func, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from agents.store.records import ModelCallRecord, RunRecord
+from agents.store.tables import EventRow, MessageRow, ModelCallRow, RunRow
+from protocols import EVENT_ADAPTER, MESSAGE_ADAPTER, Event, Message, StoreError, UserError
+
+__all__ = ["DEFAULT_DB", "RunStore", "resolve_db_url"]
+
+DEFAULT_DB = "sqlite:///lyceum.db"
+
+
+def resolve_db_url(db: str | None = None) -> str:
+    """``db`` if given, else ``$LYCEUM_DB``, else ``sqlite:///lyceum.db``. A bare path
+    (no ``://``) is taken as a SQLite file."""
+    value = db or os.environ.get("LYCEUM_DB") or DEFAULT_DB
+    if "://" not in value:
+        value = f"sqlite:///{value}"
+    return value
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class RunStore:
+    """Persists runs. Constructing one does not touch the database; the first use does.
+
+    Args:
+        url: A SQLAlchemy URL or a SQLite file path.
+        stale_after: A ``running`` run from another host whose heartbeat is older than this
+            is reported as ``interrupted``.
+    """
+
+    def __init__(self, url: str | None = None, *, stale_after: timedelta = timedelta(minutes=10)):
+        self.url = resolve_db_url(url)
+        try:
+            parsed = make_url(self.url)
+        except ArgumentError as exc:
+            raise UserError(
+                f"cannot parse store URL {self.url!r}: {exc}. Use a path like 'runs.db', "
+                "'sqlite:///runs.db' or 'postgresql+psycopg://user@host/db'."
+            ) from None
+        self._is_sqlite = parsed.get_backend_name() == "sqlite"
+        self._path = parsed.database if self._is_sqlite else None
+        self.stale_after = stale_after
+        self._engine: Engine | None = None
+        self._sessions: sessionmaker[Session] | None = None
+
+    def __repr__(self) -> str:
+        return f"RunStore({make_url(self.url).render_as_string(hide_password=True)!r})"
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def _open(self) -> sessionmaker[Session]:
+        if self._sessions is not None:
+            return self._sessions
+        if self._is_sqlite and self._path and self._path != ":memory:":
+            parent = Path(self._path).parent
+            if not parent.exists():
+                raise StoreError(
+                    f"the folder of the run store {self._path!r} does not exist; create "
+                    f"{str(parent)!r} or pass --db / LYCEUM_DB with another path"
+                )
+        engine = create_engine(self.url, future=True)
+        if self._is_sqlite:
+            event.listen(engine, "connect", _sqlite_pragmas)
+        try:
+            with engine.begin() as conn:
+                if self._is_sqlite:
+                    conn.exec_driver_sql("PRAGMA schema_version").fetchone()
+                cfg = Config()
+                cfg.set_main_option(
+                    "script_location", str(resources.files("agents.store") / "migrations")
+                )
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+        except (DatabaseError, OperationalError) as exc:
+            engine.dispose()
+            where = self._path if self._is_sqlite else repr(self)
+            raise StoreError(
+                f"cannot open the run store {where}: {exc.orig or exc}. "
+                + (
+                    "The file is not a lyceum SQLite store (corrupt or another format); it was "
+                    "left untouched. Move it aside, or pass --db / LYCEUM_DB with another path."
+                    if self._is_sqlite
+                    else "Check that the database server is running and the URL is right."
+                )
+            ) from None
+        self._engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        return self._sessions
+
+    def init(self) -> RunStore:
+        """Create or upgrade the schema now (otherwise done on first use)."""
+        self._open()
+        return self
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+        self._engine = None
+        self._sessions = None
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        sessions = self._open()
+        with sessions.begin() as session:
+            yield session
+
+    # -- writes ------------------------------------------------------------------------
+    def create_run(self, run: RunRecord) -> None:
+        with self._session() as s:
+            s.add(
+                RunRow(
+                    id=run.id,
+                    created_at=run.created_at,
+                    finished_at=None,
+                    heartbeat_at=run.created_at,
+                    status="running",
+                    stop_reason=None,
+                    stop_detail=None,
+                    seed=run.seed,
+                    budget=run.budget,
+                    usage={},
+                    graph_mermaid=run.graph_mermaid,
+                    graph_source=run.graph_source,
+                    initial_message=MESSAGE_ADAPTER.dump_python(run.initial_message, mode="json"),
+                    host=socket.gethostname(),
+                    pid=os.getpid(),
+                    replay_of=run.replay_of,
+                )
+            )
+
+    def add_message(self, run_id: str, seq: int, message: Message) -> None:
+        with self._session() as s:
+            s.add(
+                MessageRow(
+                    run_id=run_id,
+                    seq=seq,
+                    id=message.id,
+                    kind=message.kind,
+                    sender=message.sender,
+                    payload=MESSAGE_ADAPTER.dump_python(message, mode="json"),
+                    created_at=message.timestamp,
+                )
+            )
+            s.execute(
+                update(RunRow).where(RunRow.id == run_id).values(heartbeat_at=datetime.now(UTC))
+            )
+
+    def add_event(self, run_id: str, seq: int, ev: Event) -> None:
+        with self._session() as s:
+            s.add(
+                EventRow(
+                    run_id=run_id,
+                    seq=seq,
+                    kind=ev.kind,
+                    payload=EVENT_ADAPTER.dump_python(ev, mode="json"),
+                    created_at=ev.timestamp,
+                )
+            )
+
+    def add_model_call(self, call: ModelCallRecord) -> None:
+        with self._session() as s:
+            s.add(ModelCallRow(**call.model_dump()))
+
+    def finish_run(
+        self, run_id: str, *, status: str, reason: str, detail: str, usage: dict[str, Any]
+    ) -> None:
+        now = datetime.now(UTC)
+        with self._session() as s:
+            s.execute(
+                update(RunRow)
+                .where(RunRow.id == run_id)
+                .values(
+                    status=status,
+                    stop_reason=reason,
+                    stop_detail=detail,
+                    usage=usage,
+                    finished_at=now,
+                    heartbeat_at=now,
+                )
+            )
+
+    # -- reads -------------------------------------------------------------------------
+    def _reap(self, s: Session, row: RunRow) -> None:
+        """Mark a ``running`` run whose process is gone as ``interrupted``."""
+        if row.status != "running":
+            return
+        heartbeat = _utc(row.heartbeat_at) or datetime.now(UTC)
+        if row.host == socket.gethostname():
+            dead = not _pid_alive(row.pid)
+            why = f"process {row.pid} on {row.host} ended without stopping the run (killed?)"
+        else:
+            dead = datetime.now(UTC) - heartbeat > self.stale_after
+            why = f"no heartbeat from {row.host} since {heartbeat.isoformat()}"
+        if dead:
+            row.status = "interrupted"
+            row.stop_reason = "interrupted"
+            row.stop_detail = why
+            row.finished_at = heartbeat
+
+    def _record(self, s: Session, row: RunRow) -> RunRecord:
+        self._reap(s, row)
+        count = s.scalar(
+            select(func.count()).select_from(MessageRow).where(MessageRow.run_id == row.id)
+        )
+        return RunRecord(
+            id=row.id,
+            created_at=_utc(row.created_at) or datetime.now(UTC),
+            finished_at=_utc(row.finished_at),
+            status=row.status,
+            stop_reason=row.stop_reason,
+            stop_detail=row.stop_detail,
+            seed=row.seed,
+            budget=row.budget,
+            usage=row.usage,
+            graph_mermaid=row.graph_mermaid,
+            graph_source=row.graph_source,
+            initial_message=MESSAGE_ADAPTER.validate_python(row.initial_message),
+            replay_of=row.replay_of,
+            message_count=int(count or 0),
+        )
+
+    def get_run(self, run_id: str) -> RunRecord:
+        """The run with this id (or unique id prefix)."""
+        with self._session() as s:
+            row = s.get(RunRow, run_id)
+            if row is None:
+                rows = s.scalars(select(RunRow).where(RunRow.id.startswith(run_id)).limit(2)).all()
+                if len(rows) != 1:
+                    raise UserError(
+                        f"no run {'matches' if not rows else 'is uniquely matched by'} "
+                        f"{run_id!r} in {self!r}; `lyceum runs list` shows the ids"
+                    )
+                row = rows[0]
+            return self._record(s, row)
+
+    def list_runs(self, limit: int = 20) -> list[RunRecord]:
+        """The newest runs first."""
+        with self._session() as s:
+            rows = s.scalars(select(RunRow).order_by(RunRow.created_at.desc()).limit(limit)).all()
+            return [self._record(s, row) for row in rows]
+
+    def messages(self, run_id: str) -> list[Message]:
+        with self._session() as s:
+            rows = s.scalars(
+                select(MessageRow).where(MessageRow.run_id == run_id).order_by(MessageRow.seq)
+            )
+            return [MESSAGE_ADAPTER.validate_python(row.payload) for row in rows]
+
+    def events(self, run_id: str) -> list[Event]:
+        with self._session() as s:
+            rows = s.scalars(
+                select(EventRow).where(EventRow.run_id == run_id).order_by(EventRow.seq)
+            )
+            return [EVENT_ADAPTER.validate_python(row.payload) for row in rows]
+
+    def model_calls(self, run_id: str) -> list[ModelCallRecord]:
+        with self._session() as s:
+            rows = s.scalars(
+                select(ModelCallRow).where(ModelCallRow.run_id == run_id).order_by(ModelCallRow.seq)
+            )
+            return [
+                ModelCallRecord.model_validate(
+                    {c.key: getattr(row, c.key) for c in ModelCallRow.__table__.columns}
+                )
+                for row in rows
+            ]
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()

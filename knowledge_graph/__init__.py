@@ -1,0 +1,3 @@
+"""knowledge_graph: the property graph, its stores, retrieval and builders (issue 3)."""
+
+__all__: list[str] = []

@@ -1,0 +1,339 @@
+"""Typed messages: the one discriminated union that agents send each other.
+
+Every message carries an envelope (id, run id, sender, recipients, parent id, UTC timestamp)
+and a ``kind`` tag. The runtime fills in the envelope when it delivers a message, so an agent
+only states *what* it says and, optionally, to whom::
+
+    >>> from protocols import Question, MESSAGE_ADAPTER
+    >>> q = Question(to="student", text="What is 3/4 - 1/2?")
+    >>> q.recipients
+    ('student',)
+    >>> MESSAGE_ADAPTER.validate_json(MESSAGE_ADAPTER.dump_json(q)) == q
+    True
+
+Routing and termination dispatch on these classes (``match``/``isinstance``), never on text.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar, Literal, TypeAlias
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+
+__all__ = [
+    "MESSAGE_ADAPTER",
+    "MESSAGE_KINDS",
+    "Answer",
+    "Envelope",
+    "Error",
+    "Explanation",
+    "Handoff",
+    "Hint",
+    "Message",
+    "PatientUtterance",
+    "Plan",
+    "PlannedCall",
+    "Question",
+    "Review",
+    "Stop",
+    "StopReason",
+    "TaskAssignment",
+    "TaskResult",
+    "Thought",
+    "ToolCall",
+    "ToolResult",
+    "transcript",
+]
+
+StopReason: TypeAlias = Literal[
+    "completed",
+    "max_turns",
+    "max_model_calls",
+    "max_tokens",
+    "max_seconds",
+    "interrupted",
+    "error",
+]
+"""Why a run stopped. Budgets map to ``max_*``; Ctrl-C or a killed process to ``interrupted``."""
+
+PatientStyle: TypeAlias = Literal["plain", "upset", "verbose", "reserved", "tangent", "pleasing"]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _agent_names(value: Any) -> Any:
+    """Accept a name, an object with a ``name`` (an agent) or an iterable of either."""
+    if value is None:
+        return ()
+    if isinstance(value, str) or hasattr(value, "name"):
+        value = [value]
+    if isinstance(value, Iterable):
+        return tuple(getattr(v, "name", v) for v in value)
+    return value
+
+
+class Envelope(BaseModel):
+    """Fields every message carries. The runtime stamps ``id``, ``run_id``, ``sender``,
+    ``parent_id`` and ``timestamp`` on delivery; authors usually set only ``to``.
+
+    Attributes:
+        id: Unique id of the message (deterministic within a seeded run).
+        run_id: The run the message belongs to; None until delivered.
+        sender: Name of the sending agent; ``"user"`` for a run's first message.
+        recipients: Names of the addressees, always stored as a tuple. Pass ``to="student"``,
+            ``to=["a", "b"]`` or an agent object. Empty means "every successor in the graph
+            whose edge accepts this kind".
+        parent_id: Id of the message this one answers.
+        timestamp: When it was sent, always timezone-aware UTC.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    id: str = Field(default_factory=_new_id)
+    run_id: str | None = None
+    sender: str = "user"
+    recipients: Sequence[str] = Field(default=(), alias="to")
+    parent_id: str | None = None
+    timestamp: datetime = Field(default_factory=_utc_now)
+
+    envelope_fields: ClassVar[frozenset[str]] = frozenset(
+        {"id", "run_id", "sender", "recipients", "parent_id", "timestamp"}
+    )
+
+    @field_validator("recipients", mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> Any:
+        return _agent_names(value)
+
+    @field_validator("timestamp")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def content(self) -> dict[str, Any]:
+        """The message without its envelope: what was said, for transcripts and snapshots."""
+        return self.model_dump(mode="json", exclude=set(self.envelope_fields))
+
+
+class TaskAssignment(Envelope):
+    """A sub-task handed to a persona or expert."""
+
+    kind: Literal["task_assignment"] = "task_assignment"
+    task: str
+    skills: tuple[str, ...] = ()
+    inputs: dict[str, Any] = Field(default_factory=dict)
+
+
+class TaskResult(Envelope):
+    """The outcome of a task, with provenance (who did what, which sources were used)."""
+
+    kind: Literal["task_result"] = "task_result"
+    task_id: str | None = None
+    output: str
+    success: bool = True
+    provenance: tuple[str, ...] = ()
+
+
+class Question(Envelope):
+    """A question put to an agent, optionally about a known item."""
+
+    kind: Literal["question"] = "question"
+    text: str
+    item_id: str | None = None
+    choices: tuple[str, ...] = ()
+
+
+class Answer(Envelope):
+    """An answer, with the answerer's reported confidence in [0, 1]."""
+
+    kind: Literal["answer"] = "answer"
+    text: str
+    item_id: str | None = None
+    confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
+class Explanation(Envelope):
+    """An explanation, naming the skills or misconceptions it targets and its sources."""
+
+    kind: Literal["explanation"] = "explanation"
+    text: str
+    item_id: str | None = None
+    targets: tuple[str, ...] = ()
+    citations: tuple[str, ...] = ()
+
+
+class Hint(Envelope):
+    """A hint that should move the student without giving the answer away."""
+
+    kind: Literal["hint"] = "hint"
+    text: str
+    item_id: str | None = None
+
+
+class Review(Envelope):
+    """A reviewer's verdict on another agent's output."""
+
+    kind: Literal["review"] = "review"
+    approved: bool
+    critique: str = ""
+    issues: tuple[str, ...] = ()
+    reviewed_id: str | None = None
+
+
+class Thought(Envelope):
+    """Think phase: the inferred state of the interlocutor and a guideline for the reply."""
+
+    kind: Literal["thought"] = "thought"
+    about: str
+    knowledge: str = ""
+    misconception: str | None = None
+    emotion: str | None = None
+    guideline: str
+
+
+class PlannedCall(BaseModel):
+    """One conceptual-tool call inside a ``Plan``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tool: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+
+class Plan(Envelope):
+    """Plan phase: which conceptual tools to use, and why."""
+
+    kind: Literal["plan"] = "plan"
+    calls: tuple[PlannedCall, ...] = ()
+    rationale: str = ""
+
+
+class ToolCall(Envelope):
+    """A request to run a tool."""
+
+    kind: Literal["tool_call"] = "tool_call"
+    tool: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    call_id: str = Field(default_factory=_new_id)
+
+
+class ToolResult(Envelope):
+    """The result of a tool call; ``error`` is set when the tool failed."""
+
+    kind: Literal["tool_result"] = "tool_result"
+    call_id: str
+    tool: str
+    output: Any = None
+    error: str | None = None
+
+
+class PatientUtterance(Envelope):
+    """What a (simulated) patient says, in one of the six PATIENT-Ψ styles."""
+
+    kind: Literal["patient_utterance"] = "patient_utterance"
+    text: str
+    style: PatientStyle | None = None
+    emotion: str | None = None
+
+
+class Handoff(Envelope):
+    """Pass the conversation to another agent."""
+
+    kind: Literal["handoff"] = "handoff"
+    target: str
+    reason: str = ""
+
+
+class Stop(Envelope):
+    """End the run. The runtime also emits one itself when a budget runs out."""
+
+    kind: Literal["stop"] = "stop"
+    reason: StopReason = "completed"
+    detail: str = ""
+
+
+class Error(Envelope):
+    """An agent failed; ``error_type`` is the exception class name."""
+
+    kind: Literal["error"] = "error"
+    error_type: str
+    detail: str
+    recoverable: bool = False
+
+
+Message = Annotated[
+    TaskAssignment
+    | TaskResult
+    | Question
+    | Answer
+    | Explanation
+    | Hint
+    | Review
+    | Thought
+    | Plan
+    | ToolCall
+    | ToolResult
+    | PatientUtterance
+    | Handoff
+    | Stop
+    | Error,
+    Field(discriminator="kind"),
+]
+"""Any message. Persisted and exported with ``MESSAGE_ADAPTER``."""
+
+MESSAGE_ADAPTER: TypeAdapter[Message] = TypeAdapter(Message)
+
+MESSAGE_KINDS: dict[str, type[Envelope]] = {
+    cls.__name__: cls
+    for cls in (
+        TaskAssignment,
+        TaskResult,
+        Question,
+        Answer,
+        Explanation,
+        Hint,
+        Review,
+        Thought,
+        Plan,
+        ToolCall,
+        ToolResult,
+        PatientUtterance,
+        Handoff,
+        Stop,
+        Error,
+    )
+}
+"""Message classes by class name, as graph YAML files spell them."""
+
+
+def transcript(messages: Iterable[Envelope]) -> list[dict[str, Any]]:
+    """A run's messages without ids and times, for comparing runs and snapshot tests.
+
+    Each entry has ``sender``, ``recipients``, the message content, and ``parent`` as the
+    index of the parent message in the same list (or None).
+    """
+    index: dict[str, int] = {}
+    out: list[dict[str, Any]] = []
+    for i, message in enumerate(messages):
+        index[message.id] = i
+        parent = index.get(message.parent_id) if message.parent_id else None
+        out.append(
+            {
+                "sender": message.sender,
+                "recipients": list(message.recipients),
+                "parent": parent,
+                **message.content(),
+            }
+        )
+    return out
