@@ -305,3 +305,7 @@ def graph_check(path: Path) -> None:
     loaded = AgentGraph.from_yaml(path)
     click.echo(f"{path}: {len(loaded.agents)} agents, {len(loaded.edges())} edges: OK")
     click.echo(loaded.to_mermaid())
+
+
+if __name__ == "__main__":
+    main()

@@ -75,7 +75,7 @@ class HumanAgent:
             sends ``default_reply``.
         default_reply: The text sent on timeout with ``on_timeout="default"``.
         reply: Turns the person's text (and the message it answers) into a message; by
-            default an ``Answer`` to the sender.
+            default an ``Answer`` routed along the graph's edges.
     """
 
     def __init__(
@@ -98,9 +98,7 @@ class HumanAgent:
         self.on_timeout = on_timeout
         self.default_reply = default_reply
         self._reply = reply or (
-            lambda text, msg: Answer(
-                to=msg.sender, text=text, item_id=getattr(msg, "item_id", None)
-            )
+            lambda text, msg: Answer(text=text, item_id=getattr(msg, "item_id", None))
         )
         self.emits = (Answer, Stop) if reply is None else None
 

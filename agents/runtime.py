@@ -45,6 +45,10 @@ from protocols import (
 
 __all__ = ["ReplayReport", "RunResult", "Runtime"]
 
+USER = "user"
+"""The sender of a run's first message. Agents may address it; such messages are recorded
+(the caller reads them in ``RunResult.messages``) but not delivered to any agent."""
+
 Observer = Callable[[Event], "Awaitable[None] | None"]
 
 _STATUS: dict[str, str] = {"completed": "completed", "interrupted": "interrupted", "error": "error"}
@@ -350,6 +354,8 @@ class Runtime:
         if not message.recipients:
             return graph.successors(sender, kind)
         for name in message.recipients:
+            if name == USER:  # the outside world: recorded, never delivered
+                continue
             if not graph.accepts(sender, name, kind):
                 raise _RoutingError(
                     f"agent {sender!r} sent {kind} to {name!r}, but the graph has no edge "
@@ -403,7 +409,7 @@ class Runtime:
                         state, reply, sender=agent, parent=incoming.id, recipients=targets
                     )
                     await self._commit(state, stamped)
-                    pending.extend((name, stamped) for name in targets)
+                    pending.extend((name, stamped) for name in targets if name != USER)
             await self._emit(state)
             if over:
                 raise BudgetExceeded("turns", state.tracker.turns, state.tracker.budget.turns)

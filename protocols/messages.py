@@ -114,6 +114,11 @@ class Envelope(BaseModel):
     def _names(cls, value: Any) -> Any:
         return _agent_names(value)
 
+    @field_validator("recipients")
+    @classmethod
+    def _tuple(cls, value: Sequence[str]) -> tuple[str, ...]:
+        return tuple(value)
+
     @field_validator("timestamp")
     @classmethod
     def _utc(cls, value: datetime) -> datetime:

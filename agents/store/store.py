@@ -19,7 +19,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, func, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, func, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -71,7 +71,7 @@ class RunStore:
         self.url = resolve_db_url(url)
         try:
             parsed = make_url(self.url)
-        except ArgumentError as exc:
+        except (ArgumentError, ValueError) as exc:
             raise UserError(
                 f"cannot parse store URL {self.url!r}: {exc}. Use a path like 'runs.db', "
                 "'sqlite:///runs.db' or 'postgresql+psycopg://user@host/db'."
@@ -96,13 +96,20 @@ class RunStore:
                     f"the folder of the run store {self._path!r} does not exist; create "
                     f"{str(parent)!r} or pass --db / LYCEUM_DB with another path"
                 )
-        engine = create_engine(self.url, future=True)
+        engine = create_engine(self.url)
         if self._is_sqlite:
-            event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "connect", _sqlite_connect)
+            event.listen(engine, "begin", _sqlite_begin)
         try:
-            with engine.begin() as conn:
+            # One migrator at a time: BEGIN IMMEDIATE on SQLite, an advisory lock elsewhere.
+            with (
+                engine.connect().execution_options(sqlite_begin="BEGIN IMMEDIATE") as conn,
+                conn.begin(),
+            ):
                 if self._is_sqlite:
                     conn.exec_driver_sql("PRAGMA schema_version").fetchone()
+                elif engine.dialect.name == "postgresql":
+                    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(74657)")
                 cfg = Config()
                 cfg.set_main_option(
                     "script_location", str(resources.files("agents.store") / "migrations")
@@ -131,10 +138,17 @@ class RunStore:
         return self
 
     def close(self) -> None:
+        """Close pooled connections. The store reopens on next use."""
         if self._engine is not None:
             self._engine.dispose()
         self._engine = None
         self._sessions = None
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
@@ -304,8 +318,15 @@ class RunStore:
             ]
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not pysqlite, emit BEGIN, so DDL is transactional (SQLAlchemy docs,
+    # "Serializable isolation / Savepoints / Transactional DDL" for pysqlite).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql(conn.get_execution_options().get("sqlite_begin", "BEGIN"))
