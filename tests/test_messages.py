@@ -44,24 +44,21 @@ def strategy_for(annotation: Any, field: Any = None) -> st.SearchStrategy[Any]:
         if "Ge" in bounds or "Le" in bounds:
             return st.none() | st.floats(0.0, 1.0)
     origin = get_origin(annotation)
-    if annotation is Any:
-        return JSON
-    if annotation is datetime:
-        return DATETIMES
-    if annotation in (str,):
-        return st.text(max_size=30)
-    if annotation is bool:
-        return st.booleans()
-    if annotation is int:
-        return st.integers(-1000, 1000)
-    if annotation is float:
-        return st.floats(-1e6, 1e6, allow_nan=False)
+    simple = {
+        Any: JSON,
+        datetime: DATETIMES,
+        str: st.text(max_size=30),
+        bool: st.booleans(),
+        int: st.integers(-1000, 1000),
+        float: st.floats(-1e6, 1e6, allow_nan=False),
+        type(None): st.none(),
+    }
+    if annotation in simple:
+        return simple[annotation]
     if origin is Literal:
         return st.sampled_from(get_args(annotation))
     if origin in (typing.Union, types.UnionType):
         return st.one_of([strategy_for(a) for a in get_args(annotation)])
-    if annotation is type(None):
-        return st.none()
     if origin in (tuple, list) or str(origin) == "<class 'collections.abc.Sequence'>":
         return st.lists(strategy_for(get_args(annotation)[0]), max_size=3).map(tuple)
     if origin is dict:

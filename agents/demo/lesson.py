@@ -242,3 +242,8 @@ def build_lesson_graph(profile: str = "novice", lesson: str | None = None) -> Ag
 
 def start_message() -> TaskAssignment:
     return TaskAssignment(to="teacher", task="teach the sample lesson")
+
+
+def make_demo_agent(name: str, profile: str = "novice") -> SimulatedLearner:
+    """A factory for graph YAML files: a simulated learner on the sample lesson."""
+    return SimulatedLearner(name, load_lesson(), profile)

@@ -131,6 +131,11 @@ class TransformersClient(ModelClient):
     def save(self, folder: str | Path) -> None:
         """Save the loaded model and tokenizer (e.g. a converted GGUF) for fast reloads."""
         self.load()
+        if self.gguf_file:
+            # GGUF weights are de-quantized on load; save them as plain tensors.
+            self._model.hf_quantizer = None
+            if hasattr(self._model.config, "quantization_config"):
+                del self._model.config.quantization_config
         self._model.save_pretrained(str(folder))
         self._tokenizer.save_pretrained(str(folder))
 

