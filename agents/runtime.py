@@ -306,14 +306,23 @@ class Runtime:
             state.tasks.add(task)
             task.add_done_callback(state.tasks.discard)
 
-    async def _emit(self, state: _State, event: Event | None = None) -> None:
+    async def _emit(
+        self, state: _State, event: Event | None = None, message: Message | None = None
+    ) -> None:
+        """Persist ``message`` (if any) and the pending events in one transaction, then
+        hand the events to the observer."""
         events, state.pending_events = state.pending_events, []
         if event is not None:
             events.append(event)
+        if self.store is not None:
+            stored = []
+            for ev in events:
+                if not isinstance(ev, TokenDelta):
+                    state.event_seq += 1
+                    stored.append((state.event_seq, ev))
+            messages = [(len(state.messages) - 1, message)] if message is not None else []
+            self.store.write(state.run_id, messages=messages, events=stored)
         for ev in events:
-            if self.store is not None and not isinstance(ev, TokenDelta):
-                state.event_seq += 1
-                self.store.add_event(state.run_id, state.event_seq, ev)
             if state.observer is not None:
                 result = state.observer(ev)
                 if inspect.isawaitable(result):
@@ -343,11 +352,8 @@ class Runtime:
 
     async def _commit(self, state: _State, message: Message) -> None:
         state.messages.append(message)
-        if self.store is not None:
-            self.store.add_message(state.run_id, len(state.messages) - 1, message)
-        await self._emit(
-            state, MessageSent(run_id=state.run_id, message=message, timestamp=self.clock())
-        )
+        sent = MessageSent(run_id=state.run_id, message=message, timestamp=self.clock())
+        await self._emit(state, sent, message)
 
     def _targets(self, graph: AgentGraph, sender: str, message: Envelope) -> list[str]:
         kind = type(message).__name__

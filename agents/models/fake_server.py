@@ -71,6 +71,7 @@ def _completion(text: str, model: str, prompt_tokens: int) -> dict[str, Any]:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as separate writes
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -156,6 +157,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 256  # the default backlog of 5 drops connects under load
     owner: FakeOpenAIServer
     models: list[str]
 
@@ -225,3 +227,23 @@ class FakeOpenAIServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve until killed; ``python -c "from agents.models.fake_server import main; main()"
+    --delay 0.2``. Prints the
+    base URL on its first line, so a benchmark can run the server in its own process."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description="A loopback OpenAI-compatible test server.")
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds before each reply")
+    parser.add_argument("--text", default="ok", help="the reply text")
+    args = parser.parse_args(argv)
+    server = FakeOpenAIServer(lambda body: Scripted(text=args.text, delay=args.delay)).start()
+    sys.stdout.write(server.base_url + "\n")
+    sys.stdout.flush()
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.stop()

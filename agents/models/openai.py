@@ -32,6 +32,7 @@ from protocols import ModelHTTPError, UserError
 
 __all__ = ["OpenAIChatClient"]
 
+_SHARD = 8
 _RETRY_STATUS = frozenset({408, 409, 429}) | frozenset(range(500, 600))
 
 
@@ -103,11 +104,13 @@ class OpenAIChatClient(ModelClient):
         self.model = model
         self._api_key = api_key
         self._client = http_client
-        self._owns_client = http_client is None
+        self._shards: list[httpx.AsyncClient] = []
+        self._next_shard = 0
         self.timeout = timeout
         self.max_retries = max_retries
         self.backoff = backoff
         self.max_backoff = max_backoff
+        self._max_concurrency = max_concurrency
         self._limit = asyncio.Semaphore(max_concurrency)
         self._rng = random.Random(seed)
 
@@ -122,9 +125,22 @@ class OpenAIChatClient(ModelClient):
         return f"{self.base_url}/chat/completions"
 
     def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient()
-        return self._client
+        if self._client is not None:
+            return self._client
+        if not self._shards:
+            # httpcore's pool does work quadratic in its size on every request, so large
+            # concurrency is spread over pools of at most _SHARD connections each, all kept
+            # alive (benchmarks/bench_runtime.py measures the effect).
+            n = self._max_concurrency
+            sizes = [min(_SHARD, n - i) for i in range(0, n, _SHARD)]
+            self._shards = [
+                httpx.AsyncClient(
+                    limits=httpx.Limits(max_connections=s, max_keepalive_connections=s)
+                )
+                for s in sizes
+            ]
+        self._next_shard = (self._next_shard + 1) % len(self._shards)
+        return self._shards[self._next_shard]
 
     def _headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json"}
@@ -360,6 +376,6 @@ class OpenAIChatClient(ModelClient):
         yield (usage, finish)
 
     async def aclose(self) -> None:
-        if self._owns_client and self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        shards, self._shards = self._shards, []
+        for shard in shards:
+            await shard.aclose()

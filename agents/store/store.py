@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -180,34 +180,49 @@ class RunStore:
                 )
             )
 
-    def add_message(self, run_id: str, seq: int, message: Message) -> None:
+    def write(
+        self,
+        run_id: str,
+        *,
+        messages: Sequence[tuple[int, Message]] = (),
+        events: Sequence[tuple[int, Event]] = (),
+    ) -> None:
+        """Add messages and events (each with its sequence number) in one transaction, and
+        refresh the run's heartbeat."""
+        if not messages and not events:
+            return
         with self._session() as s:
-            s.add(
-                MessageRow(
-                    run_id=run_id,
-                    seq=seq,
-                    id=message.id,
-                    kind=message.kind,
-                    sender=message.sender,
-                    payload=MESSAGE_ADAPTER.dump_python(message, mode="json"),
-                    created_at=message.timestamp,
+            for seq, message in messages:
+                s.add(
+                    MessageRow(
+                        run_id=run_id,
+                        seq=seq,
+                        id=message.id,
+                        kind=message.kind,
+                        sender=message.sender,
+                        payload=MESSAGE_ADAPTER.dump_python(message, mode="json"),
+                        created_at=message.timestamp,
+                    )
                 )
-            )
+            for seq, ev in events:
+                s.add(
+                    EventRow(
+                        run_id=run_id,
+                        seq=seq,
+                        kind=ev.kind,
+                        payload=EVENT_ADAPTER.dump_python(ev, mode="json"),
+                        created_at=ev.timestamp,
+                    )
+                )
             s.execute(
                 update(RunRow).where(RunRow.id == run_id).values(heartbeat_at=datetime.now(UTC))
             )
 
+    def add_message(self, run_id: str, seq: int, message: Message) -> None:
+        self.write(run_id, messages=[(seq, message)])
+
     def add_event(self, run_id: str, seq: int, ev: Event) -> None:
-        with self._session() as s:
-            s.add(
-                EventRow(
-                    run_id=run_id,
-                    seq=seq,
-                    kind=ev.kind,
-                    payload=EVENT_ADAPTER.dump_python(ev, mode="json"),
-                    created_at=ev.timestamp,
-                )
-            )
+        self.write(run_id, events=[(seq, ev)])
 
     def add_model_call(self, call: ModelCallRecord) -> None:
         with self._session() as s:
@@ -325,6 +340,10 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
+    # WAL: readers (the UI, `lyceum runs show`) never block the writing run, and commits
+    # need no fsync each; a killed process still loses nothing it committed.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
