@@ -104,7 +104,10 @@ def demo(db: str | None, profiles: str, seed: int, quiet: bool) -> None:
             def show(event: Event) -> None:
                 if isinstance(event, MessageSent) and not quiet:
                     progress.console.print(
-                        "  " + render_message(event.message), markup=False, highlight=False
+                        "  " + render_message(event.message),
+                        markup=False,
+                        highlight=False,
+                        soft_wrap=True,
                     )
 
             lesson_graph = build_lesson_graph(name)

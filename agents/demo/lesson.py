@@ -247,3 +247,9 @@ def start_message() -> TaskAssignment:
 def make_demo_agent(name: str, profile: str = "novice") -> SimulatedLearner:
     """A factory for graph YAML files: a simulated learner on the sample lesson."""
     return SimulatedLearner(name, load_lesson(), profile)
+
+
+def make_demo_teacher(name: str, student: str = "student") -> DemoTeacher:
+    """A factory for graph YAML files: the demo teacher on the sample lesson."""
+    lesson = load_lesson()
+    return DemoTeacher(name, lesson, template_explainer(lesson), student=student)

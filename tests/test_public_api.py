@@ -1,0 +1,113 @@
+"""The public API is pinned: each package re-exports exactly these names."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+API = {
+    "protocols": [
+        "EVENT_ADAPTER",
+        "MESSAGE_ADAPTER",
+        "MESSAGE_KINDS",
+        "Answer",
+        "BudgetExceeded",
+        "BudgetWarning",
+        "ConfigError",
+        "Envelope",
+        "Error",
+        "Event",
+        "Explanation",
+        "GraphBuildError",
+        "Handoff",
+        "Hint",
+        "LyceumError",
+        "Message",
+        "MessageSent",
+        "ModelCallFinished",
+        "ModelCallStarted",
+        "ModelHTTPError",
+        "ModelRequestsBlocked",
+        "PatientUtterance",
+        "Plan",
+        "PlannedCall",
+        "Question",
+        "Review",
+        "RunStarted",
+        "RunStopped",
+        "Stop",
+        "StopReason",
+        "StoreError",
+        "TaskAssignment",
+        "TaskResult",
+        "Thought",
+        "TokenDelta",
+        "ToolCall",
+        "ToolResult",
+        "UnexpectedModelOutput",
+        "UserError",
+        "json_schema",
+        "transcript",
+    ],
+    "agents": [
+        "Agent",
+        "AgentGraph",
+        "Budget",
+        "Edge",
+        "FunctionAgent",
+        "HumanAgent",
+        "InputSource",
+        "QueueInput",
+        "ReplayReport",
+        "RunContext",
+        "RunResult",
+        "RunStore",
+        "Runtime",
+        "TerminalInput",
+    ],
+    "agents.models": [
+        "BLOCK_ENV",
+        "CachedModel",
+        "ChatMessage",
+        "FakeOpenAIServer",
+        "FunctionModel",
+        "ModelClient",
+        "ModelRequest",
+        "ModelResponse",
+        "OpenAIChatClient",
+        "ReceivedRequest",
+        "ReplayModel",
+        "Scripted",
+        "TextDelta",
+        "TransformersClient",
+        "Usage",
+        "call_hash",
+        "check_model_requests_allowed",
+        "complete_structured",
+        "parse_structured",
+    ],
+    "agents.store": ["DEFAULT_DB", "ModelCallRecord", "RunRecord", "RunStore", "resolve_db_url"],
+}
+
+
+@pytest.mark.parametrize("package", sorted(API))
+def test_public_api_is_pinned(package: str) -> None:
+    module = importlib.import_module(package)
+    assert sorted(module.__all__) == sorted(API[package])
+    for name in module.__all__:
+        assert hasattr(module, name), f"{package}.{name} is in __all__ but missing"
+
+
+def test_heavy_libraries_are_not_imported_eagerly() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, agents, agents.models, agents.cli, protocols, personas, knowledge_graph\n"
+        "heavy = [m for m in ('torch', 'transformers', 'ray', 'streamlit', 'autogen_agentchat')"
+        " if m in sys.modules]\n"
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
