@@ -290,3 +290,12 @@ def test_answers_are_not_retried_on_4xx(server: FakeOpenAIServer) -> None:
     assert info.value.status == 401 and info.value.attempts == 1
     assert "not retried" in str(info.value)
     assert Answer  # the module's imports are all used
+
+
+async def test_a_client_validates_structured_output_directly(server: FakeOpenAIServer) -> None:
+    server.enqueue(Scripted(text="nope"), Scripted(text='{"correct": false, "reason": "5"}'))
+    client = client_for(server)
+    verdict = await client.complete_structured(ModelRequest.of("2+2=5?"), Verdict)
+    await client.aclose()
+    assert verdict == Verdict(correct=False, reason="5")
+    assert len(server.requests) == 2

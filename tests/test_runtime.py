@@ -411,3 +411,19 @@ def test_timestamps_default_to_now_in_utc() -> None:
     graph = AgentGraph().add(FunctionAgent("a", lambda m, c: None))
     result = asyncio.run(Runtime().run(graph, Question(to="a", text="hi")))
     assert abs(result.messages[0].timestamp - datetime.now(UTC)) < timedelta(minutes=1)
+
+
+async def test_human_agent_on_the_terminal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    from agents import TerminalInput
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("3/4\n"))
+    human = HumanAgent("learner", TerminalInput(prompt="your answer> "), timeout=5)
+    teacher = FunctionAgent("teacher", lambda m, c: Stop(detail=getattr(m, "text", "")))
+    graph = AgentGraph().edge(teacher, human, kinds=[Question]).edge(human, teacher, kinds=[Answer])
+    result = await Runtime().run(graph, Question(to="learner", text="1/2 + 1/4?"))
+    assert result.detail == "3/4"
+    assert "[user] 1/2 + 1/4?" in capsys.readouterr().out

@@ -12,11 +12,13 @@ import json
 import os
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from protocols import ModelRequestsBlocked
+
+T = TypeVar("T", bound=BaseModel)
 
 __all__ = [
     "BLOCK_ENV",
@@ -160,6 +162,19 @@ class ModelClient(ABC):
     async def score(self, prompt: str, continuations: Sequence[str]) -> list[float]:
         """Total log-probability of each continuation given ``prompt`` (natural log)."""
         raise NotImplementedError(f"{type(self).__name__} does not support logprob scoring")
+
+    async def complete_structured(
+        self, request: ModelRequest, output_type: type[T], *, max_retries: int = 2
+    ) -> T:
+        """A reply validated as ``output_type``: re-asks with the validation error up to
+        ``max_retries`` times, then raises ``UnexpectedModelOutput`` carrying the raw text.
+        Inside a run, prefer ``ctx.complete_structured`` so every attempt is recorded."""
+        from agents.models.structured import complete_structured
+
+        value, _ = await complete_structured(
+            self.complete, request, output_type, max_retries=max_retries
+        )
+        return value
 
     async def aclose(self) -> None:
         """Release resources (HTTP connections, model weights). Safe to call twice."""
