@@ -1,0 +1,135 @@
+"""Import and export: JSONL (one node or edge per line) and GraphML.
+
+JSONL lines look like ``{"node": {"id": "c1", "labels": ["Concept"], "properties": {...}}}``
+or ``{"edge": {"source": "c1", "target": "s1", "type": "REQUIRES"}}``. A malformed line
+raises ``ConfigError`` naming the file and the line; nothing is written.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+from pydantic import ValidationError
+
+from knowledge_graph.model import Edge, Node
+from knowledge_graph.store import GraphStore
+from protocols import ConfigError
+
+__all__ = ["export_graphml", "export_jsonl", "import_graphml", "import_jsonl", "read_jsonl"]
+
+
+def read_jsonl(path: str | Path) -> tuple[list[Node], list[Edge]]:
+    """Parse a JSONL graph file completely (so a bad line stops before any write)."""
+    path = Path(path)
+    nodes: list[Node] = []
+    edges: list[Edge] = []
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read the file: {exc.strerror}", path=str(path)) from None
+    with handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(
+                    f"not valid JSON: {exc.msg} (column {exc.colno})", path=str(path), line=number
+                ) from None
+            if (
+                not isinstance(record, dict)
+                or len(record) != 1
+                or not ({"node", "edge"} & set(record))
+            ):
+                raise ConfigError(
+                    'each line must be {"node": {...}} or {"edge": {...}}',
+                    path=str(path),
+                    line=number,
+                )
+            kind, body = next(iter(record.items()))
+            try:
+                if kind == "node":
+                    nodes.append(Node.model_validate(body))
+                else:
+                    edges.append(Edge.model_validate(body))
+            except ValidationError as exc:
+                first = exc.errors(include_url=False)[0]
+                field = ".".join([kind, *[str(p) for p in first["loc"]]])
+                raise ConfigError(first["msg"], path=str(path), line=number, field=field) from None
+    return nodes, edges
+
+
+def import_jsonl(store: GraphStore, path: str | Path) -> tuple[int, int]:
+    """Load a JSONL file into ``store`` in one transaction."""
+    nodes, edges = read_jsonl(path)
+    store.add(nodes, edges)
+    return len(nodes), len(edges)
+
+
+def _records(store: GraphStore) -> Iterator[dict[str, Any]]:
+    for node in store.iter_nodes():
+        yield {"node": node.model_dump(mode="json")}
+    for edge in store.edges():
+        yield {"edge": edge.model_dump(mode="json")}
+
+
+def export_jsonl(store: GraphStore, path: str | Path) -> int:
+    """Write every node, then every edge, one per line; returns the line count."""
+    count = 0
+    with Path(path).open("w", encoding="utf-8") as out:
+        for record in _records(store):
+            out.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+            count += 1
+    return count
+
+
+def export_graphml(store: GraphStore, path: str | Path) -> None:
+    """Write GraphML. Labels are joined with ';'; properties are stored as JSON strings."""
+    graph: nx.MultiDiGraph[str] = nx.MultiDiGraph()
+    for node in store.iter_nodes():
+        graph.add_node(
+            node.id,
+            labels=";".join(node.labels),
+            properties=json.dumps(node.properties, sort_keys=True),
+        )
+    for edge in store.edges():
+        graph.add_edge(
+            edge.source,
+            edge.target,
+            key=edge.type,
+            type=edge.type,
+            properties=json.dumps(edge.properties, sort_keys=True),
+        )
+    nx.write_graphml(graph, str(path))
+
+
+def import_graphml(store: GraphStore, path: str | Path) -> tuple[int, int]:
+    """Load a GraphML file written by ``export_graphml``."""
+    try:
+        graph: Any = nx.read_graphml(str(path), force_multigraph=True)
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ConfigError(f"cannot read GraphML: {exc}", path=str(path)) from None
+    nodes = [
+        Node(
+            id=str(i),
+            labels=tuple(str(d.get("labels", "Node")).split(";")),
+            properties=json.loads(d.get("properties", "{}")),
+        )
+        for i, d in graph.nodes(data=True)
+    ]
+    edges = [
+        Edge(
+            source=str(s),
+            target=str(t),
+            type=str(d.get("type", k)),
+            properties=json.loads(d.get("properties", "{}")),
+        )
+        for s, t, k, d in graph.edges(keys=True, data=True)
+    ]
+    store.add(nodes, edges)
+    return len(nodes), len(edges)

@@ -1,0 +1,454 @@
+"""``SqlGraphStore``: the property graph in SQL through SQLAlchemy (SQLite or PostgreSQL).
+
+Nodes, labels and edges are three indexed tables; properties are JSON (JSONB on
+PostgreSQL). k-hop neighbourhoods are one recursive CTE evaluated in the database, so a
+graph of millions of nodes is never loaded into memory. Bulk loads stream in chunks inside
+one transaction: any error rolls back the whole load.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import islice
+from typing import Any, TypeVar
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    Engine,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
+
+from knowledge_graph.model import Edge, GraphSchema, Node
+from knowledge_graph.store import Direction, GraphIntegrityError, GraphStats, GraphStore
+from protocols import StoreError
+
+__all__ = ["SqlGraphStore"]
+
+T = TypeVar("T")
+_JSON = JSON().with_variant(JSONB(), "postgresql")
+metadata = MetaData()
+nodes_t = Table(
+    "kg_nodes",
+    metadata,
+    Column("id", String(512), primary_key=True),
+    Column("properties", _JSON, nullable=False),
+)
+labels_t = Table(
+    "kg_labels",
+    metadata,
+    Column("label", String(128), primary_key=True),
+    Column("node_id", String(512), ForeignKey("kg_nodes.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_kg_labels_node", "node_id"),
+)
+edges_t = Table(
+    "kg_edges",
+    metadata,
+    Column("source", String(512), ForeignKey("kg_nodes.id", ondelete="CASCADE"), primary_key=True),
+    Column("type", String(128), primary_key=True),
+    Column("target", String(512), ForeignKey("kg_nodes.id", ondelete="CASCADE"), primary_key=True),
+    Column("properties", _JSON, nullable=False),
+    Index("ix_kg_edges_target_type", "target", "type"),
+    Index("ix_kg_edges_type", "type"),
+)
+
+
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # SQLAlchemy, not pysqlite, emits BEGIN: savepoints and rollbacks then work as documented
+    # (SQLAlchemy docs, "Serializable isolation / Savepoints / Transactional DDL").
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+class SqlGraphStore(GraphStore):
+    """A property graph in a SQL database.
+
+    Args:
+        url: SQLAlchemy URL or SQLite path (may be the run store's database).
+        schema: Optional label and edge-type schemas, checked on every write.
+        chunk_size: Rows per statement when bulk loading.
+    """
+
+    def __init__(
+        self, url: str, *, schema: GraphSchema | None = None, chunk_size: int = 5000
+    ) -> None:
+        self.url = url if "://" in url else f"sqlite:///{url}"
+        self.schema = schema
+        self.chunk_size = chunk_size
+        self._engine: Engine | None = None
+
+    def __repr__(self) -> str:
+        return f"SqlGraphStore({self.url!r})"
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            engine = create_engine(self.url)
+            if engine.dialect.name == "sqlite":
+                event.listen(engine, "connect", _sqlite_connect)
+                event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+            try:
+                metadata.create_all(engine)
+            except (DatabaseError, OperationalError) as exc:
+                engine.dispose()
+                raise StoreError(
+                    f"cannot open the graph store {self.url}: {exc.orig or exc}. "
+                    "Check the path or URL; the file was left untouched."
+                ) from None
+            self._engine = engine
+        return self._engine
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    # -- writes ------------------------------------------------------------------------
+    def add(self, nodes: Iterable[Node] = (), edges: Iterable[Edge] = ()) -> None:
+        nodes, edges = list(nodes), list(edges)
+        self._validate(nodes, edges)
+        self.bulk_load(nodes, edges, _validated=True)
+
+    def bulk_load(
+        self, nodes: Iterable[Node] = (), edges: Iterable[Edge] = (), *, _validated: bool = False
+    ) -> tuple[int, int]:
+        """Stream nodes, then edges, into the store in one transaction; returns the counts.
+        Any error (duplicate id, edge to a missing node, schema violation) loads nothing."""
+        counts = [0, 0]
+        with self.engine.connect() as conn, conn.begin() as tx:
+            for chunk in _chunks(nodes, self.chunk_size):
+                if not _validated:
+                    self._validate(chunk, [])
+                try:
+                    with conn.begin_nested():
+                        conn.execute(
+                            insert(nodes_t),
+                            [{"id": n.id, "properties": n.properties} for n in chunk],
+                        )
+                        conn.execute(
+                            insert(labels_t),
+                            [
+                                {"label": label, "node_id": n.id}
+                                for n in chunk
+                                for label in n.labels
+                            ],
+                        )
+                except IntegrityError as exc:
+                    error = self._explain_nodes(conn, chunk, exc)
+                    tx.rollback()
+                    raise error from None
+                counts[0] += len(chunk)
+            for echunk in _chunks(edges, self.chunk_size):
+                if not _validated:
+                    self._validate([], echunk)
+                try:
+                    with conn.begin_nested():
+                        conn.execute(
+                            insert(edges_t),
+                            [
+                                {
+                                    "source": e.source,
+                                    "type": e.type,
+                                    "target": e.target,
+                                    "properties": e.properties,
+                                }
+                                for e in echunk
+                            ],
+                        )
+                except IntegrityError as exc:
+                    error = self._explain_edges(conn, echunk, exc)
+                    tx.rollback()
+                    raise error from None
+                counts[1] += len(echunk)
+        return counts[0], counts[1]
+
+    @staticmethod
+    def _existing(conn: Connection, ids: Iterable[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in _chunks(sorted(set(ids)), 900):
+            found |= set(conn.scalars(select(nodes_t.c.id).where(nodes_t.c.id.in_(chunk))))
+        return found
+
+    def _explain_nodes(
+        self, conn: Connection, chunk: list[Node], exc: IntegrityError
+    ) -> GraphIntegrityError:
+        existing = self._existing(conn, (n.id for n in chunk))
+        for node in chunk:
+            if node.id in existing:
+                return GraphIntegrityError(
+                    f"duplicate node id {node.id!r}: already in the store; nothing was written"
+                )
+        return GraphIntegrityError(
+            f"the write broke an integrity rule ({exc.orig}); nothing was written"
+        )
+
+    def _explain_edges(
+        self, conn: Connection, chunk: list[Edge], exc: IntegrityError
+    ) -> GraphIntegrityError:
+        existing = self._existing(conn, (end for e in chunk for end in (e.source, e.target)))
+        for edge in chunk:
+            for end in (edge.source, edge.target):
+                if end not in existing:
+                    return GraphIntegrityError(
+                        f"edge {edge}: node {end!r} does not exist; nothing was written"
+                    )
+        for edge in chunk:
+            if conn.scalar(
+                select(func.count())
+                .select_from(edges_t)
+                .where(
+                    edges_t.c.source == edge.source,
+                    edges_t.c.type == edge.type,
+                    edges_t.c.target == edge.target,
+                )
+            ):
+                return GraphIntegrityError(
+                    f"duplicate edge {edge}: already in the store; nothing was written"
+                )
+        return GraphIntegrityError(
+            f"the write broke an integrity rule ({exc.orig}); nothing was written"
+        )
+
+    def update_node(
+        self, node_id: str, properties: Mapping[str, Any], *, labels: Sequence[str] | None = None
+    ) -> Node:
+        current = self.node(node_id)
+        if current is None:
+            raise GraphIntegrityError(f"cannot update node {node_id!r}: it does not exist")
+        props = {k: v for k, v in {**current.properties, **properties}.items() if v is not None}
+        updated = Node(id=node_id, labels=tuple(labels or current.labels), properties=props)
+        if self.schema is not None:
+            self.schema.validate_node(updated)
+        with self.engine.begin() as conn:
+            conn.execute(update(nodes_t).where(nodes_t.c.id == node_id).values(properties=props))
+            if labels is not None:
+                conn.execute(delete(labels_t).where(labels_t.c.node_id == node_id))
+                conn.execute(
+                    insert(labels_t), [{"label": lb, "node_id": node_id} for lb in updated.labels]
+                )
+        return updated
+
+    def delete_node(self, node_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(edges_t).where((edges_t.c.source == node_id) | (edges_t.c.target == node_id))
+            )
+            conn.execute(delete(labels_t).where(labels_t.c.node_id == node_id))
+            gone = conn.execute(delete(nodes_t).where(nodes_t.c.id == node_id)).rowcount
+            if not gone:
+                raise GraphIntegrityError(f"cannot delete node {node_id!r}: it does not exist")
+
+    def delete_edge(self, source: str, type: str, target: str) -> None:
+        with self.engine.begin() as conn:
+            gone = conn.execute(
+                delete(edges_t).where(
+                    edges_t.c.source == source, edges_t.c.type == type, edges_t.c.target == target
+                )
+            ).rowcount
+        if not gone:
+            raise GraphIntegrityError(
+                f"cannot delete edge {source} -[{type}]-> {target}: it does not exist"
+            )
+
+    def create_property_index(self, key: str) -> None:
+        """Index a property that ``match`` queries often (an expression index)."""
+        expr = nodes_t.c.properties[key].as_string()
+        with self.engine.begin() as conn:
+            Index(f"ix_kg_prop_{key}", expr).create(conn, checkfirst=True)
+
+    # -- reads -------------------------------------------------------------------------
+    def _nodes(self, conn: Connection, ids: Sequence[str]) -> list[Node]:
+        if not ids:
+            return []
+        props: dict[str, dict[str, Any]] = {}
+        labels: dict[str, list[str]] = {}
+        for chunk in _chunks(ids, 900):
+            for row in conn.execute(select(nodes_t).where(nodes_t.c.id.in_(chunk))):
+                props[row.id] = row.properties
+            for row in conn.execute(
+                select(labels_t).where(labels_t.c.node_id.in_(chunk)).order_by(labels_t.c.label)
+            ):
+                labels.setdefault(row.node_id, []).append(row.label)
+        return [
+            Node(id=i, labels=tuple(labels[i]), properties=props[i])
+            for i in ids
+            if i in props and i in labels
+        ]
+
+    def node(self, node_id: str) -> Node | None:
+        with self.engine.connect() as conn:
+            found = self._nodes(conn, [node_id])
+        return found[0] if found else None
+
+    def nodes_by_id(self, node_ids: Iterable[str]) -> list[Node]:
+        with self.engine.connect() as conn:
+            return self._nodes(conn, list(node_ids))
+
+    def match(self, label: str | None = None, **properties: Any) -> list[Node]:
+        query = select(nodes_t.c.id)
+        if label is not None:
+            query = query.join(labels_t, labels_t.c.node_id == nodes_t.c.id).where(
+                labels_t.c.label == label
+            )
+        rest = {}
+        for key, value in properties.items():
+            field = nodes_t.c.properties[key]
+            if isinstance(value, bool):
+                query = query.where(field.as_boolean() == value)
+            elif isinstance(value, str):
+                query = query.where(field.as_string() == value)
+            elif isinstance(value, int):
+                query = query.where(field.as_integer() == value)
+            elif isinstance(value, float):
+                query = query.where(field.as_float() == value)
+            else:
+                rest[key] = value
+        with self.engine.connect() as conn:
+            ids = list(conn.scalars(query.order_by(nodes_t.c.id)))
+            found = self._nodes(conn, ids)
+        return [n for n in found if all(n.properties.get(k) == v for k, v in rest.items())]
+
+    def edges(
+        self, node_id: str | None = None, *, type: str | None = None, direction: Direction = "out"
+    ) -> list[Edge]:
+        query = select(edges_t)
+        if node_id is not None:
+            conditions = []
+            if direction in ("out", "both"):
+                conditions.append(edges_t.c.source == node_id)
+            if direction in ("in", "both"):
+                conditions.append(edges_t.c.target == node_id)
+            query = query.where(
+                conditions[0] if len(conditions) == 1 else conditions[0] | conditions[1]
+            )
+        if type is not None:
+            query = query.where(edges_t.c.type == type)
+        query = query.order_by(edges_t.c.source, edges_t.c.type, edges_t.c.target)
+        with self.engine.connect() as conn:
+            return [
+                Edge(source=r.source, target=r.target, type=r.type, properties=r.properties)
+                for r in conn.execute(query)
+            ]
+
+    def neighborhood(
+        self,
+        node_ids: Sequence[str],
+        *,
+        depth: int = 1,
+        types: Sequence[str] | None = None,
+        direction: Direction = "both",
+    ) -> dict[str, int]:
+        if not node_ids:
+            return {}
+        sql = self._hop_sql(direction, types is not None)
+        params: dict[str, Any] = {"starts": list(node_ids), "depth": depth}
+        if types is not None:
+            params["types"] = list(types)
+        with self.engine.connect() as conn:
+            return {row[0]: int(row[1]) for row in conn.execute(sql, params)}
+
+    def _hop_sql(self, direction: Direction, typed: bool) -> Any:
+        tf = " AND e.type IN :types" if typed else ""
+        out = f"SELECT e.target AS other FROM kg_edges e WHERE e.source = h.id{tf}"
+        inn = f"SELECT e.source AS other FROM kg_edges e WHERE e.target = h.id{tf}"
+        seed = "SELECT id, 0 FROM kg_nodes WHERE id IN :starts"
+        if self.dialect == "sqlite":
+            parts = []
+            if direction in ("out", "both"):
+                parts.append(
+                    f"SELECT e.target, h.depth + 1 FROM hop h JOIN kg_edges e "
+                    f"ON e.source = h.id WHERE h.depth < :depth{tf}"
+                )
+            if direction in ("in", "both"):
+                parts.append(
+                    f"SELECT e.source, h.depth + 1 FROM hop h JOIN kg_edges e "
+                    f"ON e.target = h.id WHERE h.depth < :depth{tf}"
+                )
+            recursive = " UNION ".join(parts)
+        else:
+            branches = {"out": out, "in": inn, "both": f"{out} UNION ALL {inn}"}[direction]
+            recursive = (
+                f"SELECT x.other, h.depth + 1 FROM hop h CROSS JOIN LATERAL "
+                f"({branches}) x WHERE h.depth < :depth"
+            )
+        sql = text(
+            f"WITH RECURSIVE hop(id, depth) AS ({seed} UNION {recursive}) "
+            "SELECT id, MIN(depth) FROM hop GROUP BY id"
+        )
+        sql = sql.bindparams(bindparam("starts", expanding=True))
+        if typed:
+            sql = sql.bindparams(bindparam("types", expanding=True))
+        return sql
+
+    def iter_nodes(self) -> Iterator[Node]:
+        after = ""
+        while True:
+            with self.engine.connect() as conn:
+                ids = list(
+                    conn.scalars(
+                        select(nodes_t.c.id)
+                        .where(nodes_t.c.id > after)
+                        .order_by(nodes_t.c.id)
+                        .limit(self.chunk_size)
+                    )
+                )
+                batch = self._nodes(conn, ids)
+            if not ids:
+                return
+            yield from batch
+            after = ids[-1]
+
+    def stats(self) -> GraphStats:
+        with self.engine.connect() as conn:
+            nodes = conn.scalar(select(func.count()).select_from(nodes_t)) or 0
+            edges = conn.scalar(select(func.count()).select_from(edges_t)) or 0
+            labels: dict[Any, Any] = dict(
+                conn.execute(
+                    select(labels_t.c.label, func.count())
+                    .group_by(labels_t.c.label)
+                    .order_by(labels_t.c.label)
+                ).all()
+            )
+            types: dict[Any, Any] = dict(
+                conn.execute(
+                    select(edges_t.c.type, func.count())
+                    .group_by(edges_t.c.type)
+                    .order_by(edges_t.c.type)
+                ).all()
+            )
+        return GraphStats(
+            nodes=nodes,
+            edges=edges,
+            labels={str(k): int(v) for k, v in labels.items()},
+            edge_types={str(k): int(v) for k, v in types.items()},
+        )
