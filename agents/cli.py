@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import importlib
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 from rich.console import Console
@@ -18,6 +16,7 @@ from rich.table import Table
 
 from agents.budget import Budget
 from agents.graph import AgentGraph
+from agents.kg_cli import kg
 from agents.render import render_message
 from agents.runtime import RunResult, Runtime
 from agents.store import RunRecord, RunStore, resolve_db_url
@@ -25,7 +24,6 @@ from protocols import Event, LyceumError, MessageSent, UserError, json_schema
 
 __all__ = ["main"]
 
-F = TypeVar("F", bound=Callable[..., Any])
 SIMULATION_NOTE = (
     "SIMULATION: the student is a simulated learner (Bayesian knowledge tracing) and the "
     "explanations come from a template function. No LLM is involved; these numbers describe "
@@ -33,18 +31,15 @@ SIMULATION_NOTE = (
 )
 
 
-def _errors(fn: F) -> F:
-    """Show lyceum errors as one clear line and exit 2, instead of a traceback."""
+class _Group(click.Group):
+    """Shows lyceum errors from any command as one clear line and exits 2."""
 
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def invoke(self, ctx: click.Context) -> Any:
         try:
-            return fn(*args, **kwargs)
+            return super().invoke(ctx)
         except LyceumError as exc:
             click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
-
-    return wrapper  # type: ignore[return-value]
+            ctx.exit(2)
 
 
 db_option = click.option(
@@ -56,7 +51,7 @@ db_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="lyceum")
 def main() -> None:
     """lyceum: multi-agent LLM systems that teach and do expert work."""
@@ -72,7 +67,6 @@ def main() -> None:
 )
 @click.option("--seed", default=0, show_default=True, help="Seed of the simulated students.")
 @click.option("--quiet", is_flag=True, help="Print only the summary, not the transcripts.")
-@_errors
 def demo(db: str | None, profiles: str, seed: int, quiet: bool) -> None:
     """Run the offline demo: a teacher tutors simulated students through the sample lesson.
 
@@ -186,7 +180,6 @@ def _status_style(status: str) -> str:
 @runs.command("list")
 @db_option
 @click.option("--limit", default=20, show_default=True, help="How many runs, newest first.")
-@_errors
 def runs_list(db: str | None, limit: int) -> None:
     """List the newest runs."""
     records = RunStore(db).list_runs(limit)
@@ -213,7 +206,6 @@ def runs_list(db: str | None, limit: int) -> None:
 @click.argument("run_id")
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="Print the run and messages as JSON.")
-@_errors
 def runs_show(run_id: str, db: str | None, as_json: bool) -> None:
     """Show one run: status, budget, usage and the whole transcript."""
     store = RunStore(db)
@@ -266,7 +258,6 @@ def _rebuild(record: RunRecord) -> AgentGraph:
 @runs.command("replay")
 @click.argument("run_id")
 @db_option
-@_errors
 def runs_replay(run_id: str, db: str | None) -> None:
     """Re-run a stored run from its recorded model calls and check the transcript matches."""
     store = RunStore(db)
@@ -302,13 +293,14 @@ def graph() -> None:
 
 @graph.command("check")
 @click.argument("path", type=click.Path(path_type=Path))
-@_errors
 def graph_check(path: Path) -> None:
     """Validate a graph YAML file and print it as a mermaid flowchart."""
     loaded = AgentGraph.from_yaml(path)
     click.echo(f"{path}: {len(loaded.agents)} agents, {len(loaded.edges())} edges: OK")
     click.echo(loaded.to_mermaid())
 
+
+main.add_command(kg)
 
 if __name__ == "__main__":
     main()

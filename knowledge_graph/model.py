@@ -7,7 +7,7 @@ every write is then validated, and a violation names the node or edge and the fi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -37,13 +37,18 @@ class Node(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: str = Field(min_length=1)
-    labels: tuple[str, ...] = Field(min_length=1)
+    labels: Sequence[str] = Field(min_length=1)
     properties: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("labels", mode="before")
     @classmethod
     def _labels(cls, value: Any) -> Any:
         return (value,) if isinstance(value, str) else tuple(value)
+
+    @field_validator("labels")
+    @classmethod
+    def _tuple(cls, value: Sequence[str]) -> tuple[str, ...]:
+        return tuple(value)
 
     def text(self, fields: Iterable[str] = ("name", "text", "description")) -> str:
         """The node's searchable text: the named properties that are strings, joined."""

@@ -1,3 +1,6 @@
-"""personas: who speaks. Persona specs, Think/Plan/Execute phases and minds (issue 4)."""
+"""personas: who speaks. Conceptual tools now; persona specs, Think/Plan/Execute phases and
+minds arrive with the personas issue."""
 
-__all__: list[str] = []
+from personas.tools import ConceptualTool, ToolRegistry, retrieval_tool
+
+__all__ = ["ConceptualTool", "ToolRegistry", "retrieval_tool"]

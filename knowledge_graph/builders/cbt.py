@@ -1,0 +1,93 @@
+"""A CBT graph from PATIENT-Ψ cognitive-conceptualization profiles.
+
+For each patient: situation → automatic thought → emotions and behaviour (TRIGGERS,
+LEADS_TO); core beliefs → intermediate beliefs → coping strategies (GIVES_RISE_TO,
+RESULTS_IN); and the patient's history, which SHAPES the core beliefs. Core beliefs carry
+their category: helpless, unlovable or worthless."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from knowledge_graph.builders.data import data_file, read_json
+from knowledge_graph.memory import MemoryGraphStore
+from knowledge_graph.model import Edge, Node
+from knowledge_graph.store import GraphStore
+from protocols import ConfigError
+
+__all__ = ["CBT_FIELDS", "cbt_graph", "load_profiles"]
+
+CBT_FIELDS = (
+    "name",
+    "id",
+    "history",
+    "helpless_belief",
+    "unlovable_belief",
+    "worthless_belief",
+    "intermediate_belief",
+    "coping_strategies",
+    "situation",
+    "auto_thought",
+    "emotion",
+    "behavior",
+)
+
+
+def load_profiles(data_dir: str | Path | None = None) -> list[dict[str, Any]]:
+    path = data_file("patient_psi/profiles.json", data_dir)
+    profiles = read_json(path)
+    if not isinstance(profiles, list):
+        raise ConfigError("expected a JSON list of profiles", path=str(path))
+    for i, profile in enumerate(profiles):
+        missing = [f for f in CBT_FIELDS if f not in profile]
+        if missing:
+            raise ConfigError(f"profile {i} lacks {missing}", path=str(path), field=f"[{i}]")
+    return profiles
+
+
+def _as_list(value: Any) -> list[str]:
+    items = value if isinstance(value, list) else [value]
+    return [str(v).strip() for v in items if str(v).strip()]
+
+
+def cbt_graph(data_dir: str | Path | None = None, *, store: GraphStore | None = None) -> GraphStore:
+    """Build the CBT graph of every profile."""
+    nodes: list[Node] = []
+    edges: list[Edge] = []
+    for p in load_profiles(data_dir):
+        pid = f"patient:{p['id']}"
+
+        def add(kind: str, suffix: str, text: str, pid: str = pid, **props: Any) -> str:
+            node_id = f"{pid}/{suffix}"
+            nodes.append(Node(id=node_id, labels=[kind], properties={"text": text, **props}))
+            edges.append(Edge(source=pid, target=node_id, type="HAS"))
+            return node_id
+
+        nodes.append(
+            Node(
+                id=pid,
+                labels=["Patient"],
+                properties={"name": p["name"], "styles": list(p.get("type") or [])},
+            )
+        )
+        history = add("History", "history", p["history"])
+        situation = add("Situation", "situation", p["situation"])
+        thought = add("AutomaticThought", "thought", p["auto_thought"])
+        edges.append(Edge(source=situation, target=thought, type="TRIGGERS"))
+        for i, emotion in enumerate(_as_list(p["emotion"])):
+            e = add("Emotion", f"emotion-{i}", emotion)
+            edges.append(Edge(source=thought, target=e, type="LEADS_TO"))
+        behavior = add("Behavior", "behavior", p["behavior"])
+        edges.append(Edge(source=thought, target=behavior, type="LEADS_TO"))
+        intermediate = add("IntermediateBelief", "intermediate", p["intermediate_belief"])
+        coping = add("CopingStrategy", "coping", p["coping_strategies"])
+        edges.append(Edge(source=intermediate, target=coping, type="RESULTS_IN"))
+        for category in ("helpless", "unlovable", "worthless"):
+            for i, belief in enumerate(_as_list(p[f"{category}_belief"])):
+                core = add("CoreBelief", f"core-{category}-{i}", belief, category=category)
+                edges.append(Edge(source=history, target=core, type="SHAPES"))
+                edges.append(Edge(source=core, target=intermediate, type="GIVES_RISE_TO"))
+    store = store if store is not None else MemoryGraphStore()
+    store.add(nodes, edges)
+    return store

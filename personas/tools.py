@@ -1,0 +1,73 @@
+"""Conceptual tools: what a persona's Plan phase can call. This module holds the registry
+and the knowledge-graph retrieval tool; tutoring moves, CBT techniques and the calculator
+join it with the personas issue."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from knowledge_graph.retrieval import Retriever
+from protocols import UserError
+
+__all__ = ["ConceptualTool", "ToolRegistry", "retrieval_tool"]
+
+
+@dataclass(frozen=True)
+class ConceptualTool:
+    """A named capability with a description (shown to LLM planners) and an async call."""
+
+    name: str
+    description: str
+    call: Callable[..., Awaitable[dict[str, Any]]]
+
+    async def __call__(self, **arguments: Any) -> dict[str, Any]:
+        return await self.call(**arguments)
+
+
+class ToolRegistry:
+    """Tools by name. Unknown names are errors that suggest the closest one."""
+
+    def __init__(self, tools: Iterable[ConceptualTool] = ()) -> None:
+        self._tools: dict[str, ConceptualTool] = {}
+        for tool in tools:
+            self.register(tool)
+
+    def register(self, tool: ConceptualTool) -> ConceptualTool:
+        if tool.name in self._tools:
+            raise UserError(f"a tool named {tool.name!r} is already registered")
+        self._tools[tool.name] = tool
+        return tool
+
+    def get(self, name: str) -> ConceptualTool:
+        if name not in self._tools:
+            close = difflib.get_close_matches(name, list(self._tools), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise UserError(
+                f"unknown tool {name!r}.{hint} Registered: "
+                f"{', '.join(sorted(self._tools)) or '(none)'}."
+            )
+        return self._tools[name]
+
+    def names(self) -> list[str]:
+        return sorted(self._tools)
+
+
+def retrieval_tool(retriever: Retriever, *, name: str = "kg_retrieval") -> ConceptualTool:
+    """Knowledge-graph retrieval as a conceptual tool: ``query``, ``k``, ``hops``, ``labels``
+    in; ``context`` (text with [node-id] citations) and ``citations`` out."""
+
+    async def call(
+        query: str, k: int = 5, hops: int = 1, labels: list[str] | None = None
+    ) -> dict[str, Any]:
+        result = retriever.search(query, k=k, hops=hops, labels=labels)
+        return {"context": result.context(), "citations": result.citations}
+
+    return ConceptualTool(
+        name=name,
+        description="Search the knowledge graph (BM25, embeddings and graph expansion); "
+        "returns matching nodes with their ids as citations.",
+        call=call,
+    )
