@@ -132,6 +132,18 @@ class MemoryGraphStore(GraphStore):
             frontier = nxt
         return found
 
+    def _step(self, node_id: str, types: Sequence[str] | None, direction: Direction) -> list[str]:
+        out: set[str] = set()
+        if direction in ("out", "both"):
+            for _, other, key in self._g.out_edges(node_id, keys=True):
+                if types is None or key in types:
+                    out.add(other)
+        if direction in ("in", "both"):
+            for other, _, key in self._g.in_edges(node_id, keys=True):
+                if types is None or key in types:
+                    out.add(other)
+        return sorted(out)
+
     def iter_nodes(self) -> Iterator[Node]:
         for node_id in sorted(self._g.nodes):
             node = self.node(node_id)

@@ -242,9 +242,10 @@ class Retriever:
     ) -> RetrievalResult:
         ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
         wanted = set(labels) if labels else None
+        found = {n.id: n for n in self.store.nodes_by_id(i for i, _ in ranked)}
         hits: list[Hit] = []
         for node_id, score in ranked:
-            node = self.store.node(node_id)
+            node = found.get(node_id)
             if node is None or (wanted and not wanted & set(node.labels)):
                 continue
             hits.append(Hit(node, score, via))

@@ -314,6 +314,21 @@ class SqlGraphStore(GraphStore):
         with self.engine.connect() as conn:
             return self._nodes(conn, list(node_ids))
 
+    def subgraph(self, node_ids: Iterable[str]) -> tuple[list[Node], list[Edge]]:
+        ids = list(dict.fromkeys(node_ids))
+        edges: list[Edge] = []
+        with self.engine.connect() as conn:
+            nodes = self._nodes(conn, ids)
+            keep = {n.id for n in nodes}
+            for chunk in _chunks(ids, 900):
+                query = select(edges_t).where(edges_t.c.source.in_(chunk))
+                edges += [
+                    Edge(source=r.source, target=r.target, type=r.type, properties=r.properties)
+                    for r in conn.execute(query)
+                    if r.target in keep
+                ]
+        return nodes, sorted(edges, key=lambda e: e.key)
+
     def match(self, label: str | None = None, **properties: Any) -> list[Node]:
         query = select(nodes_t.c.id)
         if label is not None:
