@@ -52,7 +52,7 @@ def test_python_blocks_run(
     with contextlib.redirect_stdout(out):
         exec(compile(code, where, "exec"), {"__name__": "__docs__"})
     printed = out.getvalue()
-    for expected in re.findall(r"^\s*print\(.*\)\s+#\s*(.+)$", code, re.M):
+    for expected in re.findall(r"^[ \t]*print\(.*\)[ \t]+#[ \t]*(.+)$", code, re.M):
         assert expected.strip() in printed, f"{where}: expected {expected!r} in {printed!r}"
 
 
@@ -72,6 +72,7 @@ def test_shell_blocks_run(
 ) -> None:
     db, run_id = demo_db(tmp_path)
     monkeypatch.setenv("LYCEUM_DB", str(db))
+    monkeypatch.chdir(tmp_path)
     targets = re.findall(r"^(\w+):", (ROOT / "Makefile").read_text(), re.M)
     for raw in code.splitlines():
         command = raw.split("#")[0].strip()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -169,3 +170,10 @@ def test_a_missing_data_folder_is_a_clear_error(
     (tmp_path / "gsm8k" / "train.jsonl").write_text('{"question": "q", "answer": "a"}\n{oops\n')
     with pytest.raises(ConfigError, match=r"train\.jsonl:2: not valid JSON"):
         gsm8k_graph(tmp_path)
+
+
+def test_the_tag_table_in_the_docs_is_what_the_tagger_produces(data_dir: Path) -> None:
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "knowledge_graph.md").read_text()
+    rows = dict(re.findall(r"^\| ([a-z:0-9+]+) \| (\d+) \| [\d.]+% \|$", doc, re.M))
+    counts = tag_distribution(load_gsm8k(data_dir))
+    assert {tag: int(n) for tag, n in rows.items()} == {tag: counts[tag] for tag in TAGS}
