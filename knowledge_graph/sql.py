@@ -8,6 +8,7 @@ one transaction: any error rolls back the whole load.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from typing import Any, TypeVar
@@ -28,6 +29,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    literal_column,
     select,
     text,
     update,
@@ -37,11 +39,12 @@ from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 
 from knowledge_graph.model import Edge, GraphSchema, Node
 from knowledge_graph.store import Direction, GraphIntegrityError, GraphStats, GraphStore
-from protocols import StoreError
+from protocols import StoreError, UserError
 
 __all__ = ["SqlGraphStore"]
 
 T = TypeVar("T")
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _JSON = JSON().with_variant(JSONB(), "postgresql")
 metadata = MetaData()
 nodes_t = Table(
@@ -280,11 +283,23 @@ class SqlGraphStore(GraphStore):
                 f"cannot delete edge {source} -[{type}]-> {target}: it does not exist"
             )
 
+    def _text_property(self, key: str) -> Any:
+        """The SQL expression of a string property, with the key written literally so that
+        an expression index on it can serve ``match`` (a bound key would not)."""
+        if not _KEY.match(key):
+            raise UserError(f"property index keys must be identifiers, got {key!r}")
+        if self.dialect == "sqlite":
+            return literal_column(f"json_extract(properties, '$.\"{key}\"')")
+        return literal_column(f"(properties ->> '{key}')")
+
     def create_property_index(self, key: str) -> None:
-        """Index a property that ``match`` queries often (an expression index)."""
-        expr = nodes_t.c.properties[key].as_string()
+        """Index a property that ``match`` queries often (an expression index used by
+        equality matches on string values)."""
+        expr = self._text_property(key)
         with self.engine.begin() as conn:
-            Index(f"ix_kg_prop_{key}", expr).create(conn, checkfirst=True)
+            conn.exec_driver_sql(
+                f"CREATE INDEX IF NOT EXISTS ix_kg_prop_{key} ON kg_nodes ({expr})"
+            )
 
     # -- reads -------------------------------------------------------------------------
     def _nodes(self, conn: Connection, ids: Sequence[str]) -> list[Node]:
@@ -340,6 +355,8 @@ class SqlGraphStore(GraphStore):
             field = nodes_t.c.properties[key]
             if isinstance(value, bool):
                 query = query.where(field.as_boolean() == value)
+            elif isinstance(value, str) and _KEY.match(key):
+                query = query.where(self._text_property(key) == value)
             elif isinstance(value, str):
                 query = query.where(field.as_string() == value)
             elif isinstance(value, int):

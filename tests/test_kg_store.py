@@ -290,3 +290,18 @@ def test_import_errors_name_the_line_and_write_nothing(make_store, tmp_path: Pat
     with pytest.raises(GraphIntegrityError, match="node 'b' does not exist"):
         import_jsonl(store, path)
     assert store.stats().nodes == 0
+
+
+def test_property_indexes_serve_matches(tmp_path: Path) -> None:
+    store = SqlGraphStore(str(tmp_path / "kg.db"))
+    store.add([Node(id=f"n{i}", labels=["A"], properties={"name": f"x{i}"}) for i in range(50)])
+    store.create_property_index("name")
+    assert [n.id for n in store.match("A", name="x7")] == ["n7"]
+    with store.engine.connect() as conn:
+        plan = conn.exec_driver_sql(
+            "EXPLAIN QUERY PLAN SELECT id FROM kg_nodes "
+            "WHERE json_extract(properties, '$.\"name\"') = ?",
+            ("x7",),
+        ).all()
+    assert "USING INDEX ix_kg_prop_name" in str(plan)
+    store.close()
