@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from agents.budget import Budget
+from agents.cli_options import db_option
 from agents.graph import AgentGraph
 from agents.kg_cli import kg
 from agents.render import render_message
@@ -40,15 +41,6 @@ class _Group(click.Group):
         except LyceumError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(2)
-
-
-db_option = click.option(
-    "--db",
-    envvar="LYCEUM_DB",
-    default=None,
-    show_envvar=True,
-    help="Run store: a SQLite path or a SQLAlchemy URL (default: sqlite:///lyceum.db).",
-)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

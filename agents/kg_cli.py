@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from agents.cli_options import db_option
 from agents.store import resolve_db_url
 from knowledge_graph import (
     SqlGraphStore,
@@ -44,13 +45,6 @@ def _store(db: str | None) -> SqlGraphStore:
     return SqlGraphStore(resolve_db_url(db))
 
 
-db_option = click.option(
-    "--db",
-    envvar="LYCEUM_DB",
-    default=None,
-    show_envvar=True,
-    help="Graph store: a SQLite path or SQLAlchemy URL (default: sqlite:///lyceum.db).",
-)
 data_option = click.option(
     "--data",
     "data_dir",

@@ -18,49 +18,30 @@ from pydantic import ValidationError
 from knowledge_graph.model import Edge, Node
 from knowledge_graph.store import GraphStore
 from protocols import ConfigError
+from protocols.config import iter_jsonl
 
 __all__ = ["export_graphml", "export_jsonl", "import_graphml", "import_jsonl", "read_jsonl"]
 
 
 def read_jsonl(path: str | Path) -> tuple[list[Node], list[Edge]]:
     """Parse a JSONL graph file completely (so a bad line stops before any write)."""
-    path = Path(path)
     nodes: list[Node] = []
     edges: list[Edge] = []
-    try:
-        handle = path.open(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read the file: {exc.strerror}", path=str(path)) from None
-    with handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ConfigError(
-                    f"not valid JSON: {exc.msg} (column {exc.colno})", path=str(path), line=number
-                ) from None
-            if (
-                not isinstance(record, dict)
-                or len(record) != 1
-                or not ({"node", "edge"} & set(record))
-            ):
-                raise ConfigError(
-                    'each line must be {"node": {...}} or {"edge": {...}}',
-                    path=str(path),
-                    line=number,
-                )
-            kind, body = next(iter(record.items()))
-            try:
-                if kind == "node":
-                    nodes.append(Node.model_validate(body))
-                else:
-                    edges.append(Edge.model_validate(body))
-            except ValidationError as exc:
-                first = exc.errors(include_url=False)[0]
-                field = ".".join([kind, *[str(p) for p in first["loc"]]])
-                raise ConfigError(first["msg"], path=str(path), line=number, field=field) from None
+    for number, record in iter_jsonl(path):
+        if len(record) != 1 or not ({"node", "edge"} & set(record)):
+            raise ConfigError(
+                'each line must be {"node": {...}} or {"edge": {...}}', path=str(path), line=number
+            )
+        kind, body = next(iter(record.items()))
+        try:
+            if kind == "node":
+                nodes.append(Node.model_validate(body))
+            else:
+                edges.append(Edge.model_validate(body))
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            field = ".".join([kind, *[str(p) for p in first["loc"]]])
+            raise ConfigError(first["msg"], path=str(path), line=number, field=field) from None
     return nodes, edges
 
 

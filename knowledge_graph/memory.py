@@ -47,19 +47,12 @@ class MemoryGraphStore(GraphStore):
     def update_node(
         self, node_id: str, properties: Mapping[str, Any], *, labels: Sequence[str] | None = None
     ) -> Node:
-        current = self.node(node_id)
-        if current is None:
-            raise GraphIntegrityError(f"cannot update node {node_id!r}: it does not exist")
-        props = {**current.properties, **properties}
-        props = {k: v for k, v in props.items() if v is not None}
-        updated = Node(id=node_id, labels=tuple(labels or current.labels), properties=props)
-        if self.schema is not None:
-            self.schema.validate_node(updated)
+        current, updated = self._updated(node_id, properties, labels)
         for label in current.labels:
             self._labels[label].discard(node_id)
         for label in updated.labels:
             self._labels[label].add(node_id)
-        self._g.nodes[node_id].update(labels=updated.labels, properties=props)
+        self._g.nodes[node_id].update(labels=updated.labels, properties=dict(updated.properties))
         return updated
 
     def delete_node(self, node_id: str) -> None:

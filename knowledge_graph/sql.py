@@ -245,15 +245,11 @@ class SqlGraphStore(GraphStore):
     def update_node(
         self, node_id: str, properties: Mapping[str, Any], *, labels: Sequence[str] | None = None
     ) -> Node:
-        current = self.node(node_id)
-        if current is None:
-            raise GraphIntegrityError(f"cannot update node {node_id!r}: it does not exist")
-        props = {k: v for k, v in {**current.properties, **properties}.items() if v is not None}
-        updated = Node(id=node_id, labels=tuple(labels or current.labels), properties=props)
-        if self.schema is not None:
-            self.schema.validate_node(updated)
+        _, updated = self._updated(node_id, properties, labels)
         with self.engine.begin() as conn:
-            conn.execute(update(nodes_t).where(nodes_t.c.id == node_id).values(properties=props))
+            conn.execute(
+                update(nodes_t).where(nodes_t.c.id == node_id).values(properties=updated.properties)
+            )
             if labels is not None:
                 conn.execute(delete(labels_t).where(labels_t.c.node_id == node_id))
                 conn.execute(

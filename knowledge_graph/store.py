@@ -83,6 +83,19 @@ class GraphStore(ABC):
     def delete_edge(self, source: str, type: str, target: str) -> None:
         """Delete one edge."""
 
+    def _updated(
+        self, node_id: str, properties: Mapping[str, Any], labels: Sequence[str] | None
+    ) -> tuple[Node, Node]:
+        """The node as it is and as ``update_node`` would leave it, schema-checked."""
+        current = self.node(node_id)
+        if current is None:
+            raise GraphIntegrityError(f"cannot update node {node_id!r}: it does not exist")
+        props = {k: v for k, v in {**current.properties, **properties}.items() if v is not None}
+        updated = Node(id=node_id, labels=tuple(labels or current.labels), properties=props)
+        if self.schema is not None:
+            self.schema.validate_node(updated)
+        return current, updated
+
     # -- reads -------------------------------------------------------------------------
     @abstractmethod
     def node(self, node_id: str) -> Node | None:

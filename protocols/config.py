@@ -7,7 +7,8 @@ error into a ``ConfigError`` naming the file, the line and the field path.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from protocols.errors import ConfigError
 
-__all__ = ["LineMap", "load_yaml", "validate_yaml"]
+__all__ = ["LineMap", "iter_jsonl", "load_yaml", "validate_yaml"]
 
 T = TypeVar("T", bound=BaseModel)
 Path_ = tuple[str | int, ...]
@@ -100,3 +101,31 @@ def validate_yaml(
         elif "input" in first and first["type"] != "missing":
             problem = f"{problem} (got {first['input']!r})"
         raise ConfigError(problem, path=str(path), line=lines.line(loc), field=field) from None
+
+
+def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line number, object)`` for each non-blank line of a JSONL file.
+
+    Raises:
+        ConfigError: The file cannot be read, or a line is not a JSON object (with its line).
+    """
+    path = Path(path)
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read the file: {exc.strerror}", path=str(path)) from None
+    with handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(
+                    f"not valid JSON: {exc.msg} (column {exc.colno})", path=str(path), line=number
+                ) from None
+            if not isinstance(record, dict):
+                raise ConfigError(
+                    "expected a JSON object on each line", path=str(path), line=number
+                )
+            yield number, record

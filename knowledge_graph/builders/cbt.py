@@ -10,11 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from knowledge_graph.builders.data import data_file, read_json
+from knowledge_graph.builders.data import read_records
 from knowledge_graph.memory import MemoryGraphStore
 from knowledge_graph.model import Edge, Node
 from knowledge_graph.store import GraphStore
-from protocols import ConfigError
 
 __all__ = ["CBT_FIELDS", "cbt_graph", "load_profiles"]
 
@@ -35,15 +34,7 @@ CBT_FIELDS = (
 
 
 def load_profiles(data_dir: str | Path | None = None) -> list[dict[str, Any]]:
-    path = data_file("patient_psi/profiles.json", data_dir)
-    profiles = read_json(path)
-    if not isinstance(profiles, list):
-        raise ConfigError("expected a JSON list of profiles", path=str(path))
-    for i, profile in enumerate(profiles):
-        missing = [f for f in CBT_FIELDS if f not in profile]
-        if missing:
-            raise ConfigError(f"profile {i} lacks {missing}", path=str(path), field=f"[{i}]")
-    return profiles
+    return read_records("patient_psi/profiles.json", CBT_FIELDS, data_dir)
 
 
 def _as_list(value: Any) -> list[str]:

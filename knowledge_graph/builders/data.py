@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from protocols import ConfigError
+from protocols.config import iter_jsonl
 
-__all__ = ["DATA_ENV", "data_file", "read_json", "read_jsonl_records"]
+__all__ = ["DATA_ENV", "data_file", "read_json", "read_jsonl_records", "read_records"]
 
 DATA_ENV = "LYCEUM_DATA_DIR"
 
@@ -40,18 +42,19 @@ def read_json(path: Path) -> Any:
 
 
 def read_jsonl_records(path: Path) -> list[dict[str, Any]]:
-    records = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ConfigError(
-                    f"not valid JSON: {exc.msg}", path=str(path), line=number
-                ) from None
-            if not isinstance(record, dict):
-                raise ConfigError("expected a JSON object per line", path=str(path), line=number)
-            records.append(record)
+    return [record for _, record in iter_jsonl(path)]
+
+
+def read_records(
+    relative: str, fields: Sequence[str], data_dir: str | Path | None = None
+) -> list[dict[str, Any]]:
+    """A JSON list of objects from the data folder, each checked to have ``fields``."""
+    path = data_file(relative, data_dir)
+    records = read_json(path)
+    if not isinstance(records, list):
+        raise ConfigError("expected a JSON list of records", path=str(path))
+    for i, record in enumerate(records):
+        missing = [f for f in fields if not isinstance(record, dict) or f not in record]
+        if missing:
+            raise ConfigError(f"record {i} lacks {missing}", path=str(path), field=f"[{i}]")
     return records

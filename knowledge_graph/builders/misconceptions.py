@@ -9,11 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from knowledge_graph.builders.data import data_file, read_json
+from knowledge_graph.builders.data import read_records
 from knowledge_graph.memory import MemoryGraphStore
 from knowledge_graph.model import Edge, Node
 from knowledge_graph.store import GraphStore
-from protocols import ConfigError
 
 __all__ = ["load_misconception_records", "misconception_graph", "slug"]
 
@@ -34,15 +33,7 @@ def slug(text: str) -> str:
 
 def load_misconception_records(data_dir: str | Path | None = None) -> list[dict[str, Any]]:
     """The records, checked: each must have the fields the builder reads."""
-    path = data_file("misconceptions/data.json", data_dir)
-    records = read_json(path)
-    if not isinstance(records, list):
-        raise ConfigError("expected a JSON list of examples", path=str(path))
-    for i, record in enumerate(records):
-        missing = [f for f in FIELDS if f not in record]
-        if missing:
-            raise ConfigError(f"example {i} lacks {missing}", path=str(path), field=f"[{i}]")
-    return records
+    return read_records("misconceptions/data.json", FIELDS, data_dir)
 
 
 def misconception_graph(
