@@ -4,15 +4,17 @@ join it with the personas issue."""
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from knowledge_graph.retrieval import Retriever
+from personas.sandbox import SandboxError, run_sandboxed
 from protocols import UserError
 
-__all__ = ["ConceptualTool", "ToolRegistry", "retrieval_tool"]
+__all__ = ["ConceptualTool", "ToolRegistry", "calculator_tool", "retrieval_tool"]
 
 
 @dataclass(frozen=True)
@@ -69,5 +71,24 @@ def retrieval_tool(retriever: Retriever, *, name: str = "kg_retrieval") -> Conce
         name=name,
         description="Search the knowledge graph (BM25, embeddings and graph expansion); "
         "returns matching nodes with their ids as citations.",
+        call=call,
+    )
+
+
+def calculator_tool(*, timeout: float = 2.0, name: str = "calculator") -> ConceptualTool:
+    """The code-soliloquy calculator: runs a small program in the sandbox and returns its
+    ``value`` and printed ``output``, or an ``error`` saying why it was refused or failed."""
+
+    async def call(code: str) -> dict[str, Any]:
+        try:
+            result = await asyncio.to_thread(run_sandboxed, code, timeout=timeout)
+        except SandboxError as exc:
+            return {"value": None, "output": "", "error": str(exc), "reason": exc.reason}
+        return {"value": result.value, "output": result.output, "error": None, "reason": None}
+
+    return ConceptualTool(
+        name=name,
+        description="Evaluate arithmetic exactly (Fraction, Decimal, math) instead of guessing; "
+        "no imports, files or network; the last expression is the result.",
         call=call,
     )

@@ -122,7 +122,15 @@ API = {
         "tag_distribution",
         "tag_solution",
     ],
-    "personas": ["ConceptualTool", "ToolRegistry", "retrieval_tool"],
+    "personas": [
+        "ConceptualTool",
+        "SandboxError",
+        "SandboxResult",
+        "ToolRegistry",
+        "calculator_tool",
+        "retrieval_tool",
+        "run_sandboxed",
+    ],
 }
 
 
