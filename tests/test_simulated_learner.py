@@ -1,0 +1,154 @@
+"""The simulated learner, checked statistically over many seeds, and the teacher's
+Bayesian mental model of it (calibration by Brier score). Simulation, not LLM results."""
+
+from __future__ import annotations
+
+import random
+import statistics
+
+import pytest
+
+from personas.minds import (
+    PROFILES,
+    Appraisal,
+    BKTMentalModel,
+    LearnerItem,
+    LearnerProfile,
+    SimulatedLearner,
+    brier_score,
+)
+from protocols import UserError
+
+SKILLS = ["fraction_addition", "one_step_equations", "two_step_equations"]
+ITEM = LearnerItem("frac-add-1", "fraction_addition", "1/2", {"add_across": "2/9"})
+N = 3000
+
+
+def learners(profile: LearnerProfile, seed: int = 0, misconceptions: bool = False):  # type: ignore[no-untyped-def]
+    for i in range(N):
+        yield SimulatedLearner(
+            SKILLS,
+            profile,
+            random.Random(f"{seed}:{i}"),
+            {"add_across": "fraction_addition"} if misconceptions else None,
+        )
+
+
+def accuracy(profile: LearnerProfile, appraisal: Appraisal | None = None, seed: int = 0) -> float:
+    right = 0
+    for learner in learners(profile, seed):
+        if appraisal is not None:
+            learner.study(appraisal)
+        right += learner.answer(ITEM).correct
+    return right / N
+
+
+def test_accuracy_rises_with_mastery() -> None:
+    priors = [0.0, 0.25, 0.5, 0.75, 1.0]
+    acc = [accuracy(LearnerProfile(prior=p)) for p in priors]
+    assert acc == sorted(acc)
+    # Expected: prior·(1 − slip) + (1 − prior)·guess, within sampling error (±3 SE).
+    for p, a in zip(priors, acc, strict=True):
+        assert a == pytest.approx(p * 0.9 + (1 - p) * 0.15, abs=0.03)
+
+
+def test_a_targeted_explanation_helps_more_than_an_untargeted_one() -> None:
+    profile = PROFILES["novice"]
+    none = accuracy(profile)
+    untargeted = accuracy(profile, Appraisal(skills=frozenset({"two_step_equations"})))
+    targeted = accuracy(profile, Appraisal(skills=frozenset({"fraction_addition"})))
+    assert none < untargeted < targeted
+    # P(known) after: 0.2 + 0.8·0.5 = 0.6 targeted; 0.2 + 0.8·0.1 = 0.28 untargeted.
+    assert targeted == pytest.approx(0.6 * 0.9 + 0.4 * 0.15, abs=0.03)
+    assert untargeted == pytest.approx(0.28 * 0.9 + 0.72 * 0.15, abs=0.03)
+
+
+def test_a_misleading_explanation_lowers_accuracy_and_implants_misconceptions() -> None:
+    profile = PROFILES["average"]
+    misleading = Appraisal(
+        skills=frozenset({"fraction_addition"}), implants=frozenset({"add_across"}), misleading=True
+    )
+    before = accuracy(profile)
+    after = accuracy(profile, Appraisal(skills=frozenset({"fraction_addition"}), misleading=True))
+    assert after < before - 0.05
+    wrong_answers = []
+    for learner in learners(profile, misconceptions=False):
+        learner.misconception_skill["add_across"] = "fraction_addition"
+        learner.study(misleading)
+        response = learner.answer(ITEM)
+        if not response.correct:
+            wrong_answers.append(response.text)
+    # The implanted misconception blocks the skill and produces its characteristic answer.
+    assert statistics.mean(a == "2/9" for a in wrong_answers) == pytest.approx(0.8, abs=0.03)
+
+
+def test_an_explanation_that_targets_the_misconception_removes_it() -> None:
+    fixed = kept = 0
+    for learner in learners(PROFILES["strong"], misconceptions=True):
+        learner.study(
+            Appraisal(
+                skills=frozenset({"fraction_addition"}),
+                remedies=frozenset({"add_across"}),
+                quality=0.8,
+            )
+        )
+        fixed += "add_across" not in learner.active
+        kept += "add_across" in learner.active
+    assert fixed / N == pytest.approx(0.8, abs=0.03)
+
+
+def correlation(signal: float) -> float:
+    profile = LearnerProfile(prior=0.5, confidence_signal=signal)
+    confidence, correct = [], []
+    for learner in learners(profile):
+        response = learner.answer(ITEM)
+        confidence.append(response.confidence)
+        correct.append(float(response.correct))
+    return statistics.correlation(confidence, correct)
+
+
+def test_reported_confidence_correlates_with_correctness_at_the_configured_strength() -> None:
+    strengths = [correlation(s) for s in (0.0, 0.3, 0.7, 1.0)]
+    assert strengths[0] == pytest.approx(0.0, abs=0.05)
+    assert strengths == sorted(strengths)
+    assert strengths[-1] > 0.5
+    over = [r.confidence for r in (lrn.answer(ITEM) for lrn in learners(PROFILES["overconfident"]))]
+    calibrated = [
+        r.confidence for r in (lrn.answer(ITEM) for lrn in learners(LearnerProfile(prior=0.4)))
+    ]
+    assert statistics.mean(over) > statistics.mean(calibrated) + 0.2
+
+
+def test_bad_profiles_are_clear_errors() -> None:
+    with pytest.raises(UserError, match=r"LearnerProfile.slip must be in \[0, 1\], got 1.5"):
+        LearnerProfile(slip=1.5)
+
+
+def test_the_mental_model_is_calibrated_and_beats_a_constant_predictor() -> None:
+    profile = PROFILES["average"]
+    items = [LearnerItem(f"i{k}", SKILLS[k % 3], "x") for k in range(9)]
+    predictions, outcomes = [], []
+    for learner in learners(profile, seed=7):
+        model = BKTMentalModel(SKILLS, profile)
+        for item in items:
+            predictions.append(model.predict(item))
+            correct = learner.answer(item).correct
+            outcomes.append(correct)
+            model.observe(item, correct)
+    model_brier = brier_score(predictions, outcomes)
+    base_rate = statistics.mean(outcomes)
+    constant_brier = brier_score([base_rate] * len(outcomes), outcomes)
+    assert model_brier < constant_brier - 0.02
+    # Reported in docs/simulation.md (3000 students × 9 items, seed 7).
+    assert model_brier == pytest.approx(0.190, abs=0.005)
+    assert constant_brier == pytest.approx(0.250, abs=0.005)
+
+
+def test_expected_utility_is_larger_for_students_who_need_the_explanation() -> None:
+    model = BKTMentalModel(SKILLS, PROFILES["average"])
+    struggling = BKTMentalModel(SKILLS, PROFILES["average"])
+    for _ in range(3):
+        model.observe(ITEM, correct=True)
+        struggling.observe(ITEM, correct=False)
+    assert struggling.utility(ITEM) > model.utility(ITEM) > 0
+    assert model.predict(ITEM, with_explanation=True) > model.predict(ITEM)
