@@ -89,6 +89,20 @@ class RunContext:
         value, _ = await complete_structured(call, request, output_type, max_retries=max_retries)
         return value
 
+    async def ask(
+        self,
+        client: ModelClient,
+        prompt: str,
+        output_type: type[T],
+        *,
+        system: str | None = None,
+        max_retries: int = 2,
+        max_tokens: int = 512,
+    ) -> T:
+        """``complete_structured`` for a one-turn prompt: what persona minds call."""
+        request = ModelRequest.of(prompt, system=system, max_tokens=max_tokens)
+        return await self.complete_structured(client, request, output_type, max_retries=max_retries)
+
     async def score(
         self, client: ModelClient, prompt: str, continuations: Sequence[str]
     ) -> list[float]:

@@ -1,5 +1,5 @@
-"""personas: who speaks. Persona specs, conceptual tools and the calculation sandbox now;
-Think/Plan/Execute phases and minds arrive with the rest of the personas issue."""
+"""personas: who speaks. Persona specs, Think → Plan → Execute personas, LLM and simulated
+minds, the teacher's mental model, conceptual tools and the calculation sandbox."""
 
 from personas.minds import (
     PROFILES,
@@ -10,6 +10,8 @@ from personas.minds import (
     SimulatedLearner,
     brier_score,
 )
+from personas.persona import LLMMind, Mind, Persona, Reply
+from personas.prompting import TEMPLATES, render_prompt
 from personas.sandbox import SandboxError, SandboxResult, run_sandboxed
 from personas.spec import BUILTIN_PERSONAS, PersonaSpec, builtin_persona, load_persona
 from personas.tools import ConceptualTool, ToolRegistry, calculator_tool, retrieval_tool
@@ -17,12 +19,17 @@ from personas.tools import ConceptualTool, ToolRegistry, calculator_tool, retrie
 __all__ = [
     "BUILTIN_PERSONAS",
     "PROFILES",
+    "TEMPLATES",
     "Appraisal",
     "BKTMentalModel",
     "ConceptualTool",
+    "LLMMind",
     "LearnerItem",
     "LearnerProfile",
+    "Mind",
+    "Persona",
     "PersonaSpec",
+    "Reply",
     "SandboxError",
     "SandboxResult",
     "SimulatedLearner",
@@ -31,6 +38,7 @@ __all__ = [
     "builtin_persona",
     "calculator_tool",
     "load_persona",
+    "render_prompt",
     "retrieval_tool",
     "run_sandboxed",
 ]

@@ -1,0 +1,246 @@
+"""A persona runs each turn as Think → Plan → Execute.
+
+- **Think** reads the interlocutor (knowledge, misconception, emotion) and writes a
+  guideline: a ``Thought``.
+- **Plan** picks conceptual tools to call: a ``Plan``; the persona then runs the calls.
+- **Execute** composes the outgoing message.
+
+A ``Mind`` runs the three phases: ``LLMMind`` renders the prompt templates and validates
+the model's structured output (re-asking with the error, within a bound); simulated minds
+need no model. The ``Thought`` and ``Plan`` are recorded in the transcript addressed to the
+observer (``"user"``): visible to people and tests, never delivered to an agent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal, Protocol, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from personas.prompting import (
+    ExecuteVars,
+    PlanVars,
+    ThinkVars,
+    ThoughtVars,
+    ToolInfo,
+    render_prompt,
+)
+from personas.spec import PersonaSpec
+from personas.tools import ToolRegistry
+from protocols import (
+    Answer,
+    Envelope,
+    Explanation,
+    Hint,
+    Message,
+    PatientUtterance,
+    Plan,
+    PlannedCall,
+    Question,
+    Stop,
+    Thought,
+)
+
+__all__ = ["LLMMind", "Mind", "ModelContext", "Persona", "Reply", "TurnState"]
+
+T = TypeVar("T", bound=BaseModel)
+OBSERVER = "user"
+Kind = Literal["question", "answer", "explanation", "hint", "patient_utterance", "stop"]
+_KINDS: dict[str, type[Envelope]] = {
+    "question": Question,
+    "answer": Answer,
+    "explanation": Explanation,
+    "hint": Hint,
+    "patient_utterance": PatientUtterance,
+    "stop": Stop,
+}
+
+
+class ModelContext(Protocol):
+    """What a mind needs from the run: budgeted, recorded structured model calls.
+    ``agents.RunContext`` provides it."""
+
+    agent: str
+
+    async def ask(
+        self,
+        client: Any,
+        prompt: str,
+        output_type: type[T],
+        *,
+        system: str | None = None,
+        max_retries: int = 2,
+        max_tokens: int = 512,
+    ) -> T: ...
+
+
+class PlanOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    calls: list[PlannedCall] = Field(default_factory=list)
+    rationale: str = ""
+
+
+class Reply(BaseModel):
+    """The Execute phase's output: the kind of message and its text."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Kind
+    text: str
+    confidence: float | None = Field(default=None, ge=0, le=1)
+
+
+class TurnState(BaseModel):
+    """What a mind sees of the turn so far."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    persona: PersonaSpec
+    message: Message
+    history: list[str]
+    thought: ThoughtVars | None = None
+    results: list[str] = Field(default_factory=list)
+
+
+class Mind(Protocol):
+    """Runs the three phases of a persona's turn."""
+
+    async def think(self, turn: TurnState, ctx: ModelContext) -> ThoughtVars: ...
+
+    async def plan(self, turn: TurnState, tools: list[ToolInfo], ctx: ModelContext) -> PlanOut: ...
+
+    async def execute(self, turn: TurnState, kinds: list[str], ctx: ModelContext) -> Reply: ...
+
+
+def _text(message: Message) -> str:
+    return str(
+        getattr(message, "text", None) or getattr(message, "detail", None) or message.content()
+    )
+
+
+class LLMMind:
+    """A mind whose phases are model calls: templates in, validated structured output out.
+
+    Args:
+        model: The model client (any ``agents.models.ModelClient``).
+        max_retries: Re-asks per phase when the output does not validate.
+    """
+
+    def __init__(self, model: Any, *, max_retries: int = 2) -> None:
+        self.model = model
+        self.max_retries = max_retries
+
+    async def think(self, turn: TurnState, ctx: ModelContext) -> ThoughtVars:
+        prompt = render_prompt(
+            "think",
+            ThinkVars(
+                persona=turn.persona,
+                history=turn.history,
+                sender=turn.message.sender,
+                message=_text(turn.message),
+            ),
+        )
+        return await ctx.ask(self.model, prompt, ThoughtVars, max_retries=self.max_retries)
+
+    async def plan(self, turn: TurnState, tools: list[ToolInfo], ctx: ModelContext) -> PlanOut:
+        assert turn.thought is not None
+        prompt = render_prompt(
+            "plan",
+            PlanVars(
+                persona=turn.persona, sender=turn.message.sender, thought=turn.thought, tools=tools
+            ),
+        )
+        return await ctx.ask(self.model, prompt, PlanOut, max_retries=self.max_retries)
+
+    async def execute(self, turn: TurnState, kinds: list[str], ctx: ModelContext) -> Reply:
+        assert turn.thought is not None
+        prompt = render_prompt(
+            "execute",
+            ExecuteVars(
+                persona=turn.persona,
+                sender=turn.message.sender,
+                message=_text(turn.message),
+                thought=turn.thought,
+                results=turn.results,
+                kinds=kinds,
+            ),
+        )
+        # Only the allowed kinds validate, so a reply of another kind is re-asked.
+        allowed = create_model("Reply", __base__=Reply, kind=(Literal[tuple(kinds)], ...))  # type: ignore[arg-type]
+        reply: Reply = await ctx.ask(self.model, prompt, allowed, max_retries=self.max_retries)
+        return reply
+
+
+class Persona:
+    """An agent built from a spec, a mind and tools (no subclassing needed).
+
+    Args:
+        spec: Who it is.
+        mind: What runs its turns.
+        tools: The conceptual tools it may call; only those named in ``spec.tools``.
+        kinds: The message kinds its replies may take (default: by role).
+    """
+
+    def __init__(
+        self,
+        spec: PersonaSpec,
+        mind: Mind,
+        *,
+        tools: ToolRegistry | None = None,
+        kinds: Sequence[Kind] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.mind = mind
+        self.tools = tools or ToolRegistry()
+        default: list[Kind] = (
+            ["answer", "question"]
+            if spec.role == "student"
+            else ["patient_utterance"]
+            if spec.role == "simulated_patient"
+            else ["question", "hint", "explanation", "stop"]
+        )
+        self.kinds: list[Kind] = list(kinds or default)
+        self.emits = (Thought, Plan, *(_KINDS[k] for k in self.kinds))
+        self.history: list[str] = []
+
+    def _tool_infos(self) -> list[ToolInfo]:
+        return [
+            ToolInfo(name=n, description=self.tools.get(n).description)
+            for n in self.tools.names()
+            if n in self.spec.tools
+        ]
+
+    async def handle(self, message: Message, ctx: ModelContext) -> Sequence[Envelope]:
+        self.history.append(f"{message.sender}: {_text(message)}")
+        turn = TurnState(persona=self.spec, message=message, history=list(self.history))
+        thought = await self.mind.think(turn, ctx)
+        turn.thought = thought
+        plan = await self.mind.plan(turn, self._tool_infos(), ctx)
+        for call in plan.calls:
+            if call.tool not in self.spec.tools:
+                turn.results.append(f"{call.tool}: not available to {self.name}")
+                continue
+            out = await self.tools.get(call.tool)(**call.arguments)
+            turn.results.append(f"{call.tool}: {out}")
+        reply = await self.mind.execute(turn, [str(k) for k in self.kinds], ctx)
+        self.history.append(f"{self.name}: {reply.text}")
+        return [
+            Thought(
+                to=OBSERVER,
+                about=message.sender,
+                knowledge=thought.knowledge,
+                misconception=thought.misconception,
+                emotion=thought.emotion,
+                guideline=thought.guideline,
+            ),
+            Plan(to=OBSERVER, calls=tuple(plan.calls), rationale=plan.rationale),
+            self._message(reply),
+        ]
+
+    def _message(self, reply: Reply) -> Envelope:
+        cls = _KINDS[reply.kind]
+        if cls is Stop:
+            return Stop(detail=reply.text)
+        if cls is Answer:
+            return Answer(text=reply.text, confidence=reply.confidence)
+        return cls(text=reply.text)  # type: ignore[call-arg]

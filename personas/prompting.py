@@ -1,0 +1,95 @@
+"""Prompt templates as data: Jinja files in ``personas/prompts``, rendered with
+``StrictUndefined`` from typed variables. A missing variable is an error, never a blank."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, Template, UndefinedError
+from pydantic import BaseModel, ConfigDict
+
+from personas.spec import PersonaSpec
+from protocols import UserError
+
+__all__ = [
+    "TEMPLATES",
+    "ExecuteVars",
+    "PlanVars",
+    "ThinkVars",
+    "ThoughtVars",
+    "ToolInfo",
+    "render_prompt",
+]
+
+
+class _Vars(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ThoughtVars(_Vars):
+    knowledge: str
+    misconception: str | None = None
+    emotion: str | None = None
+    guideline: str
+
+
+class ToolInfo(_Vars):
+    name: str
+    description: str
+
+
+class ThinkVars(_Vars):
+    persona: PersonaSpec
+    history: list[str]
+    sender: str
+    message: str
+    context: str = ""
+
+
+class PlanVars(_Vars):
+    persona: PersonaSpec
+    sender: str
+    thought: ThoughtVars
+    tools: list[ToolInfo]
+
+
+class ExecuteVars(_Vars):
+    persona: PersonaSpec
+    sender: str
+    message: str
+    thought: ThoughtVars
+    results: list[str]
+    kinds: list[str]
+
+
+TEMPLATES: dict[str, type[_Vars]] = {"think": ThinkVars, "plan": PlanVars, "execute": ExecuteVars}
+"""Every template and the type of its variables."""
+
+
+@cache
+def _template(name: str) -> Template:
+    env = Environment(
+        loader=PackageLoader("personas", "prompts"),
+        undefined=StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+    )
+    return env.get_template(f"{name}.jinja")
+
+
+def render_prompt(name: str, variables: BaseModel) -> str:
+    """Render template ``name`` with ``variables`` (an instance of ``TEMPLATES[name]``)."""
+    expected = TEMPLATES.get(name)
+    if expected is None:
+        raise UserError(f"no prompt template {name!r}; templates: {', '.join(TEMPLATES)}")
+    if not isinstance(variables, expected):
+        raise UserError(
+            f"template {name!r} takes {expected.__name__}, got {type(variables).__name__}"
+        )
+    values: dict[str, Any] = {k: getattr(variables, k) for k in type(variables).model_fields}
+    try:
+        return _template(name).render(**values)
+    except UndefinedError as exc:
+        raise UserError(f"template {name!r} uses an undefined variable: {exc}") from None

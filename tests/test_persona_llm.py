@@ -1,0 +1,190 @@
+"""The LLM path end to end with FunctionModel: templates rendered, outputs validated, a
+re-ask on bad output, a tool call, and the whole typed transcript."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agents import AgentGraph, Budget, FunctionAgent, Runtime
+from agents.models import FunctionModel, ModelRequest
+from personas import ToolRegistry, builtin_persona, calculator_tool
+from personas.persona import LLMMind, Persona
+from personas.prompting import (
+    TEMPLATES,
+    ExecuteVars,
+    PlanVars,
+    ThinkVars,
+    ThoughtVars,
+    ToolInfo,
+    render_prompt,
+)
+from protocols import Answer, Message, Question, Stop, UserError
+
+
+def scripted_teacher_model() -> FunctionModel:
+    seen = {"think": 0}
+
+    def reply(request: ModelRequest) -> str:
+        phase = request.messages[0].content.splitlines()[0].removeprefix("PHASE: ")
+        if phase == "think":
+            seen["think"] += 1
+            if seen["think"] == 1:
+                return "The student seems to add across."  # not JSON: must be re-asked
+            return json.dumps(
+                {
+                    "knowledge": "adds numerators",
+                    "misconception": "add_across",
+                    "emotion": "unsure",
+                    "guideline": "check with exact arithmetic",
+                }
+            )
+        if phase == "plan":
+            return json.dumps(
+                {
+                    "calls": [
+                        {
+                            "tool": "calculator",
+                            "arguments": {"code": "Fraction(1, 3) + Fraction(1, 6)"},
+                        }
+                    ],
+                    "rationale": "verify before explaining",
+                }
+            )
+        results = request.messages[0].content.split("Tool results:")[1]
+        value = "1/2" if "'value': '1/2'" in results else "?"
+        return json.dumps(
+            {"kind": "hint", "text": f"Rewrite both over sixths; the sum is {value}."}
+        )
+
+    return FunctionModel(reply, model="scripted-teacher")
+
+
+async def test_a_teacher_persona_thinks_plans_and_executes_through_a_model() -> None:
+    model = scripted_teacher_model()
+    teacher = Persona(
+        builtin_persona("teacher"), LLMMind(model), tools=ToolRegistry([calculator_tool()])
+    )
+    student = FunctionAgent("student", lambda m, c: Stop(detail="thanks"))
+    graph = (
+        AgentGraph()
+        .edge(teacher, student, kinds=["Hint", "Question", "Explanation"])
+        .edge(student, teacher, kinds=["Answer"])
+    )
+    result = await Runtime().run(graph, Answer(to="teacher", text="2/9"), budget=Budget(turns=5))
+    assert result.transcript() == [
+        {
+            "sender": "user",
+            "recipients": ["teacher"],
+            "parent": None,
+            "kind": "answer",
+            "text": "2/9",
+            "item_id": None,
+            "confidence": None,
+        },
+        {
+            "sender": "teacher",
+            "recipients": ["user"],
+            "parent": 0,
+            "kind": "thought",
+            "about": "user",
+            "knowledge": "adds numerators",
+            "misconception": "add_across",
+            "emotion": "unsure",
+            "guideline": "check with exact arithmetic",
+        },
+        {
+            "sender": "teacher",
+            "recipients": ["user"],
+            "parent": 0,
+            "kind": "plan",
+            "calls": [
+                {"tool": "calculator", "arguments": {"code": "Fraction(1, 3) + Fraction(1, 6)"}}
+            ],
+            "rationale": "verify before explaining",
+        },
+        {
+            "sender": "teacher",
+            "recipients": ["student"],
+            "parent": 0,
+            "kind": "hint",
+            "text": "Rewrite both over sixths; the sum is 1/2.",
+            "item_id": None,
+        },
+        {
+            "sender": "student",
+            "recipients": [],
+            "parent": 3,
+            "kind": "stop",
+            "reason": "completed",
+            "detail": "thanks",
+        },
+    ]
+    phases = [r.messages[0].content.splitlines()[0] for r in model.calls]
+    assert phases == ["PHASE: think", "PHASE: think", "PHASE: plan", "PHASE: execute"]
+    reask = model.calls[1].messages
+    assert [m.role for m in reask] == ["user", "assistant", "user"]
+    assert "did not validate" in reask[-1].content
+    assert result.usage["model_calls"] == 4
+
+
+async def test_a_reply_of_a_kind_the_persona_may_not_send_is_re_asked() -> None:
+    answers = iter(
+        [
+            json.dumps({"knowledge": "k", "guideline": "g"}),
+            json.dumps({"calls": [], "rationale": ""}),
+            json.dumps({"kind": "explanation", "text": "students may not explain"}),
+            json.dumps({"kind": "answer", "text": "1/2", "confidence": 0.8}),
+        ]
+    )
+    model = FunctionModel(lambda r: next(answers))
+    student = Persona(builtin_persona("student").model_copy(update={"mind": "llm"}), LLMMind(model))
+    sink = FunctionAgent("teacher", lambda m, c: None)
+    graph = AgentGraph().edge(student, sink, kinds=["Answer", "Question"]).edge(sink, student)
+    result = await Runtime().run(graph, Question(to="student", text="1/3 + 1/6?"))
+    final: Message = result.messages[-2]
+    assert isinstance(final, Answer) and (final.text, final.confidence) == ("1/2", 0.8)
+    assert "kind: Input should be 'answer' or 'question'" in model.calls[3].messages[-1].content
+
+
+PERSONA = builtin_persona("teacher")
+THOUGHT = ThoughtVars(knowledge="adds numerators", misconception=None, guideline="ask first")
+SAMPLES = {
+    "think": ThinkVars(
+        persona=PERSONA,
+        history=[],
+        sender="student",
+        message="2/9",
+        context="[misconception:add_across] adds across",
+    ),
+    "plan": PlanVars(
+        persona=PERSONA,
+        sender="student",
+        thought=THOUGHT,
+        tools=[ToolInfo(name="calculator", description="exact arithmetic")],
+    ),
+    "execute": ExecuteVars(
+        persona=PERSONA,
+        sender="student",
+        message="2/9",
+        thought=THOUGHT,
+        results=["calculator: 1/2"],
+        kinds=["hint", "question"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_every_template_renders_with_sample_variables(name: str) -> None:
+    text = render_prompt(name, SAMPLES[name])
+    assert text.startswith(f"PHASE: {name}\n")
+    assert "{{" not in text and "{%" not in text
+    assert "JSON object" in text
+
+
+def test_rendering_with_the_wrong_variables_is_a_clear_error() -> None:
+    with pytest.raises(UserError, match="template 'plan' takes PlanVars, got ThinkVars"):
+        render_prompt("plan", SAMPLES["think"])
+    with pytest.raises(UserError, match="no prompt template 'thinks'"):
+        render_prompt("thinks", SAMPLES["think"])
