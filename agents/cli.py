@@ -292,6 +292,51 @@ def graph_check(path: Path) -> None:
     click.echo(loaded.to_mermaid())
 
 
+@main.group()
+def experts() -> None:
+    """List and check the expert models of an experts YAML file."""
+
+
+experts_file = click.option(
+    "--file",
+    "path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default="experts.yaml",
+    show_default=True,
+    help="The experts YAML file.",
+)
+
+
+@experts.command("list")
+@experts_file
+def experts_list(path: Path) -> None:
+    """Show each expert, its skills and backend."""
+    from agents.experts import load_experts
+
+    table = Table()
+    for col in ("expert", "skills", "backend"):
+        table.add_column(col)
+    for expert in load_experts(path).experts:
+        backend = expert.backend.model_dump()
+        where = ", ".join(f"{k}={v}" for k, v in backend.items() if v is not None)
+        table.add_row(expert.name, ", ".join(expert.skills), where)
+    Console().print(table)
+
+
+@experts.command("check")
+@experts_file
+@click.option("--timeout", default=5.0, show_default=True, help="Seconds per probe.")
+def experts_check(path: Path, timeout: float) -> None:
+    """Probe every expert's endpoint (health and model list); exit 1 if any fails."""
+    from agents.experts import load_experts
+
+    results = asyncio.run(load_experts(path).check(timeout=timeout))
+    for health in results:
+        click.echo(f"{'ok  ' if health.ok else 'FAIL'} {health.expert}: {health.detail}")
+    if not all(h.ok for h in results):
+        sys.exit(1)
+
+
 main.add_command(kg)
 
 if __name__ == "__main__":

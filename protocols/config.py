@@ -7,6 +7,7 @@ error into a ``ConfigError`` naming the file, the line and the field path.
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -91,13 +92,25 @@ def validate_yaml(
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
+        errors = exc.errors(include_url=False)
+        # A typo shows up as an unknown field *and* a missing one: report the unknown one.
+        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         loc = tuple(p for p in first["loc"] if isinstance(p, str | int))
         field = ".".join(str(p) for p in loc) or None
         problem = first["msg"]
         if first["type"] == "extra_forbidden":
+            missing = [
+                str(e["loc"][-1])
+                for e in errors
+                if e["type"] == "missing" and tuple(e["loc"][:-1]) == tuple(first["loc"][:-1])
+            ]
+            close = difflib.get_close_matches(str(loc[-1]), missing, n=1)
             allowed = ", ".join(sorted(model.model_fields)) if len(loc) == 1 else "see the docs"
-            problem = f"unknown field (allowed: {allowed})"
+            problem = (
+                f"unknown field; did you mean {close[0]!r}?"
+                if close
+                else f"unknown field (allowed: {allowed})"
+            )
         elif "input" in first and first["type"] != "missing":
             problem = f"{problem} (got {first['input']!r})"
         raise ConfigError(problem, path=str(path), line=lines.line(loc), field=field) from None
