@@ -26,9 +26,9 @@ from protocols import Event, LyceumError, MessageSent, UserError, json_schema
 __all__ = ["main"]
 
 SIMULATION_NOTE = (
-    "SIMULATION: the student is a simulated learner (Bayesian knowledge tracing) and the "
-    "explanations come from a template function. No LLM is involved; these numbers describe "
-    "the simulation, not LLMs."
+    "SIMULATION: the students are simulated learners (Bayesian knowledge tracing with "
+    "misconceptions) and the explanations come from the knowledge graph through a function "
+    "model. No LLM is involved; these numbers describe the simulation, not LLMs."
 )
 
 
@@ -65,7 +65,8 @@ def demo(db: str | None, profiles: str, seed: int, quiet: bool) -> None:
     No network and no LLM: the students are simulated learners. Each run is written to the
     store and can be inspected with `lyceum runs show` and replayed with `lyceum runs replay`.
     """
-    from agents.demo import PROFILES, DemoTeacher, build_lesson_graph, start_message
+    from agents.demo import DemoTeacher, build_lesson_graph, start_message
+    from personas import PROFILES
 
     names = [p.strip() for p in profiles.split(",") if p.strip()]
     for name in names:
@@ -96,7 +97,7 @@ def demo(db: str | None, profiles: str, seed: int, quiet: bool) -> None:
                         soft_wrap=True,
                     )
 
-            lesson_graph = build_lesson_graph(name)
+            lesson_graph = build_lesson_graph(name, seed=seed + i)
             teacher = lesson_graph.agents["teacher"]
             assert isinstance(teacher, DemoTeacher)
             result = asyncio.run(
@@ -122,7 +123,7 @@ def demo(db: str | None, profiles: str, seed: int, quiet: bool) -> None:
     ):
         table.add_column(col)
     for name, result, teacher in rows:
-        n = len(teacher.lesson.items)
+        n = len(teacher.items)
         table.add_row(
             name,
             result.run_id[:12],

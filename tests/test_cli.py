@@ -47,7 +47,7 @@ def test_demo_runs_offline_persists_and_replays_exactly(tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(main, ["demo", "--db", str(db), "--profiles", "novice,strong"])
     assert result.exit_code == 0, result.output
-    assert "SIMULATION: the student is a simulated learner" in result.output
+    assert "SIMULATION: the students are simulated learners" in result.output
     assert "teacher → student  Question: What is 1/3 + 1/6?" in result.output
     assert "Demo summary (simulated students, not LLMs)" in result.output
     with RunStore(str(db)) as store:
@@ -66,7 +66,7 @@ def test_demo_runs_offline_persists_and_replays_exactly(tmp_path: Path) -> None:
     shown = runner.invoke(main, ["runs", "show", novice.id[:10], "--db", str(db)])
     assert shown.exit_code == 0, shown.output
     assert "status: completed" in shown.output
-    assert "user → teacher  TaskAssignment: teach the sample lesson" in shown.output
+    assert "user → teacher  TaskAssignment: teach the sample curriculum" in shown.output
 
     listed = runner.invoke(main, ["runs", "list", "--db", str(db)])
     assert novice.id[:12] in listed.output
@@ -96,7 +96,9 @@ def test_errors_are_one_clear_line_and_exit_2(tmp_path: Path) -> None:
         main, ["demo", "--db", str(tmp_path / "x.db"), "--profiles", "genius"]
     )
     assert result.exit_code == 2
-    assert "unknown profile 'genius'; choose from novice, overconfident, strong" in result.output
+    assert "unknown profile 'genius'; choose from novice, average, strong, overconfident" in (
+        result.output
+    )
     assert not (tmp_path / "x.db").exists()
     result = CliRunner().invoke(main, ["runs", "show", "nope", "--db", str(tmp_path / "y.db")])
     assert result.exit_code == 2 and "no run matches 'nope'" in result.output

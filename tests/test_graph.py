@@ -82,7 +82,7 @@ def test_yaml_graph_loads_factories_and_given_agents(tmp_path: Path) -> None:
     )
     graph = AgentGraph.from_yaml(path, agents={"teacher": agent("teacher")})
     assert list(graph.agents) == ["teacher", "student"]
-    assert type(graph.agents["student"]).__name__ == "SimulatedLearner"
+    assert type(graph.agents["student"]).__name__ == "SimulatedStudent"
     assert graph.accepts("teacher", "student", "Explanation")
     assert graph.source == {"yaml": str(path.resolve())}
 

@@ -152,3 +152,35 @@ def test_expected_utility_is_larger_for_students_who_need_the_explanation() -> N
         struggling.observe(ITEM, correct=False)
     assert struggling.utility(ITEM) > model.utility(ITEM) > 0
     assert model.predict(ITEM, with_explanation=True) > model.predict(ITEM)
+
+
+async def test_the_simulated_student_answers_graph_items_and_studies_explanations() -> None:
+    from knowledge_graph.builders import sample_curriculum
+    from personas.simulated import SimulatedStudent, appraise, learner_items
+    from protocols import Answer, Explanation, Question
+
+    items = learner_items(sample_curriculum())
+    assert items["item:frac-add-1"].misconception_answers == {"misconception:add_across": "2/9"}
+    stuck = LearnerProfile(prior=0.0, guess=0.0, slip=0.0, misconception_rate=1.0, learn=1.0)
+    student = SimulatedStudent("s", items, stuck, misconceptions=["misconception:add_across"])
+    question = Question(sender="t", text="What is 1/3 + 1/6?", item_id="item:frac-add-1")
+    (first,) = await student.handle(question, object())
+    assert isinstance(first, Answer) and first.text == "2/9" and first.recipients == ("t",)
+    remedy = Explanation(
+        sender="t", text="sixths", targets=("skill:fraction_addition", "misconception:add_across")
+    )
+    assert appraise(remedy) == Appraisal(
+        skills=frozenset({"skill:fraction_addition"}),
+        remedies=frozenset({"misconception:add_across"}),
+    )
+    assert await student.handle(remedy, object()) == []
+    (second,) = await student.handle(question, object())
+    assert isinstance(second, Answer) and second.text == "1/2"
+    misleading = Explanation(
+        sender="t",
+        text="add across",
+        targets=("skill:fraction_addition", "promotes:misconception:add_across"),
+    )
+    assert appraise(misleading).misleading
+    with pytest.raises(UserError, match="no item exhibits misconception"):
+        SimulatedStudent("s", items, stuck, misconceptions=["misconception:nope"])

@@ -1,23 +1,21 @@
 """The offline demo job (``make demo`` / ``lyceum demo``): no network, no LLM."""
 
 from agents.demo.lesson import (
-    PROFILES,
+    DEMO_MISCONCEPTIONS,
     DemoTeacher,
-    Lesson,
-    SimulatedLearner,
     build_lesson_graph,
-    load_lesson,
+    graph_explainer,
+    make_demo_agent,
+    make_demo_teacher,
     start_message,
-    template_explainer,
 )
 
 __all__ = [
-    "PROFILES",
+    "DEMO_MISCONCEPTIONS",
     "DemoTeacher",
-    "Lesson",
-    "SimulatedLearner",
     "build_lesson_graph",
-    "load_lesson",
+    "graph_explainer",
+    "make_demo_agent",
+    "make_demo_teacher",
     "start_message",
-    "template_explainer",
 ]

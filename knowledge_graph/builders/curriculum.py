@@ -101,10 +101,9 @@ def _graph(spec: CurriculumSpec) -> tuple[list[Node], list[Edge], list[tuple[str
         )
         refs.append((f"misconceptions.{key}.skill", "skills", m.skill))
         edges.append(Edge(source=f"misconception:{key}", target=f"skill:{m.skill}", type="PART_OF"))
-    for key, i in spec.items.items():
-        nodes.append(
-            Node(id=f"item:{key}", labels=["Item"], properties={"text": i.text, "answer": i.answer})
-        )
+    for position, (key, i) in enumerate(spec.items.items()):
+        props = {"text": i.text, "answer": i.answer, "position": position}
+        nodes.append(Node(id=f"item:{key}", labels=["Item"], properties=props))
         for skill in i.skills:
             refs.append((f"items.{key}.skills", "skills", skill))
             edges.append(Edge(source=f"item:{key}", target=f"skill:{skill}", type="REQUIRES"))

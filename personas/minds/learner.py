@@ -18,6 +18,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from protocols import UserError
 
@@ -101,6 +102,25 @@ class Response:
     confidence: float
 
 
+def _other_wrong(answer: str, rng: random.Random) -> str:
+    """A plausible wrong answer that no misconception explains: off by one, or doubled."""
+    try:
+        value = Fraction(answer.strip())
+    except (ValueError, ZeroDivisionError):
+        return "I don't know"
+    wrong = (
+        rng.choice([value + 1, value - 1, value * 2])
+        if value.denominator == 1
+        else rng.choice(
+            [
+                Fraction(value.numerator + 1, value.denominator),
+                Fraction(value.numerator, value.denominator + 1),
+            ]
+        )
+    )
+    return str(wrong)
+
+
 class SimulatedLearner:
     """The hidden knowledge state of one simulated student.
 
@@ -149,7 +169,7 @@ class SimulatedLearner:
             if mine and self.rng.random() < self.profile.misconception_rate:
                 text = item.misconception_answers[mine[0]]
             else:
-                text = f"not {item.answer}"  # some other wrong answer
+                text = _other_wrong(item.answer, self.rng)
         prof = self.profile
         raw = prof.confidence_signal * p + (1 - prof.confidence_signal) * 0.5
         noisy = raw + prof.confidence_bias + self.rng.gauss(0.0, prof.confidence_noise)
