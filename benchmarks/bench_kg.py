@@ -200,6 +200,11 @@ def main() -> None:
         default=100_000,
         help="largest size at which to run the slow rank-bm25 baseline",
     )
+    parser.add_argument(
+        "--stores",
+        default="networkx,memory,sqlite,postgres",
+        help="which stores to measure (networkx is the baseline)",
+    )
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -218,18 +223,23 @@ def main() -> None:
     table: dict[int, dict[str, dict[str, float]]] = {}
     for n in sizes:
         row: dict[str, dict[str, float]] = {}
+        stores = args.stores.split(",")
         with tempfile.TemporaryDirectory() as tmp:
-            row["networkx"] = run_worker("networkx", str(n))
-            row["memory"] = run_worker("memory", str(n))
-            row["sqlite"] = run_worker("sqlite", str(n), f"sqlite:///{Path(tmp) / 'kg.db'}")
-        if args.postgres:
+            for kind in ("networkx", "memory"):
+                if kind in stores:
+                    row[kind] = run_worker(kind, str(n))
+            if "sqlite" in stores:
+                row["sqlite"] = run_worker("sqlite", str(n), f"sqlite:///{Path(tmp) / 'kg.db'}")
+        if args.postgres and "postgres" in stores:
             row["postgres"] = postgres_run(args.postgres, n)
-        row["bm25s"] = run_worker("bm25s", str(n))
-        if n <= args.rank_bm25_max:
-            row["rank_bm25"] = run_worker("rank_bm25", str(n))
+        if {"networkx", "sqlite"} <= set(stores):
+            row["bm25s"] = run_worker("bm25s", str(n))
+            if n <= args.rank_bm25_max:
+                row["rank_bm25"] = run_worker("rank_bm25", str(n))
         table[n] = row
         report_size(n, row)
-    report_targets(table)
+    if {"networkx", "sqlite"} <= set(args.stores.split(",")):
+        report_targets(table)
 
 
 def postgres_run(url: str, n: int) -> dict[str, float]:
@@ -248,7 +258,7 @@ def postgres_run(url: str, n: int) -> dict[str, float]:
 
 
 def report_size(n: int, row: dict[str, dict[str, float]]) -> None:
-    nx_row = row["networkx"]
+    nx_row = row.get("networkx") or next(iter(row.values()))
     print(f"\n== {n:,} nodes, {int(nx_row['items']) - n:,} edges ==")
     print(
         f"  {'store':10s} {'load items/s':>13s} {'peak MB':>9s} {'vs nx':>7s} "
@@ -263,6 +273,8 @@ def report_size(n: int, row: dict[str, dict[str, float]]) -> None:
             f"{r['peak_mb'] / nx_row['peak_mb']:7.2f} {r['hop_p50'] * 1e3:13.3f} "
             f"{r['hop_p95'] * 1e3:8.3f} {r['hop_p50'] / nx_row['hop_p50']:7.2f}"
         )
+    if "bm25s" not in row:
+        return
     lex = row["bm25s"]
     line = f"  BM25 top-10 p50: bm25s {lex['p50'] * 1e3:.3f} ms (index {lex['build_s']:.1f} s)"
     if "rank_bm25" in row:

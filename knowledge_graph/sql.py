@@ -193,7 +193,22 @@ class SqlGraphStore(GraphStore):
                     tx.rollback()
                     raise error from None
                 counts[1] += len(echunk)
+        if sum(counts) >= self.chunk_size:
+            self.analyze()
         return counts[0], counts[1]
+
+    def analyze(self) -> None:
+        """Refresh the query planner's statistics (done after large bulk loads; without it
+        PostgreSQL plans k-hop queries for the table sizes it last saw)."""
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql(
+                "ANALYZE kg_nodes"
+                if self.dialect == "sqlite"
+                else "ANALYZE kg_nodes, kg_labels, kg_edges"
+            )
+            if self.dialect == "sqlite":
+                conn.exec_driver_sql("ANALYZE kg_labels")
+                conn.exec_driver_sql("ANALYZE kg_edges")
 
     @staticmethod
     def _existing(conn: Connection, ids: Iterable[str]) -> set[str]:
