@@ -12,7 +12,9 @@ from personas.minds import (
 )
 from personas.persona import LLMMind, Mind, Persona, Reply
 from personas.prompting import TEMPLATES, render_prompt
+from personas.reviewer import RubricReviewer, review_text
 from personas.sandbox import SandboxError, SandboxResult, run_sandboxed
+from personas.simulated import SimulatedStudent, appraise, learner_items
 from personas.spec import BUILTIN_PERSONAS, PersonaSpec, builtin_persona, load_persona
 from personas.tools import ConceptualTool, ToolRegistry, calculator_tool, retrieval_tool
 
@@ -30,15 +32,20 @@ __all__ = [
     "Persona",
     "PersonaSpec",
     "Reply",
+    "RubricReviewer",
     "SandboxError",
     "SandboxResult",
     "SimulatedLearner",
+    "SimulatedStudent",
     "ToolRegistry",
+    "appraise",
     "brier_score",
     "builtin_persona",
     "calculator_tool",
+    "learner_items",
     "load_persona",
     "render_prompt",
     "retrieval_tool",
+    "review_text",
     "run_sandboxed",
 ]
