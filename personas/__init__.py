@@ -12,6 +12,7 @@ from personas.minds import (
 )
 from personas.persona import LLMMind, Mind, Persona, Reply
 from personas.prompting import TEMPLATES, render_prompt
+from personas.patient import SimulatedPatient, score_cognitive_model
 from personas.reviewer import RubricReviewer, review_text
 from personas.sandbox import SandboxError, SandboxResult, run_sandboxed
 from personas.simulated import SimulatedStudent, appraise, learner_items
@@ -36,6 +37,7 @@ __all__ = [
     "SandboxError",
     "SandboxResult",
     "SimulatedLearner",
+    "SimulatedPatient",
     "SimulatedStudent",
     "ToolRegistry",
     "appraise",
@@ -48,4 +50,5 @@ __all__ = [
     "retrieval_tool",
     "review_text",
     "run_sandboxed",
+    "score_cognitive_model",
 ]
