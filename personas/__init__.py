@@ -10,9 +10,9 @@ from personas.minds import (
     SimulatedLearner,
     brier_score,
 )
+from personas.patient import SimulatedPatient, score_cognitive_model
 from personas.persona import LLMMind, Mind, Persona, Reply
 from personas.prompting import TEMPLATES, render_prompt
-from personas.patient import SimulatedPatient, score_cognitive_model
 from personas.reviewer import RubricReviewer, review_text
 from personas.sandbox import SandboxError, SandboxResult, run_sandboxed
 from personas.simulated import SimulatedStudent, appraise, learner_items
