@@ -5,8 +5,10 @@ from agents import AgentGraph, Budget, FunctionAgent, Runtime
 
 from agents.agent import Agent, FunctionAgent, RunContext
 from agents.budget import Budget
+from agents.experts import Expert, ExpertRegistry, load_experts
 from agents.graph import AgentGraph, Edge
 from agents.human import HumanAgent, InputSource, QueueInput, TerminalInput
+from agents.meta import LLMPlanner, MetaAgent, RuleBasedPlanner, SubTask, TaskPlan
 from agents.runtime import ReplayReport, RunResult, Runtime
 from agents.store import RunStore
 
@@ -15,14 +17,22 @@ __all__ = [
     "AgentGraph",
     "Budget",
     "Edge",
+    "Expert",
+    "ExpertRegistry",
     "FunctionAgent",
     "HumanAgent",
     "InputSource",
+    "LLMPlanner",
+    "MetaAgent",
     "QueueInput",
     "ReplayReport",
+    "RuleBasedPlanner",
     "RunContext",
     "RunResult",
     "RunStore",
     "Runtime",
+    "SubTask",
+    "TaskPlan",
     "TerminalInput",
+    "load_experts",
 ]

@@ -1,0 +1,244 @@
+"""The meta-agent (PEOA): split a task into typed sub-tasks, give each to an expert,
+persona or tool, execute with iterative error handling, verify, and answer with
+provenance.
+
+- The **action generator** makes the plan: ``RuleBasedPlanner`` for the task types lyceum
+  ships (offline), or ``LLMPlanner`` (a structured plan from a model).
+- **Execution** runs the sub-tasks in order. A failing step's error is fed back to the
+  generator, which regenerates the step (for example with the fallback expert), at most
+  ``max_attempts`` times.
+- A **reviewer** verifies the final text; the ``TaskResult`` lists who did what and which
+  knowledge-graph nodes were used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agents.agent import RunContext
+from agents.experts import ExpertRegistry
+from agents.models import ModelClient, ModelRequest
+from knowledge_graph.retrieval import Retriever
+from personas.reviewer import review_text
+from personas.tools import ToolRegistry
+from protocols import Envelope, LyceumError, Message, TaskAssignment, TaskResult, UserError
+
+__all__ = ["LLMPlanner", "MetaAgent", "RuleBasedPlanner", "SubTask", "TaskPlan"]
+
+
+class SubTask(BaseModel):
+    """One step: what to do, for which skills, and who does it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    kind: Literal["retrieve", "calculate", "explain"]
+    instruction: str
+    skills: list[str] = Field(default_factory=list)
+    assignee: str
+    inputs: dict[str, Any] = Field(default_factory=dict)
+
+
+class TaskPlan(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    subtasks: list[SubTask]
+
+
+class ActionGenerator(Protocol):
+    async def plan(self, task: TaskAssignment, ctx: RunContext) -> TaskPlan: ...
+
+    async def regenerate(
+        self, step: SubTask, error: str, tried: Sequence[str], ctx: RunContext
+    ) -> SubTask | None: ...
+
+
+class RuleBasedPlanner:
+    """Plans the shipped task type ``explain`` (inputs: ``question``, ``student_answer``,
+    ``expression`` giving the correct value): retrieve the matching misconception, compute
+    the right answer, have the expert for the task's skills explain."""
+
+    def __init__(self, experts: ExpertRegistry) -> None:
+        self.experts = experts
+
+    async def plan(self, task: TaskAssignment, ctx: RunContext) -> TaskPlan:
+        if task.task != "explain":
+            raise UserError(
+                f"the rule-based planner knows the task 'explain', not "
+                f"{task.task!r}; use LLMPlanner for open tasks"
+            )
+        missing = [k for k in ("question", "student_answer", "expression") if k not in task.inputs]
+        if missing:
+            raise UserError(f"task 'explain' needs inputs {missing}")
+        expert = self.experts.route(task.skills)
+        return TaskPlan(
+            subtasks=[
+                SubTask(
+                    id="retrieve",
+                    kind="retrieve",
+                    assignee="kg_retrieval",
+                    instruction="find the misconception behind the answer",
+                    inputs={
+                        "query": f"{task.inputs['question']} {task.inputs['student_answer']}",
+                        "k": 2,
+                        "labels": ["Misconception"],
+                    },
+                ),
+                SubTask(
+                    id="calculate",
+                    kind="calculate",
+                    assignee="calculator",
+                    instruction="compute the right answer exactly",
+                    inputs={"code": task.inputs["expression"]},
+                ),
+                SubTask(
+                    id="explain",
+                    kind="explain",
+                    assignee=expert.name,
+                    skills=list(task.skills),
+                    instruction=f"Explain kindly why {task.inputs['student_answer']} is wrong "
+                    f"for: {task.inputs['question']}",
+                ),
+            ]
+        )
+
+    async def regenerate(
+        self, step: SubTask, error: str, tried: Sequence[str], ctx: RunContext
+    ) -> SubTask | None:
+        """Give an expert step to the next expert serving its skills; tools get no retry."""
+        if step.kind != "explain":
+            return None
+        others = [
+            e
+            for e in self.experts.experts
+            if e.name not in tried and set(e.skills) & set(step.skills)
+        ]
+        if not others:
+            return None
+        return step.model_copy(update={"assignee": others[0].name})
+
+
+class LLMPlanner:
+    """A model writes the plan (validated as ``TaskPlan``) and regenerates failed steps."""
+
+    def __init__(self, model: ModelClient) -> None:
+        self.model = model
+
+    async def plan(self, task: TaskAssignment, ctx: RunContext) -> TaskPlan:
+        prompt = (
+            f"Split this task into steps (kinds: retrieve, calculate, explain), each "
+            f"with an assignee.\nTask: {task.task}\nInputs: {task.inputs}\n"
+            'Answer with JSON: {"subtasks": [...]}'
+        )
+        return await ctx.ask(self.model, prompt, TaskPlan)
+
+    async def regenerate(
+        self, step: SubTask, error: str, tried: Sequence[str], ctx: RunContext
+    ) -> SubTask | None:
+        prompt = (
+            f"This step failed: {step.model_dump_json()}\nError: {error}\n"
+            f"Already tried: {', '.join(tried)}. Rewrite the step as JSON."
+        )
+        return await ctx.ask(self.model, prompt, SubTask)
+
+
+class MetaAgent:
+    """Routes a ``TaskAssignment`` through experts and tools and answers with a
+    ``TaskResult`` carrying provenance.
+
+    Args:
+        name: The agent name.
+        planner: The action generator.
+        experts: The registry used for routing.
+        clients: A model client per expert name (e.g. ``registry.client(name)``).
+        tools: Conceptual tools: ``kg_retrieval`` and ``calculator`` for the shipped plan.
+        max_attempts: Attempts per step, the first included.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        planner: ActionGenerator,
+        experts: ExpertRegistry,
+        clients: Mapping[str, ModelClient],
+        tools: ToolRegistry,
+        *,
+        retriever: Retriever | None = None,
+        max_attempts: int = 3,
+    ) -> None:
+        if max_attempts < 1:
+            raise UserError(f"max_attempts must be >= 1, got {max_attempts}")
+        self.name = name
+        self.planner = planner
+        self.experts = experts
+        self.clients = dict(clients)
+        self.tools = tools
+        self.retriever = retriever
+        self.max_attempts = max_attempts
+        self.emits = (TaskResult,)
+
+    async def _run(self, step: SubTask, notes: list[str], ctx: RunContext) -> str:
+        if step.kind == "explain":
+            client = self.clients.get(step.assignee)
+            if client is None:
+                raise UserError(f"no model client for expert {step.assignee!r}")
+            prompt = "\n".join([step.instruction, *notes])
+            return (await ctx.complete(client, ModelRequest.of(prompt, max_tokens=200))).text
+        out = await self.tools.get(step.assignee)(**step.inputs)
+        if out.get("error"):
+            raise UserError(str(out["error"]))
+        return str(out.get("context") if "context" in out else out.get("value"))
+
+    async def handle(self, message: Message, ctx: RunContext) -> Sequence[Envelope]:
+        if not isinstance(message, TaskAssignment):
+            return []
+        plan = await self.planner.plan(message, ctx)
+        provenance: list[str] = []
+        notes: list[str] = []
+        text = ""
+        for step in plan.subtasks:
+            tried: list[str] = []
+            current: SubTask | None = step
+            while current is not None:
+                tried.append(current.assignee)
+                try:
+                    text = await self._run(current, notes, ctx)
+                except (LyceumError, ValueError) as exc:
+                    provenance.append(f"{current.id}: {current.assignee} failed ({exc})")
+                    current = (
+                        await self.planner.regenerate(current, str(exc), tried, ctx)
+                        if len(tried) < self.max_attempts
+                        else None
+                    )
+                    if current is None:
+                        return [
+                            TaskResult(
+                                to=message.sender,
+                                task_id=message.id,
+                                output=f"step {step.id!r} failed: {exc}",
+                                success=False,
+                                provenance=tuple(provenance),
+                            )
+                        ]
+                    continue
+                provenance.append(f"{current.id}: {current.assignee}")
+                if current.kind == "retrieve":
+                    cited = [
+                        line.split("]")[0][1:] for line in text.splitlines() if line.startswith("[")
+                    ]
+                    provenance.extend(f"kg:{node}" for node in cited[:3])
+                notes.append(f"{current.id}: {text}")
+                break
+        issues = review_text(text, answer=None, is_hint=False, max_words=120)
+        provenance.append("review: approved" if not issues else f"review: {'; '.join(issues)}")
+        return [
+            TaskResult(
+                to=message.sender,
+                task_id=message.id,
+                output=text,
+                success=not issues,
+                provenance=tuple(provenance),
+            )
+        ]
