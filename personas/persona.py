@@ -38,11 +38,12 @@ from protocols import (
     Plan,
     PlannedCall,
     Question,
+    Review,
     Stop,
     Thought,
 )
 
-__all__ = ["LLMMind", "Mind", "ModelContext", "Persona", "Reply", "TurnState"]
+__all__ = ["LLMMind", "Mind", "ModelContext", "Persona", "PlanOut", "Reply", "TurnState"]
 
 T = TypeVar("T", bound=BaseModel)
 OBSERVER = "user"
@@ -202,6 +203,7 @@ class Persona:
         self.kinds: list[Kind] = list(kinds or default)
         self.emits = (Thought, Plan, *(_KINDS[k] for k in self.kinds))
         self.history: list[str] = []
+        self.item_id: str | None = None  # the item under discussion, carried into replies
 
     def _tool_infos(self) -> list[ToolInfo]:
         return [
@@ -211,6 +213,9 @@ class Persona:
         ]
 
     async def handle(self, message: Message, ctx: ModelContext) -> Sequence[Envelope]:
+        if isinstance(message, Review) and message.approved:
+            return []  # an approval asks for no reply
+        self.item_id = getattr(message, "item_id", None) or self.item_id
         self.history.append(f"{message.sender}: {_text(message)}")
         turn = TurnState(persona=self.spec, message=message, history=list(self.history))
         thought = await self.mind.think(turn, ctx)
@@ -234,13 +239,16 @@ class Persona:
                 guideline=thought.guideline,
             ),
             Plan(to=OBSERVER, calls=tuple(plan.calls), rationale=plan.rationale),
-            self._message(reply),
+            self._message(reply, self.item_id),
         ]
 
-    def _message(self, reply: Reply) -> Envelope:
+    def _message(self, reply: Reply, item_id: str | None) -> Envelope:
+        """The reply as a message, about the same item as the message it answers."""
         cls = _KINDS[reply.kind]
         if cls is Stop:
             return Stop(detail=reply.text)
         if cls is Answer:
-            return Answer(text=reply.text, confidence=reply.confidence)
-        return cls(text=reply.text)  # type: ignore[call-arg]
+            return Answer(text=reply.text, confidence=reply.confidence, item_id=item_id)
+        if cls is PatientUtterance:
+            return PatientUtterance(text=reply.text)
+        return cls(text=reply.text, item_id=item_id)  # type: ignore[call-arg]

@@ -1,7 +1,8 @@
 """Simulated personas: agents driven by simulated minds, over a knowledge graph.
 
 ``SimulatedStudent`` answers ``Question`` messages about graph items with the simulated
-learner and studies ``Explanation`` messages. How an explanation is appraised follows its
+learner, studies ``Explanation`` messages, and after a ``Hint`` about an item studies it at
+half strength and tries the item again. How an explanation is appraised follows its
 ``targets``: ``skill:…`` ids are taught, ``misconception:…`` ids are remedied, and
 ``promotes:misconception:…`` marks a misleading explanation that promotes that
 misconception (the convention a simulated misaligned teacher uses).
@@ -14,7 +15,7 @@ from collections.abc import Mapping, Sequence
 
 from knowledge_graph import GraphStore
 from personas.minds import Appraisal, LearnerItem, LearnerProfile, SimulatedLearner
-from protocols import Answer, Envelope, Explanation, Message, Question, UserError
+from protocols import Answer, Envelope, Explanation, Hint, Message, Question, UserError
 
 __all__ = ["SimulatedStudent", "appraise", "learner_items"]
 
@@ -117,5 +118,11 @@ class SimulatedStudent:
             case Explanation():
                 self.learner.study(appraise(message))
                 return []
+            case Hint(item_id=item_id) if item_id:
+                # A hint teaches the item's skill at half strength; then the student retries.
+                item = self._item(item_id)
+                self.learner.study(Appraisal(skills=frozenset({item.skill}), quality=0.5))
+                response = self.learner.answer(item)
+                return [Answer(text=response.text, item_id=item_id, confidence=response.confidence)]
             case _:
                 return []

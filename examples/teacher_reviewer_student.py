@@ -1,0 +1,70 @@
+"""Teacher → reviewer → student: an LLM-minded teacher persona (here on a scripted
+FunctionModel; swap in OpenAIChatClient for a real model), a rubric reviewer that checks
+each hint before the student sees it, and a simulated student. Offline, deterministic."""
+
+import asyncio
+import json
+
+from agents import AgentGraph, Budget, Runtime
+from agents.models import FunctionModel, ModelRequest
+from agents.render import render_message
+from knowledge_graph.builders import sample_curriculum
+from personas import (
+    PROFILES,
+    LLMMind,
+    Persona,
+    RubricReviewer,
+    SimulatedStudent,
+    builtin_persona,
+    learner_items,
+)
+from protocols import Answer, Hint, Question, Review
+
+
+def teacher_model() -> FunctionModel:
+    """What a model would answer in each phase (a stand-in for a real LLM)."""
+    drafts = iter(["The answer is 1/2."])  # a first draft the reviewer will reject
+
+    def reply(request: ModelRequest) -> str:
+        prompt = request.messages[0].content
+        phase = prompt.splitlines()[0].removeprefix("PHASE: ")
+        if phase == "think":
+            return json.dumps(
+                {
+                    "knowledge": "adds numerators and denominators",
+                    "misconception": "add_across",
+                    "guideline": "hint at sixths",
+                }
+            )
+        if phase == "plan":
+            return json.dumps({"calls": [], "rationale": "a hint is enough"})
+        if "said: 1/2" in prompt:
+            return json.dumps({"kind": "stop", "text": "Well done: 1/3 + 1/6 = 1/2."})
+        text = next(drafts, "What size of part do thirds and sixths share?")
+        return json.dumps({"kind": "hint", "text": text})
+
+    return FunctionModel(reply)
+
+
+async def main() -> None:
+    kg = sample_curriculum()
+    teacher = Persona(builtin_persona("teacher"), LLMMind(teacher_model()), kinds=["hint", "stop"])
+    reviewer = RubricReviewer("reviewer", student="student", kg=kg)
+    student = SimulatedStudent("student", learner_items(kg), PROFILES["novice"], seed=3)
+    graph = (
+        AgentGraph()
+        .edge(teacher, reviewer, kinds=[Hint])
+        .edge(reviewer, student, kinds=[Hint])
+        .edge(reviewer, teacher, kinds=[Review])
+        .edge(student, teacher, kinds=[Answer])
+    )
+    first = Answer(to="teacher", text="2/9", item_id="item:frac-add-1")
+    result = await Runtime().run(graph, first, budget=Budget(turns=20))
+    for message in result.messages:
+        if message.kind not in ("thought", "plan"):  # the teacher's reasoning, recorded too
+            print(render_message(message))
+    assert Question  # the graph's kinds all come from protocols
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

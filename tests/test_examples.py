@@ -1,0 +1,79 @@
+"""Every script in examples/ runs, offline, and prints exactly what it should."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import runpy
+from pathlib import Path
+
+import pytest
+
+from .conftest import require
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+EXPECTED = {
+    "teacher_reviewer_student.py": """\
+user → teacher  Answer: 2/9
+teacher → reviewer  Hint: The answer is 1/2.
+reviewer → teacher  Review: changes requested: gives the answer away: the hint contains '1/2'
+teacher → reviewer  Hint: What size of part do thirds and sixths share?
+reviewer → student  Hint: What size of part do thirds and sixths share?
+reviewer → teacher  Review: approved
+student → teacher  Answer: 1/2  (confidence 0.31)
+teacher → -  Stop: completed: Well done: 1/3 + 1/6 = 1/2.
+""",
+    "meta_agent.py": """\
+Rewrite both over sixths: 2/6 + 1/6 = 3/6, so the sum is 1/2.
+ - retrieve: kg_retrieval
+ - kg:misconception:add_across
+ - kg:misconception:cross_multiply
+ - calculate: calculator
+ - explain: fractions-a failed (fractions-a answered HTTP 503)
+ - explain: fractions-b
+ - review: approved
+""",
+    "patient_interview.py": """\
+trainee: What happened this week?
+patient: Thinking about bills.
+trainee: What went through your mind then?
+patient: What if I run out of money?
+trainee: That sounds really hard. How did you feel?
+patient: anxious, worried, fearful, scared, tense
+trainee: I understand. What did you do after that?
+patient: Continues to sit on couch; ruminates about his failures.
+trainee: It makes sense. Deep down, what does it say about you?
+patient: I am incompetent. I am a failture.
+situation: 1.00
+automatic_thought: 0.60
+emotion: 0.33
+behavior: 0.00
+coping: 0.00
+history: 0.00
+intermediate_belief: 0.00
+core_belief: 0.50
+""",
+    "custom_persona.py": "What do you already know about ratios?\n",
+}
+
+
+def test_every_example_has_an_expected_output() -> None:
+    assert sorted(p.name for p in EXAMPLES.glob("*.py")) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_example_runs_and_prints_its_transcript(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if name == "patient_interview.py":
+        require(
+            bool(os.environ.get("LYCEUM_DATA_DIR")),
+            "LYCEUM_DATA_DIR is not set (the patient comes from the PATIENT-Ψ profiles)",
+        )
+    monkeypatch.chdir(tmp_path)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        runpy.run_path(str(EXAMPLES / name), run_name="__main__")
+    assert out.getvalue() == EXPECTED[name]
