@@ -10,6 +10,7 @@ from personas.minds import (
     SimulatedLearner,
     brier_score,
 )
+from personas.minds.few_shot import FewShotMentalModel
 from personas.patient import SimulatedPatient, score_cognitive_model
 from personas.persona import LLMMind, Mind, Persona, Reply
 from personas.prompting import TEMPLATES, render_prompt
@@ -26,6 +27,7 @@ __all__ = [
     "Appraisal",
     "BKTMentalModel",
     "ConceptualTool",
+    "FewShotMentalModel",
     "LLMMind",
     "LearnerItem",
     "LearnerProfile",

@@ -15,7 +15,9 @@ from protocols import UserError
 __all__ = [
     "TEMPLATES",
     "ExecuteVars",
+    "Observation",
     "PlanVars",
+    "SimulateVars",
     "ThinkVars",
     "ThoughtVars",
     "ToolInfo",
@@ -63,7 +65,27 @@ class ExecuteVars(_Vars):
     kinds: list[str]
 
 
-TEMPLATES: dict[str, type[_Vars]] = {"think": ThinkVars, "plan": PlanVars, "execute": ExecuteVars}
+class Observation(_Vars):
+    """One real past answer of a student, with the explanation it followed, if any."""
+
+    question: str
+    answer: str
+    correct: bool
+    explanation: str | None = None
+
+
+class SimulateVars(_Vars):
+    examples: list[Observation]
+    question: str
+    explanation: str | None = None
+
+
+TEMPLATES: dict[str, type[_Vars]] = {
+    "think": ThinkVars,
+    "plan": PlanVars,
+    "execute": ExecuteVars,
+    "simulate_student": SimulateVars,
+}
 """Every template and the type of its variables."""
 
 

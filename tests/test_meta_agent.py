@@ -109,3 +109,47 @@ async def test_it_gives_up_when_every_expert_fails() -> None:
 def test_bad_configuration_is_a_clear_error() -> None:
     with pytest.raises(Exception, match="max_attempts must be >= 1"):
         MetaAgent("m", RuleBasedPlanner(EXPERTS), EXPERTS, {}, ToolRegistry(), max_attempts=0)
+
+
+async def test_an_llm_planner_writes_the_plan_and_regenerates_a_failed_step() -> None:
+    import json
+
+    from agents.meta import LLMPlanner
+
+    plans = iter(
+        [
+            json.dumps(
+                {
+                    "subtasks": [
+                        {
+                            "id": "calc",
+                            "kind": "calculate",
+                            "instruction": "compute",
+                            "assignee": "calculator",
+                            "inputs": {"code": "import os"},
+                        }
+                    ]
+                }
+            ),
+            json.dumps(
+                {
+                    "id": "calc",
+                    "kind": "calculate",
+                    "instruction": "compute again",
+                    "assignee": "calculator",
+                    "inputs": {"code": "Fraction(3, 4) - Fraction(1, 2)"},
+                }
+            ),
+        ]
+    )
+    planner_model = FunctionModel(lambda r: next(plans))
+    meta = MetaAgent(
+        "meta", LLMPlanner(planner_model), EXPERTS, {}, ToolRegistry([calculator_tool()])
+    )
+    task = TaskAssignment(to="meta", task="what is 3/4 - 1/2?")
+    result = await Runtime().run(AgentGraph().add(meta), task)
+    final = result.messages[-2]
+    assert isinstance(final, TaskResult) and final.success and final.output == "1/4"
+    assert final.provenance[0].startswith("calc: calculator failed (imports are not allowed")
+    assert final.provenance[1:] == ("calc: calculator", "review: approved")
+    assert "Error: imports are not allowed" in planner_model.calls[1].messages[-1].content

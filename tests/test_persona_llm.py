@@ -14,7 +14,9 @@ from personas.persona import LLMMind, Persona
 from personas.prompting import (
     TEMPLATES,
     ExecuteVars,
+    Observation,
     PlanVars,
+    SimulateVars,
     ThinkVars,
     ThoughtVars,
     ToolInfo,
@@ -172,6 +174,19 @@ SAMPLES = {
         results=["calculator: 1/2"],
         kinds=["hint", "question"],
     ),
+    "simulate_student": SimulateVars(
+        examples=[
+            Observation(question="1/4 + 1/4?", answer="2/8", correct=False),
+            Observation(
+                question="1/4 + 1/4?",
+                answer="1/2",
+                correct=True,
+                explanation="quarters add like apples",
+            ),
+        ],
+        question="1/3 + 1/6?",
+        explanation="rewrite over sixths",
+    ),
 }
 
 
@@ -179,6 +194,7 @@ SAMPLES = {
 def test_every_template_renders_with_sample_variables(name: str) -> None:
     text = render_prompt(name, SAMPLES[name])
     assert text.startswith(f"PHASE: {name}\n")
+    assert "None" not in text  # no optional value leaks into a prompt
     assert "{{" not in text and "{%" not in text
     assert "JSON object" in text
 
@@ -188,3 +204,32 @@ def test_rendering_with_the_wrong_variables_is_a_clear_error() -> None:
         render_prompt("plan", SAMPLES["think"])
     with pytest.raises(UserError, match="no prompt template 'thinks'"):
         render_prompt("thinks", SAMPLES["think"])
+
+
+async def test_the_few_shot_mental_model_predicts_from_real_past_answers() -> None:
+    from personas.minds.few_shot import FewShotMentalModel
+
+    def simulate(request: ModelRequest) -> str:
+        with_explanation = "after this explanation" in request.messages[-1].content
+        return json.dumps({"correct_probability": 0.7 if with_explanation else 0.2})
+
+    model = FunctionModel(simulate)
+    tom = FewShotMentalModel(model, shots=2)
+    tom.observe("1/4 + 1/4?", "2/8", correct=False)
+    tom.observe("1/5 + 2/5?", "3/10", correct=False)
+    tom.observe("1/2 + 1/4?", "3/4", correct=True, explanation="quarters are the common size")
+
+    async def ask(message: Message, ctx):  # type: ignore[no-untyped-def]
+        u = await tom.utility("1/3 + 1/6?", "rewrite both over sixths", ctx)
+        return Stop(detail=f"{u:.2f}")
+
+    result = await Runtime().run(
+        AgentGraph().add(FunctionAgent("t", ask)), Question(to="t", text="?")
+    )
+    assert result.detail == "0.50"
+    with_explanation = model.calls[0].messages[-1].content
+    assert "1/4 + 1/4?" not in with_explanation  # only the 2 most recent observations
+    assert "Student's answer: 3/10 (wrong)" in with_explanation
+    assert "Teacher's explanation: quarters are the common size" in with_explanation
+    assert "Teacher's explanation: rewrite both over sixths" in with_explanation
+    assert "rewrite both over sixths" not in model.calls[1].messages[-1].content

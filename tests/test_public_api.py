@@ -135,6 +135,7 @@ API = {
         "BKTMentalModel",
         "BUILTIN_PERSONAS",
         "ConceptualTool",
+        "FewShotMentalModel",
         "LLMMind",
         "LearnerItem",
         "LearnerProfile",
