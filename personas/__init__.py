@@ -18,6 +18,7 @@ from personas.reviewer import RubricReviewer, review_text
 from personas.sandbox import SandboxError, SandboxResult, run_sandboxed
 from personas.simulated import SimulatedStudent, appraise, learner_items
 from personas.spec import BUILTIN_PERSONAS, PersonaSpec, builtin_persona, load_persona
+from personas.teacher import SimulatedTeacherMind
 from personas.tools import ConceptualTool, ToolRegistry, calculator_tool, retrieval_tool
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "SimulatedLearner",
     "SimulatedPatient",
     "SimulatedStudent",
+    "SimulatedTeacherMind",
     "ToolRegistry",
     "appraise",
     "brier_score",

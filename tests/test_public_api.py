@@ -150,6 +150,7 @@ API = {
         "SimulatedLearner",
         "SimulatedPatient",
         "SimulatedStudent",
+        "SimulatedTeacherMind",
         "TEMPLATES",
         "ToolRegistry",
         "appraise",

@@ -1,0 +1,169 @@
+"""A simulated teacher mind (no LLM): diagnoses Bridge-style, picks a MathDial move, and
+explains from the knowledge graph.
+
+- **Think**: compares the student's answer with the item's answer and with the wrong
+  answers the graph links to the item (EXHIBITS); names the misconception it matches.
+- **Plan**: decides, in Bridge's order, the error type, the strategy and the intention, and
+  picks a teacher move; both are ``Plan`` calls of the ``bridge_decision`` and
+  ``teacher_moves`` tools, so the persona records and runs them.
+- **Execute**: probing → a question about their reasoning; focus → a hint from the skill;
+  a remedy → the explanation node that REMEDIATES the misconception; telling (the second
+  wrong try) → the worked answer.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from knowledge_graph import GraphStore
+from personas.moves import ErrorType, Intention, Strategy, TeacherMove
+from personas.persona import ModelContext, PlanOut, Reply, TurnState
+from personas.prompting import ThoughtVars, ToolInfo
+from protocols import Answer, PlannedCall
+
+__all__ = ["SimulatedTeacherMind"]
+
+
+def _number(text: str) -> Fraction | None:
+    try:
+        return Fraction(text.strip())
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+class SimulatedTeacherMind:
+    """The teacher's turns from rules and the graph. Attach it to a teacher ``Persona``
+    whose spec lists the ``bridge_decision`` and ``teacher_moves`` tools."""
+
+    def __init__(self, kg: GraphStore) -> None:
+        self.kg = kg
+        self.attempts: dict[str, int] = {}
+
+    def _item(self, turn: TurnState) -> tuple[str, str] | None:
+        message = turn.message
+        if not isinstance(message, Answer) or not message.item_id:
+            return None
+        node = self.kg.node(message.item_id)
+        if node is None or "answer" not in node.properties:
+            return None
+        return message.item_id, str(node.properties["answer"])
+
+    async def think(self, turn: TurnState, ctx: ModelContext) -> ThoughtVars:
+        found = self._item(turn)
+        if found is None:
+            return ThoughtVars(knowledge="no item to assess", guideline="ask a question")
+        item, answer = found
+        given = str(getattr(turn.message, "text", ""))
+        self.attempts[item] = self.attempts.get(item, 0) + 1
+        if _number(given) is not None and _number(given) == _number(answer):
+            return ThoughtVars(knowledge="knows it", guideline="affirm and move on")
+        for edge in self.kg.edges(item, type="EXHIBITS"):
+            if _number(given) == _number(str(edge.properties.get("wrong_answer", ""))):
+                return ThoughtVars(
+                    knowledge="applies a wrong rule consistently",
+                    misconception=edge.target,
+                    guideline="clarify the misunderstanding",
+                )
+        return ThoughtVars(knowledge="unclear", guideline="find out how they got it")
+
+    def _decide(
+        self, turn: TurnState, thought: ThoughtVars
+    ) -> tuple[ErrorType, Strategy, Intention, TeacherMove]:
+        found = self._item(turn)
+        item, answer = found if found else ("", "")
+        given, right = _number(str(getattr(turn.message, "text", ""))), _number(answer)
+        if thought.knowledge == "knows it":
+            return (
+                ErrorType.OTHER,
+                Strategy.AFFIRM_CORRECT_ANSWER,
+                Intention.SIGNAL_GOAL,
+                TeacherMove.GENERIC,
+            )
+        if self.attempts.get(item, 0) > 1:
+            return (
+                ErrorType.RIGHT_IDEA,
+                Strategy.PROVIDE_EXAMPLE,
+                Intention.CORRECT_MISTAKE,
+                TeacherMove.TELLING,
+            )
+        if thought.misconception:
+            return (
+                ErrorType.OTHER,
+                Strategy.EXPLAIN_CONCEPT,
+                Intention.CLARIFY_MISUNDERSTANDING,
+                TeacherMove.FOCUS,
+            )
+        if given is not None and right is not None and abs(given - right) <= 1:
+            return (
+                ErrorType.CARELESS,
+                Strategy.PROVIDE_HINT,
+                Intention.HINT_MISTAKE,
+                TeacherMove.FOCUS,
+            )
+        if given is None:
+            return (
+                ErrorType.GUESS,
+                Strategy.ASK_QUESTION,
+                Intention.DIAGNOSE_MISTAKE,
+                TeacherMove.PROBING,
+            )
+        return (
+            ErrorType.DIAGNOSE,
+            Strategy.ASK_QUESTION,
+            Intention.DIAGNOSE_MISTAKE,
+            TeacherMove.PROBING,
+        )
+
+    async def plan(self, turn: TurnState, tools: list[ToolInfo], ctx: ModelContext) -> PlanOut:
+        assert turn.thought is not None
+        error, strategy, intention, move = self._decide(turn, turn.thought)
+        return PlanOut(
+            calls=[
+                PlannedCall(
+                    tool="bridge_decision",
+                    arguments={
+                        "error_type": error.value,
+                        "strategy": strategy.value,
+                        "intention": intention.value,
+                    },
+                ),
+                PlannedCall(tool="teacher_moves", arguments={"move": move.value}),
+            ],
+            rationale=f"{error.value} → {strategy.value} → {intention.value}; move {move.value}",
+        )
+
+    async def execute(self, turn: TurnState, kinds: list[str], ctx: ModelContext) -> Reply:
+        assert turn.thought is not None
+        _, strategy, _, move = self._decide(turn, turn.thought)
+        found = self._item(turn)
+        item, answer = found if found else ("", "")
+        given = str(getattr(turn.message, "text", ""))
+        if strategy is Strategy.AFFIRM_CORRECT_ANSWER:
+            return Reply(kind="stop", text=f"Yes, {answer} is right.")
+        if move is TeacherMove.TELLING:
+            return Reply(
+                kind="explanation", text=f"The answer is {answer}. {self._remedy(turn)}".strip()
+            )
+        if move is TeacherMove.PROBING:
+            return Reply(kind="question", text=f"How did you get {given}? Walk me through it.")
+        return Reply(
+            kind="explanation" if strategy is Strategy.EXPLAIN_CONCEPT else "hint",
+            text=self._remedy(turn) or self._skill(item),
+        )
+
+    def _remedy(self, turn: TurnState) -> str:
+        mis = turn.thought.misconception if turn.thought else None
+        if not mis:
+            return ""
+        for edge in self.kg.edges(mis, type="REMEDIATES", direction="in"):
+            node = self.kg.node(edge.source)
+            if node is not None:
+                return str(node.properties["text"])
+        return ""
+
+    def _skill(self, item: str) -> str:
+        for edge in self.kg.edges(item, type="REQUIRES"):
+            node = self.kg.node(edge.target)
+            if node is not None:
+                return f"Check this step: {node.properties['description']}"
+        return "Check each step again."

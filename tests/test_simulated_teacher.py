@@ -1,0 +1,67 @@
+"""The simulated teacher mind: Bridge-style diagnosis, MathDial moves, explanations from the
+knowledge graph, as one typed transcript."""
+
+from __future__ import annotations
+
+from agents import AgentGraph, Budget, FunctionAgent, Runtime
+from knowledge_graph.builders import sample_curriculum
+from personas import Persona, ToolRegistry, builtin_persona
+from personas.moves import bridge_tool, moves_tool
+from personas.teacher import SimulatedTeacherMind
+from protocols import Answer, Explanation, Message, Question
+
+
+async def test_diagnose_explain_then_tell() -> None:
+    kg = sample_curriculum()
+    teacher = Persona(
+        builtin_persona("teacher"),
+        SimulatedTeacherMind(kg),
+        tools=ToolRegistry([bridge_tool(), moves_tool()]),
+    )
+    answers = iter(["2/9", "3/9"])
+
+    def student(message: Message, ctx: object) -> Answer | None:
+        text = next(answers, None)
+        return Answer(text=text, item_id="item:frac-add-1") if text else None
+
+    graph = (
+        AgentGraph()
+        .edge(teacher, FunctionAgent("student", student), kinds=[Question, Explanation, "Hint"])
+        .edge("student", "teacher", kinds=[Answer])
+    )
+    result = await Runtime().run(
+        graph, Answer(to="teacher", text="2/9", item_id="item:frac-add-1"), budget=Budget(turns=10)
+    )
+    plans = [m.rationale for m in result.messages if m.kind == "plan"]  # type: ignore[union-attr]
+    assert plans == [
+        "other → explain_concept → clarify_misunderstanding; move focus",
+        "right-idea → provide_example → correct_mistake; move telling",
+        "right-idea → provide_example → correct_mistake; move telling",
+    ]
+    thoughts = [m.misconception for m in result.messages if m.kind == "thought"]  # type: ignore[union-attr]
+    assert thoughts == ["misconception:add_across", "misconception:add_across", None]
+    said = [
+        (m.kind, m.text)
+        for m in result.messages  # type: ignore[union-attr]
+        if m.sender == "teacher" and m.kind in ("explanation", "hint", "question")
+    ]
+    assert said[0][0] == "explanation" and said[0][1].startswith("Sixths are the common size")
+    assert said[1][0] == "explanation" and said[1][1].startswith("The answer is 1/2. Sixths")
+    assert said[2] == ("explanation", "The answer is 1/2.")
+
+
+async def test_a_careless_slip_gets_a_focus_hint_and_a_guess_a_probing_question() -> None:
+    kg = sample_curriculum()
+    mind = SimulatedTeacherMind(kg)
+    teacher = Persona(
+        builtin_persona("teacher"), mind, tools=ToolRegistry([bridge_tool(), moves_tool()])
+    )
+    sink = FunctionAgent("student", lambda m, c: None)
+    graph = AgentGraph().edge(teacher, sink, kinds=["Hint", "Question", "Explanation"])
+    slip = await Runtime().run(graph, Answer(to="teacher", text="8", item_id="item:eq-1"))
+    assert [m.kind for m in slip.messages][-2] == "hint"
+    assert slip.messages[-2].text == (  # type: ignore[union-attr]
+        "Check this step: Solve x + a = b or a x = b with one inverse operation on both sides."
+    )
+    guess = await Runtime().run(graph, Answer(to="teacher", text="no idea", item_id="item:eq-2"))
+    assert guess.messages[-2].text == "How did you get no idea? Walk me through it."  # type: ignore[union-attr]
