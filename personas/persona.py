@@ -222,7 +222,7 @@ class Persona:
         turn.thought = thought
         plan = await self.mind.plan(turn, self._tool_infos(), ctx)
         for call in plan.calls:
-            if call.tool not in self.spec.tools:
+            if call.tool not in self.spec.tools or call.tool not in self.tools.names():
                 turn.results.append(f"{call.tool}: not available to {self.name}")
                 continue
             out = await self.tools.get(call.tool)(**call.arguments)

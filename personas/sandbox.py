@@ -17,6 +17,7 @@ import ast
 import io
 import math
 import multiprocessing
+import re
 import time
 from contextlib import redirect_stdout
 from dataclasses import dataclass
@@ -27,7 +28,14 @@ from typing import Any
 
 from protocols import UserError
 
-__all__ = ["SAFE_NAMES", "SandboxError", "SandboxResult", "check_program", "run_sandboxed"]
+__all__ = [
+    "SAFE_NAMES",
+    "SandboxError",
+    "SandboxResult",
+    "check_program",
+    "needs_calculation",
+    "run_sandboxed",
+]
 
 SAFE_FUNCTIONS: dict[str, Any] = {
     "abs": abs,
@@ -269,3 +277,16 @@ def run_sandboxed(code: str, *, timeout: float = 2.0) -> SandboxResult:
     if not ok:
         raise SandboxError(f"the calculation failed: {value}", reason="error")
     return SandboxResult(value, output, time.perf_counter() - start)
+
+
+_ARITHMETIC = re.compile(r"\d+(?:/\d+)?(?:\s*[-+×*÷]\s*\d+(?:/\d+)?)+")
+
+
+def needs_calculation(text: str) -> str | None:
+    """Code soliloquy's first step: does ``text`` ask for arithmetic? If so, the sandbox
+    program that computes it exactly (fractions as ``Fraction``); else None."""
+    match = _ARITHMETIC.search(text)
+    if match is None:
+        return None
+    expr = match.group(0).replace("×", "*").replace("÷", "/")
+    return re.sub(r"(\d+)/(\d+)", r"Fraction(\1, \2)", expr)

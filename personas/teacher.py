@@ -3,9 +3,11 @@ explains from the knowledge graph.
 
 - **Think**: compares the student's answer with the item's answer and with the wrong
   answers the graph links to the item (EXHIBITS); names the misconception it matches.
-- **Plan**: decides, in Bridge's order, the error type, the strategy and the intention, and
-  picks a teacher move; both are ``Plan`` calls of the ``bridge_decision`` and
-  ``teacher_moves`` tools, so the persona records and runs them.
+- **Plan**: when the item is arithmetic, first plans a ``calculator`` call that computes it
+  exactly (code soliloquy: compute instead of guessing); then decides, in Bridge's order,
+  the error type, the strategy and the intention, and picks a teacher move. All are
+  ``Plan`` calls of tools (``calculator``, ``bridge_decision``, ``teacher_moves``), so the
+  persona records and runs them, and the telling move states the computed answer.
 - **Execute**: probing → a question about their reasoning; focus → a hint from the skill;
   a remedy → the explanation node that REMEDIATES the misconception; telling (the second
   wrong try) → the worked answer.
@@ -19,9 +21,21 @@ from knowledge_graph import GraphStore
 from personas.moves import ErrorType, Intention, Strategy, TeacherMove
 from personas.persona import ModelContext, PlanOut, Reply, TurnState
 from personas.prompting import ThoughtVars, ToolInfo
+from personas.sandbox import needs_calculation
 from protocols import Answer, PlannedCall
 
 __all__ = ["SimulatedTeacherMind"]
+
+
+def _calculated(result: str) -> str | None:
+    """The value of a calculator tool result as the persona recorded it."""
+    import ast
+
+    try:
+        out = ast.literal_eval(result)
+    except (ValueError, SyntaxError):
+        return None
+    return None if not isinstance(out, dict) or out.get("error") else str(out.get("value"))
 
 
 def _number(text: str) -> Fraction | None:
@@ -117,8 +131,13 @@ class SimulatedTeacherMind:
     async def plan(self, turn: TurnState, tools: list[ToolInfo], ctx: ModelContext) -> PlanOut:
         assert turn.thought is not None
         error, strategy, intention, move = self._decide(turn, turn.thought)
+        found = self._item(turn)
+        node = self.kg.node(found[0]) if found else None
+        code = needs_calculation(str(node.properties.get("text", ""))) if node else None
+        check = [PlannedCall(tool="calculator", arguments={"code": code})] if code else []
         return PlanOut(
             calls=[
+                *check,
                 PlannedCall(
                     tool="bridge_decision",
                     arguments={
@@ -141,8 +160,17 @@ class SimulatedTeacherMind:
         if strategy is Strategy.AFFIRM_CORRECT_ANSWER:
             return Reply(kind="stop", text=f"Yes, {answer} is right.")
         if move is TeacherMove.TELLING:
+            computed = next(
+                (
+                    r.removeprefix("calculator: ")
+                    for r in turn.results
+                    if r.startswith("calculator: ")
+                ),
+                None,
+            )
+            value = answer if computed is None else str(_calculated(computed) or answer)
             return Reply(
-                kind="explanation", text=f"The answer is {answer}. {self._remedy(turn)}".strip()
+                kind="explanation", text=f"The answer is {value}. {self._remedy(turn)}".strip()
             )
         if move is TeacherMove.PROBING:
             return Reply(kind="question", text=f"How did you get {given}? Walk me through it.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from agents import AgentGraph, Budget, FunctionAgent, Runtime
 from knowledge_graph.builders import sample_curriculum
-from personas import Persona, ToolRegistry, builtin_persona
+from personas import Persona, ToolRegistry, builtin_persona, calculator_tool
 from personas.moves import bridge_tool, moves_tool
 from personas.teacher import SimulatedTeacherMind
 from protocols import Answer, Explanation, Message, Question
@@ -16,7 +16,7 @@ async def test_diagnose_explain_then_tell() -> None:
     teacher = Persona(
         builtin_persona("teacher"),
         SimulatedTeacherMind(kg),
-        tools=ToolRegistry([bridge_tool(), moves_tool()]),
+        tools=ToolRegistry([bridge_tool(), moves_tool(), calculator_tool()]),
     )
     answers = iter(["2/9", "3/9"])
 
@@ -40,6 +40,8 @@ async def test_diagnose_explain_then_tell() -> None:
     ]
     thoughts = [m.misconception for m in result.messages if m.kind == "thought"]  # type: ignore[union-attr]
     assert thoughts == ["misconception:add_across", "misconception:add_across", None]
+    calls = [[c.tool for c in m.calls] for m in result.messages if m.kind == "plan"]  # type: ignore[union-attr]
+    assert calls == [["calculator", "bridge_decision", "teacher_moves"]] * 3
     said = [
         (m.kind, m.text)
         for m in result.messages  # type: ignore[union-attr]
@@ -54,7 +56,9 @@ async def test_a_careless_slip_gets_a_focus_hint_and_a_guess_a_probing_question(
     kg = sample_curriculum()
     mind = SimulatedTeacherMind(kg)
     teacher = Persona(
-        builtin_persona("teacher"), mind, tools=ToolRegistry([bridge_tool(), moves_tool()])
+        builtin_persona("teacher"),
+        mind,
+        tools=ToolRegistry([bridge_tool(), moves_tool(), calculator_tool()]),
     )
     sink = FunctionAgent("student", lambda m, c: None)
     graph = AgentGraph().edge(teacher, sink, kinds=["Hint", "Question", "Explanation"])
@@ -65,3 +69,11 @@ async def test_a_careless_slip_gets_a_focus_hint_and_a_guess_a_probing_question(
     )
     guess = await Runtime().run(graph, Answer(to="teacher", text="no idea", item_id="item:eq-2"))
     assert guess.messages[-2].text == "How did you get no idea? Walk me through it."  # type: ignore[union-attr]
+
+
+def test_code_soliloquy_decides_when_a_calculation_is_needed() -> None:
+    from personas.sandbox import needs_calculation, run_sandboxed
+
+    assert needs_calculation("What is 2/3 × 3/4?") == "Fraction(2, 3) * Fraction(3, 4)"
+    assert run_sandboxed(needs_calculation("What is 3/4 - 1/2?") or "").value == "1/4"
+    assert needs_calculation("Solve for x: x + 5 = 12") is None  # no arithmetic to compute
