@@ -89,6 +89,13 @@ class RunContext:
         value, _ = await complete_structured(call, request, output_type, max_retries=max_retries)
         return value
 
+    async def say(
+        self, client: ModelClient, prompt: str, *, system: str | None = None, max_tokens: int = 256
+    ) -> str:
+        """The reply text to a one-turn prompt (budgeted and recorded like ``complete``)."""
+        request = ModelRequest.of(prompt, system=system, max_tokens=max_tokens)
+        return (await self.complete(client, request)).text
+
     async def ask(
         self,
         client: ModelClient,

@@ -19,7 +19,13 @@ from personas.sandbox import SandboxError, SandboxResult, run_sandboxed
 from personas.simulated import SimulatedStudent, appraise, learner_items
 from personas.spec import BUILTIN_PERSONAS, PersonaSpec, builtin_persona, load_persona
 from personas.teacher import SimulatedTeacherMind
-from personas.tools import ConceptualTool, ToolRegistry, calculator_tool, retrieval_tool
+from personas.tools import (
+    ConceptualTool,
+    ToolRegistry,
+    calculator_tool,
+    expert_tool,
+    retrieval_tool,
+)
 
 __all__ = [
     "BUILTIN_PERSONAS",
@@ -48,6 +54,7 @@ __all__ = [
     "brier_score",
     "builtin_persona",
     "calculator_tool",
+    "expert_tool",
     "learner_items",
     "load_persona",
     "render_prompt",

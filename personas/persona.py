@@ -64,6 +64,10 @@ class ModelContext(Protocol):
 
     agent: str
 
+    async def say(
+        self, client: Any, prompt: str, *, system: str | None = None, max_tokens: int = 256
+    ) -> str: ...
+
     async def ask(
         self,
         client: Any,
@@ -225,7 +229,9 @@ class Persona:
             if call.tool not in self.spec.tools or call.tool not in self.tools.names():
                 turn.results.append(f"{call.tool}: not available to {self.name}")
                 continue
-            out = await self.tools.get(call.tool)(**call.arguments)
+            tool = self.tools.get(call.tool)
+            arguments = {**call.arguments, "ctx": ctx} if tool.needs_context else call.arguments
+            out = await tool(**arguments)
             turn.results.append(f"{call.tool}: {out}")
         reply = await self.mind.execute(turn, [str(k) for k in self.kinds], ctx)
         self.history.append(f"{self.name}: {reply.text}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +14,13 @@ from knowledge_graph.retrieval import Retriever
 from personas.sandbox import SandboxError, run_sandboxed
 from protocols import UserError
 
-__all__ = ["ConceptualTool", "ToolRegistry", "calculator_tool", "retrieval_tool"]
+__all__ = [
+    "ConceptualTool",
+    "ToolRegistry",
+    "calculator_tool",
+    "expert_tool",
+    "retrieval_tool",
+]
 
 
 @dataclass(frozen=True)
@@ -24,6 +30,7 @@ class ConceptualTool:
     name: str
     description: str
     call: Callable[..., Awaitable[dict[str, Any]]]
+    needs_context: bool = False  # called with ctx= (the run), e.g. to make model calls
 
     async def __call__(self, **arguments: Any) -> dict[str, Any]:
         return await self.call(**arguments)
@@ -91,4 +98,25 @@ def calculator_tool(*, timeout: float = 2.0, name: str = "calculator") -> Concep
         description="Evaluate arithmetic exactly (Fraction, Decimal, math) instead of guessing; "
         "no imports, files or network; the last expression is the result.",
         call=call,
+    )
+
+
+def expert_tool(
+    route: Callable[[Sequence[str]], str], clients: Mapping[str, Any], *, name: str = "ask_expert"
+) -> ConceptualTool:
+    """Expert-model calls as a conceptual tool: ``skills`` pick the expert (``route``, e.g.
+    ``ExpertRegistry.route(...).name``), ``prompt`` is sent to its client through the run,
+    so the call is budgeted and recorded."""
+
+    async def call(ctx: Any, skills: list[str], prompt: str) -> dict[str, Any]:
+        expert = route(skills)
+        if expert not in clients:
+            return {"expert": expert, "reply": None, "error": f"no client for {expert!r}"}
+        return {"expert": expert, "reply": await ctx.say(clients[expert], prompt), "error": None}
+
+    return ConceptualTool(
+        name,
+        "Ask the expert model for the given skills; returns its reply.",
+        call,
+        needs_context=True,
     )

@@ -233,3 +233,43 @@ async def test_the_few_shot_mental_model_predicts_from_real_past_answers() -> No
     assert "Teacher's explanation: quarters are the common size" in with_explanation
     assert "Teacher's explanation: rewrite both over sixths" in with_explanation
     assert "rewrite both over sixths" not in model.calls[1].messages[-1].content
+
+
+async def test_a_persona_calls_an_expert_model_as_a_conceptual_tool() -> None:
+    from personas.tools import expert_tool
+
+    expert = FunctionModel(lambda r: "Sixths: 2/6 + 1/6 = 3/6 = 1/2.", model="fractions-expert")
+    tools = ToolRegistry([expert_tool(lambda skills: "fractions", {"fractions": expert})])
+    replies = iter(
+        [
+            json.dumps({"knowledge": "k", "guideline": "ask the expert"}),
+            json.dumps(
+                {
+                    "calls": [
+                        {
+                            "tool": "ask_expert",
+                            "arguments": {
+                                "skills": ["fraction_addition"],
+                                "prompt": "Explain 1/3 + 1/6.",
+                            },
+                        }
+                    ]
+                }
+            ),
+        ]
+    )
+
+    def teacher_model(request: ModelRequest) -> str:
+        prompt = request.messages[-1].content
+        if prompt.startswith("PHASE: execute"):
+            reply = prompt.split("'reply': '")[1].split("'")[0]
+            return json.dumps({"kind": "explanation", "text": reply})
+        return next(replies)
+
+    spec = builtin_persona("teacher").model_copy(update={"tools": ("ask_expert",)})
+    teacher = Persona(spec, LLMMind(FunctionModel(teacher_model)), tools=tools)
+    sink = FunctionAgent("student", lambda m, c: None)
+    graph = AgentGraph().edge(teacher, sink, kinds=["Explanation"])
+    result = await Runtime().run(graph, Answer(to="teacher", text="2/9"))
+    assert result.messages[-2].text == "Sixths: 2/6 + 1/6 = 3/6 = 1/2."  # type: ignore[union-attr]
+    assert result.usage["model_calls"] == 4  # think, plan, the expert, execute

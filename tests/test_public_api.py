@@ -157,6 +157,7 @@ API = {
         "brier_score",
         "builtin_persona",
         "calculator_tool",
+        "expert_tool",
         "learner_items",
         "load_persona",
         "render_prompt",
