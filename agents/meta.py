@@ -185,7 +185,11 @@ class MetaAgent:
             if client is None:
                 raise UserError(f"no model client for expert {step.assignee!r}")
             prompt = "\n".join([step.instruction, *notes])
-            return (await ctx.complete(client, ModelRequest.of(prompt, max_tokens=200))).text
+            settings = self.experts.get(step.assignee).generation  # the expert's own settings
+            request = ModelRequest.of(
+                prompt, max_tokens=settings.max_tokens, temperature=settings.temperature
+            )
+            return (await ctx.complete(client, request)).text
         out = await self.tools.get(step.assignee)(**step.inputs)
         if out.get("error"):
             raise UserError(str(out["error"]))

@@ -25,6 +25,7 @@ EXPERTS = ExpertRegistry(
             name="fractions-b",
             skills=("fraction_addition", "fraction_subtraction"),
             backend={"kind": "openai", "base_url": "http://127.0.0.1:9/v1", "model": "b"},
+            generation={"temperature": 0.3, "max_tokens": 99},
         ),
     ]
 )
@@ -78,6 +79,7 @@ async def test_the_meta_agent_recovers_from_a_failed_step_with_the_fallback_expe
         "review: approved",
     )
     assert len(first.calls) == 1 and len(second.calls) == 1
+    assert (second.calls[0].max_tokens, second.calls[0].temperature) == (99, 0.3)
     prompt = second.calls[0].messages[-1].content
     assert "retrieve: [misconception:add_across]" in prompt and "calculate: 1/2" in prompt
 
