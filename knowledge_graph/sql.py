@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from importlib import resources
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -78,6 +79,10 @@ def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield chunk
 
 
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql(conn.get_execution_options().get("sqlite_begin", "BEGIN"))
+
+
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # SQLAlchemy, not pysqlite, emits BEGIN: savepoints and rollbacks then work as documented
     # (SQLAlchemy docs, "Serializable isolation / Savepoints / Transactional DDL").
@@ -115,9 +120,9 @@ class SqlGraphStore(GraphStore):
             engine = create_engine(self.url)
             if engine.dialect.name == "sqlite":
                 event.listen(engine, "connect", _sqlite_connect)
-                event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+                event.listen(engine, "begin", _sqlite_begin)
             try:
-                metadata.create_all(engine)
+                self._migrate(engine)
             except (DatabaseError, OperationalError) as exc:
                 engine.dispose()
                 raise StoreError(
@@ -126,6 +131,24 @@ class SqlGraphStore(GraphStore):
                 ) from None
             self._engine = engine
         return self._engine
+
+    @staticmethod
+    def _migrate(engine: Engine) -> None:
+        """Create or upgrade the schema with Alembic (version table ``kg_alembic_version``),
+        one migrator at a time."""
+        from alembic import command
+        from alembic.config import Config
+
+        options = {"sqlite_begin": "BEGIN IMMEDIATE"} if engine.dialect.name == "sqlite" else {}
+        with engine.connect().execution_options(**options) as conn, conn.begin():
+            if engine.dialect.name == "postgresql":
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(74658)")
+            cfg = Config()
+            cfg.set_main_option(
+                "script_location", str(resources.files("knowledge_graph") / "migrations")
+            )
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
 
     @property
     def dialect(self) -> str:

@@ -305,3 +305,35 @@ def test_property_indexes_serve_matches(tmp_path: Path) -> None:
         ).all()
     assert "USING INDEX ix_kg_prop_name" in str(plan)
     store.close()
+
+
+def test_graph_migrations_match_the_tables_and_share_a_database_with_runs(tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import create_engine
+
+    from agents.store import RunStore
+    from knowledge_graph.sql import metadata
+
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    with RunStore(url) as runs:
+        runs.init()
+    store = SqlGraphStore(url)
+    store.add(*curriculum())
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"version_table": "kg_alembic_version"})
+        diff = [d for d in compare_metadata(context, metadata) if _kg_item(d)]
+        versions = conn.exec_driver_sql("SELECT version_num FROM kg_alembic_version").all()
+    engine.dispose()
+    store.close()
+    assert diff == []
+    assert versions == [("kg0001",)]
+
+
+def _kg_item(diff: tuple) -> bool:  # type: ignore[type-arg]
+    """Whether an autogenerate difference concerns the graph store's own tables (the run
+    store's tables in the shared database are not its business)."""
+    thing = diff[1]
+    table = getattr(thing, "table", thing)
+    return str(getattr(table, "name", "")).startswith("kg_")
