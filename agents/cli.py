@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from agents.budget import Budget
-from agents.cli_options import db_option
+from agents.cli_options import db_option, make_console, make_progress
 from agents.graph import AgentGraph
 from agents.kg_cli import kg
 from agents.render import render_message
@@ -72,18 +71,12 @@ def demo(db: str | None, profiles: str, seed: int, quiet: bool) -> None:
     for name in names:
         if name not in PROFILES:
             raise UserError(f"unknown profile {name!r}; choose from {', '.join(PROFILES)}")
-    console = Console()
+    console = make_console()
     store = RunStore(db)
     runtime = Runtime(store)
     console.print(f"[bold yellow]{SIMULATION_NOTE}[/]")
     rows: list[tuple[str, RunResult, DemoTeacher]] = []
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    ) as progress:
+    with make_progress(console) as progress:
         task = progress.add_task("lessons", total=len(names))
         for i, name in enumerate(names):
             progress.console.rule(f"simulated student: {name} (seed {seed + i})")
@@ -192,7 +185,7 @@ def runs_list(db: str | None, limit: int) -> None:
             str(r.message_count),
             str(source),
         )
-    Console().print(table)
+    make_console().print(table)
 
 
 @runs.command("show")
@@ -217,7 +210,7 @@ def runs_show(run_id: str, db: str | None, as_json: bool) -> None:
 
 
 def _print_run(record: RunRecord, calls: int) -> None:
-    console = Console()
+    console = make_console()
     console.print(
         f"[bold]run {record.id}[/]  status: [{_status_style(record.status)}]"
         f"{record.status}[/]  reason: {record.stop_reason or '-'}"
@@ -321,7 +314,7 @@ def experts_list(path: Path) -> None:
         backend = expert.backend.model_dump()
         where = ", ".join(f"{k}={v}" for k, v in backend.items() if v is not None)
         table.add_row(expert.name, ", ".join(expert.skills), where)
-    Console().print(table)
+    make_console().print(table)
 
 
 @experts.command("check")

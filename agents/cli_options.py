@@ -1,10 +1,15 @@
-"""Options shared by the ``lyceum`` commands."""
+"""Options and output shared by the ``lyceum`` commands."""
 
 from __future__ import annotations
 
 import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-__all__ = ["db_option"]
+__all__ = ["PIPE_WIDTH", "db_option", "make_console", "make_progress"]
+
+PIPE_WIDTH = 120
+"""Width of command output that goes to a pipe or a file, whatever ``COLUMNS`` says."""
 
 db_option = click.option(
     "--db",
@@ -13,3 +18,26 @@ db_option = click.option(
     show_envvar=True,
     help="Store: a SQLite path or a SQLAlchemy URL (default: sqlite:///lyceum.db).",
 )
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    """The console every command prints through.
+
+    Rich never wraps a line of text (``soft_wrap``): a database path, a run id or a count
+    stays on one line, and a terminal wraps what does not fit. Tables fit the terminal's
+    width; into a pipe or a file the width is fixed at :data:`PIPE_WIDTH`, so scripts and
+    tests read the same output whatever ``COLUMNS`` or ``TERM`` the caller had.
+    """
+    terminal = Console(stderr=stderr).is_terminal
+    return Console(stderr=stderr, soft_wrap=True, width=None if terminal else PIPE_WIDTH)
+
+
+def make_progress(console: Console | None = None) -> Progress:
+    """A progress bar (description, bar, done/total, elapsed) on the command's console."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console or make_console(),
+    )

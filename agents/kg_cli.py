@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 from rich.table import Table
 
-from agents.cli_options import db_option
+from agents.cli_options import db_option, make_console, make_progress
 from agents.store import resolve_db_url
 from knowledge_graph import (
     SqlGraphStore,
@@ -36,9 +35,7 @@ SOURCES = ("curriculum", "misconceptions", "gsm8k", "cbt", "jsonl", "graphml")
 
 
 def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
-    )
+    return make_progress()
 
 
 def _store(db: str | None) -> SqlGraphStore:
@@ -80,7 +77,7 @@ def build(
     curriculum: the shipped sample curriculum, or --file YAML. misconceptions, gsm8k, cbt:
     from the data folder. jsonl, graphml: --file."""
     store = _store(db)
-    console = Console()
+    console = make_console()
     if source in ("jsonl", "graphml") and file is None:
         raise UserError(f"`lyceum kg build {source}` needs --file")
     with _progress() as progress:
@@ -124,7 +121,7 @@ def stats(db: str | None) -> None:
     """Counts of nodes and edges, by label and by edge type."""
     store = _store(db)
     s = store.stats()
-    console = Console()
+    console = make_console()
     console.print(f"{store.url}: {s.nodes} nodes, {s.edges} edges")
     for title, counts in (("label", s.labels), ("edge type", s.edge_types)):
         table = Table()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from agents.cli import main
@@ -63,3 +64,26 @@ def test_build_errors_are_clear_and_write_nothing(tmp_path: Path) -> None:
     assert twice.exit_code == 2 and "duplicate node id 'concept:fractions'" in twice.output
     stats = runner.invoke(main, ["kg", "stats", "--db", db])
     assert "27 nodes, 41 edges" in stats.output
+
+
+@pytest.mark.parametrize("columns", [None, "40", "100", "200"])
+@pytest.mark.parametrize("term", [None, "dumb", "xterm-256color"])
+def test_output_is_not_wrapped_by_the_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, columns: str | None, term: str | None
+) -> None:
+    """Whatever COLUMNS, TERM and the temporary folder's length, a line stays one line."""
+    for name, value in (("COLUMNS", columns), ("TERM", term)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    folder = tmp_path / ("a-long-folder-name-" * 8)
+    folder.mkdir()
+    db = str(folder / "kg.db")
+    runner = CliRunner()
+    built = runner.invoke(main, ["kg", "build", "curriculum", "--db", db])
+    assert built.exit_code == 0, built.output
+    assert f"built curriculum into sqlite:///{db}: 27 nodes, 41 edges\n" in built.output
+    stats = runner.invoke(main, ["kg", "stats", "--db", db])
+    assert stats.output.startswith(f"sqlite:///{db}: 27 nodes, 41 edges\n")
+    assert "│ REMEDIATES      │     6 │" in stats.output
