@@ -35,6 +35,8 @@ class Scripted:
         headers: Extra response headers, e.g. ``{"Retry-After": "1"}``.
         delay: Seconds to wait before answering (to exceed a client's timeout).
         raw: Send this body verbatim instead of a JSON completion (e.g. not JSON at all).
+        drop_after: When streaming, send only this many SSE events, then close the
+            connection without ``[DONE]`` (a connection that drops mid-reply).
     """
 
     text: str = "ok"
@@ -42,6 +44,7 @@ class Scripted:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     raw: str | None = None
+    drop_after: int | None = None
 
 
 @dataclass(frozen=True)
@@ -147,12 +150,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Connection", "close")
         self.end_headers()
-        for event in events:
+        self.close_connection = True
+        for event in events[: reply.drop_after]:
             self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
             self.wfile.flush()
-        self.wfile.write(b"data: [DONE]\n\n")
-        self.wfile.flush()
-        self.close_connection = True
+        if reply.drop_after is None:
+            self.wfile.write(b"data: [DONE]\n\n")
+            self.wfile.flush()
 
 
 class _Server(ThreadingHTTPServer):
