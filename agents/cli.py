@@ -22,6 +22,7 @@ from agents.render import render_message
 from agents.runtime import RunResult, Runtime
 from agents.store import RunRecord, RunStore, resolve_db_url
 from protocols import Event, LyceumError, MessageSent, UserError, json_schema
+from protocols.secrets import mask_db_url, mask_url
 
 __all__ = ["main"]
 
@@ -135,7 +136,7 @@ def demo(db: str | None, profiles: str, seed: int, quiet: bool) -> None:
         )
     console.print(table)
     console.print(
-        f"Runs saved to {resolve_db_url(db)}. Inspect one with "
+        f"Runs saved to {mask_db_url(resolve_db_url(db))}. Inspect one with "
         f"`lyceum runs show {rows[0][1].run_id[:12]}`, replay it with "
         f"`lyceum runs replay {rows[0][1].run_id[:12]}`."
     )
@@ -177,7 +178,7 @@ def runs_list(db: str | None, limit: int) -> None:
     """List the newest runs."""
     records = RunStore(db).list_runs(limit)
     if not records:
-        click.echo(f"no runs in {resolve_db_url(db)}; `lyceum demo` makes some")
+        click.echo(f"no runs in {mask_db_url(resolve_db_url(db))}; `lyceum demo` makes some")
         return
     table = Table()
     for col in ("run id", "created (UTC)", "status", "reason", "messages", "graph"):
@@ -319,6 +320,8 @@ def experts_list(path: Path) -> None:
         table.add_column(col)
     for expert in load_experts(path).experts:
         backend = expert.backend.model_dump()
+        if "base_url" in backend:
+            backend["base_url"] = mask_url(backend["base_url"])
         where = ", ".join(f"{k}={v}" for k, v in backend.items() if v is not None)
         table.add_row(expert.name, ", ".join(expert.skills), where)
     Console().print(table)
