@@ -20,6 +20,7 @@ plain JSON data (strings, numbers, booleans, null, lists and objects).
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Mapping
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -73,7 +74,7 @@ def _call(factory_name: str, kwargs: dict[str, Any]) -> AgentGraph:
     module, _, attr = factory_name.partition(":")
     try:
         factory = getattr(importlib.import_module(module), attr) if module and attr else None
-    except (ImportError, AttributeError, ValueError) as exc:
+    except (ImportError, AttributeError, TypeError, ValueError) as exc:
         raise UserError(
             f"cannot import the graph factory {factory_name!r} ({exc}); write it as "
             "'package.module:function'"
@@ -84,12 +85,15 @@ def _call(factory_name: str, kwargs: dict[str, Any]) -> AgentGraph:
             "'package.module:function'"
         )
     try:
-        graph = factory(**kwargs)
+        inspect.signature(factory).bind(**kwargs)
     except TypeError as exc:
         raise UserError(
             f"the graph factory {factory_name!r} does not accept the run's recorded "
             f"arguments {_shown(kwargs)} ({exc})"
         ) from None
+    except ValueError:  # no signature to check (a builtin): let the call say
+        pass
+    graph = factory(**kwargs)
     if not isinstance(graph, AgentGraph):
         raise UserError(
             f"the graph factory {factory_name!r} returned {type(graph).__name__}, not an AgentGraph"
@@ -97,10 +101,17 @@ def _call(factory_name: str, kwargs: dict[str, Any]) -> AgentGraph:
     return graph
 
 
+def _is_file(path: str) -> bool:
+    try:
+        return Path(path).is_file()
+    except (OSError, ValueError):  # a name too long, or with a NUL byte
+        return False
+
+
 def _from_user(run_id: str, source: Mapping[str, Any], graph: str) -> AgentGraph:
     """The graph named on the command line: a YAML file, or a factory given the run's
     recorded kwargs."""
-    if graph.endswith((".yaml", ".yml")) or Path(graph).is_file():
+    if graph.endswith((".yaml", ".yml")) or _is_file(graph):
         return AgentGraph.from_yaml(graph)
     return _call(graph, _kwargs(run_id, source) if "factory" in source else {})
 
