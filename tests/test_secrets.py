@@ -303,6 +303,15 @@ def test_a_key_given_twice_is_refused() -> None:
     )
 
 
+def test_a_base_url_without_a_scheme_is_refused_without_showing_its_credentials() -> None:
+    with pytest.raises(UserError) as info:
+        OpenAIChatClient(f"lyceum:{KEY}@localhost:8000/v1?api-key={KEY}", "m")
+    assert str(info.value) == (
+        "base_url must start with http:// or https://, got "
+        "'lyceum:***@localhost:8000/v1?api-key=***' (for example 'http://localhost:8000/v1')"
+    )
+
+
 def test_experts_list_masks_credentials_in_base_urls(tmp_path: Path) -> None:
     path = tmp_path / "experts.yaml"
     path.write_text(

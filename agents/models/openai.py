@@ -186,8 +186,9 @@ class OpenAIChatClient(ModelClient):
         seed: int | None = None,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
+            shown = mask_url(base_url if "://" in base_url else f"//{base_url}").lstrip("/")
             raise UserError(
-                f"base_url must start with http:// or https://, got {base_url!r} "
+                f"base_url must start with http:// or https://, got {shown!r} "
                 "(for example 'http://localhost:8000/v1')"
             )
         if max_concurrency < 1 or max_retries < 0 or timeout <= 0:
