@@ -21,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
@@ -431,3 +432,34 @@ def test_store_reprs_and_errors_mask_passwords() -> None:
     with pytest.raises(UserError) as bad:
         RunStore(f"postgresql+psycopg://lyceum:{DB_PASSWORD}@host:notaport/db")
     assert DB_PASSWORD not in str(bad.value)
+
+
+@pytest.mark.allow_model_requests
+async def test_a_transport_error_that_quotes_the_key_is_redacted(tmp_path: Path) -> None:
+    # h11 quotes a header it refuses ("Illegal header value b'Bearer sk-…'"); a key that h11
+    # would refuse is now refused by the client, but any lower layer's text is redacted.
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.LocalProtocolError(
+            f"Illegal header value {request.headers['Authorization'].encode()!r}"
+        )
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(refuse))
+    client = OpenAIChatClient(
+        "http://model.invalid/v1", "m", api_key=KEY, http_client=http, max_retries=0
+    )
+    store = RunStore(f"sqlite:///{tmp_path / 'runs.db'}")
+    result = await Runtime(store).run(
+        asker(CachedModel(client, tmp_path / "cache.sqlite"), client),
+        Question(to="asker", text="hi"),
+    )
+    (call,) = store.model_calls(result.run_id)
+    store.close()
+    await http.aclose()
+    assert call.error == (
+        "ModelHTTPError: http://model.invalid/v1/chat/completions could not get a response "
+        "(LocalProtocolError: Illegal header value b'Bearer ***') after 1 attempt(s). Is the "
+        "server running and reachable? Check base_url and timeout."
+    )
+    assert result.detail == f"agent 'asker' failed: {call.error}"
+    for path in tmp_path.iterdir():
+        assert KEY.encode() not in path.read_bytes(), path.name
