@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 __all__ = ["FakeOpenAIServer", "ReceivedRequest", "Scripted"]
 
@@ -90,7 +91,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self) -> None:
-        if self.path.rstrip("/").endswith("/models"):
+        if urlsplit(self.path).path.rstrip("/").endswith("/models"):
             body = {
                 "object": "list",
                 "data": [{"id": m, "object": "model"} for m in self.server.models],
@@ -108,7 +109,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = {"_unparsed": raw_body.decode(errors="replace")}
         owner = self.server.owner
         owner.record(ReceivedRequest(self.path, dict(self.headers.items()), body))
-        if not self.path.rstrip("/").endswith("/chat/completions"):
+        if not urlsplit(self.path).path.rstrip("/").endswith("/chat/completions"):
             self._send(404, b'{"error": "not found"}', {}, "application/json")
             return
         reply = owner.next_reply(body)

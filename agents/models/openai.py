@@ -86,7 +86,8 @@ def _env_proxy(url: str) -> str | None:
     parts = urlsplit(url)
     if parts.hostname and proxy_bypass(parts.hostname):
         return None
-    return getproxies().get(parts.scheme)
+    proxies = getproxies()
+    return proxies.get(parts.scheme) or proxies.get("all")
 
 
 class _AddQuery(httpx.AsyncBaseTransport):
