@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import sys
 from pathlib import Path
@@ -17,10 +16,12 @@ from agents.budget import Budget
 from agents.cli_options import db_option, make_console, make_progress
 from agents.graph import AgentGraph
 from agents.kg_cli import kg
+from agents.rebuild import rebuild_graph
 from agents.render import render_message
 from agents.runtime import RunResult, Runtime
 from agents.store import RunRecord, RunStore, resolve_db_url
 from protocols import Event, LyceumError, MessageSent, UserError, json_schema
+from protocols.secrets import mask_db_url, mask_url
 
 __all__ = ["main"]
 
@@ -128,7 +129,7 @@ def demo(db: str | None, profiles: str, seed: int, quiet: bool) -> None:
         )
     console.print(table)
     console.print(
-        f"Runs saved to {resolve_db_url(db)}. Inspect one with "
+        f"Runs saved to {mask_db_url(resolve_db_url(db))}. Inspect one with "
         f"`lyceum runs show {rows[0][1].run_id[:12]}`, replay it with "
         f"`lyceum runs replay {rows[0][1].run_id[:12]}`."
     )
@@ -170,7 +171,7 @@ def runs_list(db: str | None, limit: int) -> None:
     """List the newest runs."""
     records = RunStore(db).list_runs(limit)
     if not records:
-        click.echo(f"no runs in {resolve_db_url(db)}; `lyceum demo` makes some")
+        click.echo(f"no runs in {mask_db_url(resolve_db_url(db))}; `lyceum demo` makes some")
         return
     table = Table()
     for col in ("run id", "created (UTC)", "status", "reason", "messages", "graph"):
@@ -224,31 +225,23 @@ def _print_run(record: RunRecord, calls: int) -> None:
     console.print(f"  budget {record.budget}  usage {record.usage or '-'}", markup=False)
 
 
-def _rebuild(record: RunRecord) -> AgentGraph:
-    source = record.graph_source or {}
-    if "factory" in source:
-        module, _, attr = str(source["factory"]).partition(":")
-        graph: AgentGraph = getattr(importlib.import_module(module), attr)(
-            **source.get("kwargs", {})
-        )
-        return graph
-    if "yaml" in source:
-        return AgentGraph.from_yaml(source["yaml"])
-    raise UserError(
-        f"run {record.id} was built in Python without a graph source, so the CLI cannot "
-        "rebuild it; set graph.source = {'factory': 'module:fn', 'kwargs': {...}} before "
-        "running, or replay from Python with Runtime(store).replay(run_id, graph)"
-    )
-
-
 @runs.command("replay")
 @click.argument("run_id")
 @db_option
-def runs_replay(run_id: str, db: str | None) -> None:
+@click.option(
+    "--graph",
+    "graph_spec",
+    default=None,
+    metavar="MODULE:FN|FILE.yaml",
+    help="Rebuild the graph with this factory (given the run's recorded kwargs) or graph "
+    "YAML file. Needed unless the recorded factory is registered under the 'lyceum.graphs' "
+    "entry points: a store is data, so the factory it names is never imported by itself.",
+)
+def runs_replay(run_id: str, db: str | None, graph_spec: str | None) -> None:
     """Re-run a stored run from its recorded model calls and check the transcript matches."""
     store = RunStore(db)
     record = store.get_run(run_id)
-    graph = _rebuild(record)
+    graph = rebuild_graph(record.id, record.graph_source, graph=graph_spec)
     total = record.message_count
     with Progress(TextColumn("replaying"), BarColumn(), MofNCompleteColumn()) as progress:
         task = progress.add_task("replay", total=total)
@@ -312,6 +305,8 @@ def experts_list(path: Path) -> None:
         table.add_column(col)
     for expert in load_experts(path).experts:
         backend = expert.backend.model_dump()
+        if "base_url" in backend:
+            backend["base_url"] = mask_url(backend["base_url"])
         where = ", ".join(f"{k}={v}" for k, v in backend.items() if v is not None)
         table.add_row(expert.name, ", ".join(expert.skills), where)
     make_console().print(table)

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from agents.models import ModelClient, OpenAIChatClient, TransformersClient
 from protocols import ConfigError, UserError
 from protocols.config import load_yaml, validate_yaml
+from protocols.secrets import Redactor, mask_url, url_secrets
 
 __all__ = ["Expert", "ExpertRegistry", "Health", "load_experts"]
 
@@ -132,7 +133,11 @@ class ExpertRegistry:
             return TransformersClient(backend.path, device=backend.device, model=expert.name)
         key = (api_keys or {}).get(backend.api_key_env or "") if backend.api_key_env else None
         model = backend.model if isinstance(backend, OpenAIBackend) else backend.adapter
-        return OpenAIChatClient(backend.base_url, model, api_key=key, http_client=http_client)
+        try:
+            return OpenAIChatClient(backend.base_url, model, api_key=key, http_client=http_client)
+        except UserError as exc:
+            source = f"${backend.api_key_env}" if backend.api_key_env else "base_url"
+            raise UserError(f"expert {expert.name!r} (key from {source}): {exc}") from None
 
     async def check(self, *, timeout: float = 5.0) -> list[Health]:
         """Probe every expert: ``GET /models`` for served ones, the folder for local ones."""
@@ -150,13 +155,15 @@ async def _probe(expert: Expert, http: httpx.AsyncClient) -> Health:
         ok = config.is_file()
         return Health(expert.name, ok, f"{config} {'found' if ok else 'missing'}")
     wanted = backend.model if isinstance(backend, OpenAIBackend) else backend.adapter
-    url = backend.base_url.rstrip("/") + "/models"
+    url = mask_url(backend.base_url.rstrip("/") + "/models")  # as shown: credentials masked
+    redact = Redactor(url_secrets(backend.base_url))
     try:
-        response = await http.get(url)
+        base = httpx.URL(backend.base_url)
+        response = await http.get(base.copy_with(path=base.path.rstrip("/") + "/models"))
         response.raise_for_status()
         served = [m.get("id") for m in response.json().get("data", [])]
-    except (httpx.HTTPError, ValueError, AttributeError) as exc:
-        return Health(expert.name, False, f"{url}: {type(exc).__name__}: {exc}")
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError, AttributeError) as exc:
+        return Health(expert.name, False, redact(f"{url}: {type(exc).__name__}: {exc}"))
     if wanted not in served:
         return Health(
             expert.name,

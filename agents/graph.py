@@ -75,7 +75,10 @@ class AgentGraph:
 
     Attributes:
         source: How to rebuild this graph (``{"factory": "module:fn", "kwargs": {...}}`` or
-            ``{"yaml": path}``), recorded with runs so ``lyceum runs replay`` can rebuild it.
+            ``{"yaml": path}``), recorded with runs. ``lyceum runs replay`` treats it as
+            data: it calls the factory only if it is registered under the
+            ``lyceum.graphs`` entry points, and otherwise needs ``--graph``
+            (``agents/rebuild.py``). kwargs must be plain JSON values.
     """
 
     def __init__(self) -> None:

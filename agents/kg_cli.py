@@ -101,7 +101,9 @@ def build(
                 import_graphml(store, file)  # type: ignore[arg-type]
             progress.advance(task)
     stats = store.stats()
-    console.print(f"built {source} into {store.url}: {stats.nodes} nodes, {stats.edges} edges")
+    console.print(
+        f"built {source} into {store.display_url}: {stats.nodes} nodes, {stats.edges} edges"
+    )
     if source == "gsm8k":
         counts = tag_distribution(load_gsm8k(data_dir, limit))
         n = len(load_gsm8k(data_dir, limit))
@@ -122,7 +124,7 @@ def stats(db: str | None) -> None:
     store = _store(db)
     s = store.stats()
     console = make_console()
-    console.print(f"{store.url}: {s.nodes} nodes, {s.edges} edges")
+    console.print(f"{store.display_url}: {s.nodes} nodes, {s.edges} edges")
     for title, counts in (("label", s.labels), ("edge type", s.edge_types)):
         table = Table()
         table.add_column(title)

@@ -221,13 +221,22 @@ class Runtime:
     async def replay(
         self, run_id: str, graph: AgentGraph, *, observer: Observer | None = None
     ) -> ReplayReport:
-        """Re-run a stored run with its recorded model replies and compare transcripts."""
+        """Re-run a stored run with its recorded model replies and compare transcripts.
+
+        ``graph`` is the caller's: nothing recorded with the run is imported or called.
+        The recorded budget, seed and first message are data, validated as such."""
         if self.store is None:
             raise UserError("replay needs a store: Runtime(store='sqlite:///lyceum.db')")
         record = self.store.get_run(run_id)
         source = ReplaySource(record.id, self.store.model_calls(record.id))
         first = record.initial_message
-        budget = Budget(**record.budget)
+        try:
+            budget = Budget(**record.budget)
+        except (TypeError, UserError) as exc:
+            raise UserError(
+                f"run {record.id} records a budget that is not valid ({exc}); the store was "
+                "changed outside lyceum, so it cannot be replayed as recorded"
+            ) from None
         result = await self.run(
             graph, first, budget=budget, seed=record.seed, observer=observer, _replay=source
         )

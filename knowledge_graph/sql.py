@@ -41,6 +41,7 @@ from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 from knowledge_graph.model import Edge, GraphSchema, Node
 from knowledge_graph.store import Direction, GraphIntegrityError, GraphStats, GraphStore
 from protocols import StoreError, UserError
+from protocols.secrets import Redactor, mask_db_url, url_secrets
 
 __all__ = ["SqlGraphStore"]
 
@@ -107,12 +108,18 @@ class SqlGraphStore(GraphStore):
         self, url: str, *, schema: GraphSchema | None = None, chunk_size: int = 5000
     ) -> None:
         self.url = url if "://" in url else f"sqlite:///{url}"
+        """The URL to connect with; it may hold a password, so show ``display_url``."""
         self.schema = schema
         self.chunk_size = chunk_size
         self._engine: Engine | None = None
 
     def __repr__(self) -> str:
-        return f"SqlGraphStore({self.url!r})"
+        return f"SqlGraphStore({self.display_url!r})"
+
+    @property
+    def display_url(self) -> str:
+        """The URL as it may be printed or logged: password and query values masked."""
+        return mask_db_url(self.url)
 
     @property
     def engine(self) -> Engine:
@@ -125,8 +132,9 @@ class SqlGraphStore(GraphStore):
                 self._migrate(engine)
             except (DatabaseError, OperationalError) as exc:
                 engine.dispose()
+                why = Redactor(url_secrets(self.url))(str(exc.orig or exc))
                 raise StoreError(
-                    f"cannot open the graph store {self.url}: {exc.orig or exc}. "
+                    f"cannot open the graph store {self.display_url}: {why}. "
                     "Check the path or URL; the file was left untouched."
                 ) from None
             self._engine = engine

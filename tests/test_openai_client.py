@@ -299,3 +299,88 @@ async def test_a_client_validates_structured_output_directly(server: FakeOpenAIS
     await client.aclose()
     assert verdict == Verdict(correct=False, reason="5")
     assert len(server.requests) == 2
+
+
+# -- streams that drop before [DONE] ----------------------------------------------------------
+def keyless(server: FakeOpenAIServer) -> OpenAIChatClient:
+    """A client without a key, so no text is held back to redact a split key."""
+    return OpenAIChatClient(server.base_url, "fake-model", backoff=0.01, timeout=5.0, seed=1)
+
+
+async def test_a_stream_that_drops_is_retried_and_resumed_without_repeating_text(
+    tmp_path: Path, server: FakeOpenAIServer
+) -> None:
+    events: list[str] = []
+
+    async def ask(message: Message, ctx: RunContext) -> Envelope:
+        async for piece in ctx.stream(client, ModelRequest.of("What is 2+2?", seed=7)):
+            events.append(piece)
+        return Stop(detail="".join(events))
+
+    # Two words arrive, then the connection closes without [DONE] or a finish_reason.
+    server.enqueue(
+        Scripted(text="two plus two is four", drop_after=2), Scripted(text="two plus two is four")
+    )
+    client = keyless(server)
+    store = RunStore(f"sqlite:///{tmp_path / 'runs.db'}")
+    result = await Runtime(store).run(
+        AgentGraph().add(FunctionAgent("asker", ask)), Question(to="asker", text="go")
+    )
+    await client.aclose()
+    assert (result.reason, result.detail) == ("completed", "two plus two is four")
+    assert events == ["two", " plus", " two", " is", " four"]  # nothing yielded twice
+    assert len(server.requests) == 2
+    (call,) = store.model_calls(result.run_id)
+    assert (call.status, call.attempts, call.completion_tokens) == ("ok", 2, 5)
+
+
+async def test_a_stream_that_keeps_dropping_stops_the_run_with_a_typed_error(
+    tmp_path: Path, server: FakeOpenAIServer
+) -> None:
+    server.enqueue(*[Scripted(text="two plus two is four", drop_after=2)] * 3)
+    client = client_for(server, max_retries=2)
+    result, calls, store = await run_once(tmp_path, client, stream=True)
+    assert result.reason == "error" and result.status == "error"
+    error, stop = result.messages[-2:]
+    assert error == Error(
+        id=error.id,
+        run_id=result.run_id,
+        sender="asker",
+        recipients=(),
+        parent_id=error.parent_id,
+        timestamp=error.timestamp,
+        error_type="ModelHTTPError",
+        detail=f"{client.url} could not get a response (the stream ended before [DONE] and "
+        "without a finish_reason; the connection dropped and the reply is truncated) after 3 "
+        "attempt(s). Is the server running and reachable? Check base_url and timeout.",
+    )
+    assert isinstance(stop, Stop) and stop.reason == "error"
+    assert [(c.status, c.attempts, c.response) for c in calls] == [("error", 3, None)]
+    assert store.get_run(result.run_id).status == "error"
+    assert len(server.requests) == 3
+
+
+async def test_a_resumed_stream_that_answers_differently_is_an_error(
+    tmp_path: Path, server: FakeOpenAIServer
+) -> None:
+    server.enqueue(
+        Scripted(text="two plus two is four", drop_after=2), Scripted(text="two times two is four")
+    )
+    client = keyless(server)
+    result, calls, _ = await run_once(tmp_path, client, stream=True)
+    assert result.reason == "error"
+    assert result.detail == (
+        f"agent 'asker' failed: ModelHTTPError: {client.url} dropped a stream after 8 "
+        "characters, and attempt 2 answered differently, so the reply cannot be resumed; set a "
+        "seed and temperature 0, or use complete() instead of stream()"
+    )
+    assert [(c.status, c.attempts) for c in calls] == [("error", 2)]
+
+
+async def test_a_stream_with_a_finish_reason_but_no_done_is_complete(
+    tmp_path: Path, server: FakeOpenAIServer
+) -> None:
+    server.enqueue(Scripted(text="four", drop_after=2))  # the word, then finish_reason
+    result, calls, _ = await run_once(tmp_path, client_for(server), stream=True)
+    assert (result.reason, result.detail) == ("completed", "four")
+    assert [(c.status, c.attempts) for c in calls] == [("ok", 1)]

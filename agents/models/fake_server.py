@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 __all__ = ["FakeOpenAIServer", "ReceivedRequest", "Scripted"]
 
@@ -35,6 +36,8 @@ class Scripted:
         headers: Extra response headers, e.g. ``{"Retry-After": "1"}``.
         delay: Seconds to wait before answering (to exceed a client's timeout).
         raw: Send this body verbatim instead of a JSON completion (e.g. not JSON at all).
+        drop_after: When streaming, send only this many SSE events, then close the
+            connection without ``[DONE]`` (a connection that drops mid-reply).
     """
 
     text: str = "ok"
@@ -42,6 +45,7 @@ class Scripted:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     raw: str | None = None
+    drop_after: int | None = None
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self) -> None:
-        if self.path.rstrip("/").endswith("/models"):
+        if urlsplit(self.path).path.rstrip("/").endswith("/models"):
             body = {
                 "object": "list",
                 "data": [{"id": m, "object": "model"} for m in self.server.models],
@@ -105,7 +109,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = {"_unparsed": raw_body.decode(errors="replace")}
         owner = self.server.owner
         owner.record(ReceivedRequest(self.path, dict(self.headers.items()), body))
-        if not self.path.rstrip("/").endswith("/chat/completions"):
+        if not urlsplit(self.path).path.rstrip("/").endswith("/chat/completions"):
             self._send(404, b'{"error": "not found"}', {}, "application/json")
             return
         reply = owner.next_reply(body)
@@ -147,12 +151,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Connection", "close")
         self.end_headers()
-        for event in events:
+        self.close_connection = True
+        for event in events[: reply.drop_after]:
             self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
             self.wfile.flush()
-        self.wfile.write(b"data: [DONE]\n\n")
-        self.wfile.flush()
-        self.close_connection = True
+        if reply.drop_after is None:
+            self.wfile.write(b"data: [DONE]\n\n")
+            self.wfile.flush()
 
 
 class _Server(ThreadingHTTPServer):

@@ -3,7 +3,15 @@
 Works with vLLM, the llama.cpp server, Ollama and hosted APIs. Retries 429, 5xx, timeouts
 and connection errors with exponential backoff and full jitter, honouring ``Retry-After``;
 limits concurrency; streams over SSE; raises ``ModelHTTPError(status, body)`` when it
-finally fails. The API key is sent as a header and never recorded anywhere.
+finally fails. A stream that drops before ``[DONE]`` or a ``finish_reason`` is an error
+too, retried like a dropped connection.
+
+Secrets stay out of everything the client returns, raises or shows. A key with whitespace
+or control characters is refused when the client is built. Credentials in ``base_url``
+(``https://user:KEY@host/v1``, ``?api-key=KEY``) are sent but shown masked (``describe``,
+``repr``, error messages), and the API key and URL credentials are redacted from response
+bodies, error texts and replies before they leave the client, so a server that echoes
+them cannot get them stored.
 """
 
 from __future__ import annotations
@@ -15,6 +23,8 @@ import time
 from collections.abc import AsyncIterator
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.request import getproxies, proxy_bypass
 
 import httpx
 from httpx_sse import aconnect_sse
@@ -29,6 +39,7 @@ from agents.models.base import (
     check_model_requests_allowed,
 )
 from protocols import ModelHTTPError, UserError
+from protocols.secrets import Redactor, basic_token, mask_url, url_secrets
 
 __all__ = ["OpenAIChatClient"]
 
@@ -44,6 +55,86 @@ class _Retryable(Exception):
         self.status = status
         self.body = body
         self.retry_after = retry_after
+
+
+def _key_problem(api_key: str) -> str | None:
+    """What is wrong with an API key, without showing it; None when it looks usable."""
+    if api_key.endswith(("\n", "\r")):
+        return "api_key ends with a newline; strip it (e.g. os.environ['KEY'].strip())"
+    if api_key != api_key.rstrip():
+        return "api_key ends with whitespace; strip it"
+    if api_key != api_key.lstrip():
+        return "api_key starts with whitespace; strip it"
+    if api_key.lower().startswith("bearer "):
+        return "api_key starts with 'Bearer '; pass the key alone, the client adds 'Bearer '"
+    for i, char in enumerate(api_key):
+        if char.isspace() or not char.isprintable():
+            return (
+                f"api_key contains a whitespace or control character (U+{ord(char):04X}) at "
+                f"position {i}; an API key is one printable token, check how it was read"
+            )
+        if not char.isascii():
+            return (
+                f"api_key contains a non-ASCII character at position {i}; HTTP headers carry "
+                "ASCII only, check how the key was read"
+            )
+    return None
+
+
+def _env_proxy(url: str) -> str | None:
+    """The proxy the environment (``HTTPS_PROXY``, ``NO_PROXY``…) sets for ``url``."""
+    parts = urlsplit(url)
+    if parts.hostname and proxy_bypass(parts.hostname):
+        return None
+    proxies = getproxies()
+    return proxies.get(parts.scheme) or proxies.get("all")
+
+
+class _AddQuery(httpx.AsyncBaseTransport):
+    """Adds the base URL's query (e.g. ``?api-key=…``) at the transport, below httpx's
+    request log, so the log shows the URL without it."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, params: httpx.QueryParams) -> None:
+        self._inner = inner
+        self._params = params
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        sent = httpx.Request(
+            request.method,
+            request.url.copy_merge_params(self._params),
+            headers=request.headers,
+            stream=request.stream,
+            extensions=request.extensions,
+        )
+        return await self._inner.handle_async_request(sent)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class _Resume:
+    """Splices a retried stream onto the text already yielded by earlier attempts."""
+
+    def __init__(self, sent: str, attempt: int, url: str) -> None:
+        self._sent = sent
+        self._pos = 0
+        self._attempt = attempt
+        self._url = url
+
+    def fresh(self, piece: str) -> str:
+        """The part of ``piece`` the consumer has not seen yet."""
+        overlap = self._sent[self._pos : self._pos + len(piece)]
+        self._pos += len(piece)
+        if not piece.startswith(overlap):
+            raise ModelHTTPError(
+                f"{self._url} dropped a stream after {len(self._sent)} characters, and "
+                f"attempt {self._attempt} answered differently, so the reply cannot be "
+                "resumed; set a seed and temperature 0, or use complete() instead of stream()",
+                status=None,
+                body="",
+                attempts=self._attempt,
+            )
+        return piece[len(overlap) :]
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -63,9 +154,14 @@ class OpenAIChatClient(ModelClient):
     """Client for an OpenAI-compatible chat-completions API.
 
     Args:
-        base_url: The API root, e.g. ``http://localhost:8000/v1``.
+        base_url: The API root, e.g. ``http://localhost:8000/v1``. Credentials in it
+            (``https://user:KEY@host/v1`` is sent as ``Authorization: Basic``, a query such
+            as ``?api-key=KEY`` is added to every request) are masked wherever the URL is
+            shown; ``self.base_url`` is the masked form. With an injected ``http_client``,
+            the query travels in the request URL, which httpx logs at INFO level.
         model: The model name to request.
-        api_key: Sent as ``Authorization: Bearer``; never logged, cached or stored.
+        api_key: Sent as ``Authorization: Bearer``; never logged, cached or stored. A key
+            with whitespace or control characters is refused.
         http_client: An ``httpx.AsyncClient`` to use (inject one with a ``MockTransport`` in
             tests). When omitted, one is created on first use and closed by ``aclose``.
         timeout: Seconds per attempt.
@@ -91,8 +187,9 @@ class OpenAIChatClient(ModelClient):
         seed: int | None = None,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
+            shown = mask_url(base_url if "://" in base_url else f"//{base_url}").lstrip("/")
             raise UserError(
-                f"base_url must start with http:// or https://, got {base_url!r} "
+                f"base_url must start with http:// or https://, got {shown!r} "
                 "(for example 'http://localhost:8000/v1')"
             )
         if max_concurrency < 1 or max_retries < 0 or timeout <= 0:
@@ -100,9 +197,28 @@ class OpenAIChatClient(ModelClient):
                 f"need max_concurrency >= 1, max_retries >= 0 and timeout > 0; got "
                 f"{max_concurrency}, {max_retries}, {timeout}"
             )
-        self.base_url = base_url.rstrip("/")
+        if api_key is not None:
+            problem = _key_problem(api_key)
+            if problem:
+                raise UserError(problem)
+        parts = urlsplit(base_url)
+        root = urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+        self._root = root.rstrip("/")
+        self._query = httpx.QueryParams(parts.query)
+        self._authorization = f"Bearer {api_key}" if api_key else None
+        if "@" in parts.netloc:
+            if api_key:
+                raise UserError(
+                    f"base_url {mask_url(base_url)!r} carries credentials and api_key is given "
+                    "too; give the key one way only (api_key= is the usual one)"
+                )
+            user, password = unquote(parts.username or ""), unquote(parts.password or "")
+            self._authorization = f"Basic {basic_token(user, password)}"
+        self._redact = Redactor([api_key, *url_secrets(base_url)])
+        self.base_url = mask_url(
+            urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), parts.query, ""))
+        )
         self.model = model
-        self._api_key = api_key
         self._client = http_client
         self._shards: list[httpx.AsyncClient] = []
         self._next_shard = 0
@@ -122,7 +238,24 @@ class OpenAIChatClient(ModelClient):
 
     @property
     def url(self) -> str:
-        return f"{self.base_url}/chat/completions"
+        """The chat-completions endpoint as it may be shown (credentials masked)."""
+        root, mark, query = self.base_url.partition("?")
+        return f"{root}/chat/completions{mark}{query}"
+
+    def _endpoint(self, *, with_query: bool) -> str:
+        url = f"{self._root}/chat/completions"
+        if with_query and self._query:
+            url = str(httpx.URL(url, params=self._query))
+        return url
+
+    def _target(self) -> str:
+        """The URL to send to: the query rides on our own pools' transport, below httpx's
+        request log; an injected client gets it in the URL."""
+        return self._endpoint(with_query=self._client is not None)
+
+    def redact(self, text: str) -> str:
+        """``text`` with this client's API key and URL credentials replaced by ``***``."""
+        return self._redact(text)
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is not None:
@@ -133,19 +266,23 @@ class OpenAIChatClient(ModelClient):
             # alive (benchmarks/bench_runtime.py measures the effect).
             n = self._max_concurrency
             sizes = [min(_SHARD, n - i) for i in range(0, n, _SHARD)]
-            self._shards = [
-                httpx.AsyncClient(
-                    limits=httpx.Limits(max_connections=s, max_keepalive_connections=s)
-                )
-                for s in sizes
-            ]
+            self._shards = [self._pool(s) for s in sizes]
         self._next_shard = (self._next_shard + 1) % len(self._shards)
         return self._shards[self._next_shard]
 
+    def _pool(self, size: int) -> httpx.AsyncClient:
+        limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+        if not self._query:
+            return httpx.AsyncClient(limits=limits)
+        # The query is added by the transport; proxies from the environment are applied
+        # there too, as httpx would (the client's own env handling would bypass it).
+        inner = httpx.AsyncHTTPTransport(limits=limits, proxy=_env_proxy(self._root))
+        return httpx.AsyncClient(transport=_AddQuery(inner, self._query), trust_env=False)
+
     def _headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json"}
-        if self._api_key:
-            headers["Authorization"] = f"Bearer {self._api_key}"
+        if self._authorization:
+            headers["Authorization"] = self._authorization
         return headers
 
     def _body(self, request: ModelRequest, *, stream: bool) -> dict[str, Any]:
@@ -200,46 +337,49 @@ class OpenAIChatClient(ModelClient):
             attempts=attempts,
         )
 
+    def _failure(self, exc: httpx.HTTPError) -> _Retryable:
+        if isinstance(exc, httpx.TimeoutException):
+            return _Retryable(None, f"timed out after {self.timeout:g}s ({type(exc).__name__})")
+        return _Retryable(None, self._redact(f"{type(exc).__name__}: {exc}"))
+
+    def _status_error(self, status: int, text: str, headers: httpx.Headers) -> Exception:
+        """The error for an HTTP error status: retryable or final, its body redacted."""
+        body = self._redact.body(text)
+        if status in _RETRY_STATUS:
+            return _Retryable(status, body[:2000], _retry_after(headers.get("Retry-After")))
+        return ModelHTTPError(
+            f"{self.url} answered HTTP {status}: {body[:300]}. "
+            "This status is not retried; check the request, model name and API key.",
+            status=status,
+            body=body[:2000],
+        )
+
     async def _post_once(self, body: dict[str, Any]) -> dict[str, Any]:
         try:
             async with self._limit:
                 response = await self._http().post(
-                    self.url, json=body, headers=self._headers(), timeout=self.timeout
+                    self._target(), json=body, headers=self._headers(), timeout=self.timeout
                 )
-        except httpx.TimeoutException as exc:
-            raise _Retryable(
-                None, f"timed out after {self.timeout:g}s ({type(exc).__name__})"
-            ) from exc
-        except httpx.TransportError as exc:
-            raise _Retryable(None, f"{type(exc).__name__}: {exc}") from exc
-        if response.status_code in _RETRY_STATUS:
-            raise _Retryable(
-                response.status_code,
-                response.text[:2000],
-                _retry_after(response.headers.get("Retry-After")),
-            )
+        except httpx.HTTPError as exc:
+            raise self._failure(exc) from None
         if response.status_code >= 400:
-            raise ModelHTTPError(
-                f"{self.url} answered HTTP {response.status_code}: {response.text[:300]}. "
-                "This status is not retried; check the request, model name and API key.",
-                status=response.status_code,
-                body=response.text[:2000],
-            )
+            raise self._status_error(response.status_code, response.text, response.headers)
+        text = self._redact.body(response.text)
         try:
-            data = response.json()
-        except json.JSONDecodeError:
+            data = self._redact.json(response.json())
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
             raise ModelHTTPError(
                 f"{self.url} answered HTTP {response.status_code} with a body that is not "
-                f"JSON: {response.text[:200]!r}. Is base_url an OpenAI-compatible API root "
+                f"JSON: {text[:200]!r}. Is base_url an OpenAI-compatible API root "
                 "(ending in /v1)?",
                 status=response.status_code,
-                body=response.text[:2000],
+                body=text[:2000],
             ) from None
         if not isinstance(data, dict):
             raise ModelHTTPError(
                 f"{self.url} answered with JSON that is not an object: {str(data)[:200]}",
                 status=response.status_code,
-                body=response.text[:2000],
+                body=text[:2000],
             )
         return data
 
@@ -285,11 +425,16 @@ class OpenAIChatClient(ModelClient):
         return self._parse(data, (time.perf_counter() - start) * 1000, attempts)
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[TextDelta | ModelResponse]:
-        """Stream over SSE. Retries apply until the first byte of the stream arrives."""
+        """Stream over SSE.
+
+        Failures are retried like ``complete``'s, a stream that drops part-way included.
+        A retry's text is checked against what was already yielded and only the rest is
+        yielded, so the consumer never sees text twice; if the retry answers differently
+        (sampling without a seed), ``ModelHTTPError`` says so."""
         check_model_requests_allowed(type(self).__name__, self.url)
         body = self._body(request, stream=True)
         start = time.perf_counter()
-        pieces: list[str] = []
+        sent: list[str] = []  # what the consumer has been given, over all attempts
         usage: dict[str, Any] = {}
         finish: str | None = None
         attempts = 0
@@ -297,21 +442,19 @@ class OpenAIChatClient(ModelClient):
             async for attempt in self._retrying():
                 with attempt:
                     attempts = attempt.retry_state.attempt_number
-                    try:
-                        async for item in self._stream_once(body):
-                            if isinstance(item, TextDelta):
-                                pieces.append(item.text)
-                                yield item
-                            else:
-                                usage, finish = item
-                    except _Retryable as exc:
-                        if pieces:  # text already went out: a retry would repeat it
-                            raise self._final_error(exc, attempts) from None
-                        raise
+                    resume = _Resume("".join(sent), attempts, self.url)
+                    async for item in self._stream_once(body):
+                        if isinstance(item, TextDelta):
+                            fresh = resume.fresh(item.text)
+                            if fresh:
+                                sent.append(fresh)
+                                yield TextDelta(text=fresh)
+                        else:
+                            usage, finish = item
         except _Retryable as exc:
             raise self._final_error(exc, attempts) from None
         yield ModelResponse(
-            text="".join(pieces),
+            text="".join(sent),
             model=self.model,
             usage=Usage(
                 prompt_tokens=int(usage.get("prompt_tokens") or 0),
@@ -325,15 +468,21 @@ class OpenAIChatClient(ModelClient):
     async def _stream_once(
         self, body: dict[str, Any]
     ) -> AsyncIterator[TextDelta | tuple[dict[str, Any], str | None]]:
+        """One attempt: redacted text pieces, then ``(usage, finish_reason)``.
+
+        Raises ``_Retryable`` when the stream ends before ``[DONE]`` and without a
+        ``finish_reason``: the connection dropped and the text is truncated."""
         usage: dict[str, Any] = {}
         finish: str | None = None
+        done = False
+        redactor = self._redact.stream()
         try:
             async with (
                 self._limit,
                 aconnect_sse(
                     self._http(),
                     "POST",
-                    self.url,
+                    self._target(),
                     json=body,
                     headers=self._headers(),
                     timeout=self.timeout,
@@ -342,37 +491,35 @@ class OpenAIChatClient(ModelClient):
                 status = source.response.status_code
                 if status >= 400:
                     text = (await source.response.aread()).decode(errors="replace")
-                    if status in _RETRY_STATUS:
-                        raise _Retryable(
-                            status,
-                            text[:2000],
-                            _retry_after(source.response.headers.get("Retry-After")),
-                        )
-                    raise ModelHTTPError(
-                        f"{self.url} answered HTTP {status}: {text[:300]}",
-                        status=status,
-                        body=text[:2000],
-                    )
+                    raise self._status_error(status, text, source.response.headers)
                 async for event in source.aiter_sse():
                     if event.data.strip() == "[DONE]":
+                        done = True
                         break
-                    chunk = json.loads(event.data)
+                    chunk = self._redact.json(json.loads(event.data))
                     usage = chunk.get("usage") or usage
                     for choice in chunk.get("choices") or []:
                         finish = choice.get("finish_reason") or finish
-                        delta = (choice.get("delta") or {}).get("content")
+                        delta = redactor.feed((choice.get("delta") or {}).get("content") or "")
                         if delta:
                             yield TextDelta(text=delta)
-        except httpx.TimeoutException as exc:
-            raise _Retryable(
-                None, f"timed out after {self.timeout:g}s ({type(exc).__name__})"
-            ) from exc
-        except httpx.TransportError as exc:
-            raise _Retryable(None, f"{type(exc).__name__}: {exc}") from exc
-        except json.JSONDecodeError as exc:
+        except httpx.HTTPError as exc:
+            raise self._failure(exc) from None
+        except (json.JSONDecodeError, AttributeError) as exc:
             raise ModelHTTPError(
-                f"{self.url} sent an SSE event that is not JSON: {exc}", status=200, body=str(exc)
+                f"{self.url} sent an SSE event that is not a JSON object: {exc}",
+                status=200,
+                body=str(exc),
             ) from None
+        if not done and finish is None:
+            raise _Retryable(
+                None,
+                "the stream ended before [DONE] and without a finish_reason; the connection "
+                "dropped and the reply is truncated",
+            )
+        rest = redactor.flush()
+        if rest:
+            yield TextDelta(text=rest)
         yield (usage, finish)
 
     async def aclose(self) -> None:

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from agents.store.records import ModelCallRecord, RunRecord
 from agents.store.tables import EventRow, MessageRow, ModelCallRow, RunRow
 from protocols import EVENT_ADAPTER, MESSAGE_ADAPTER, Event, Message, StoreError, UserError
+from protocols.secrets import Redactor, mask_db_url, url_secrets
 
 __all__ = ["DEFAULT_DB", "RunStore", "resolve_db_url"]
 
@@ -73,7 +74,7 @@ class RunStore:
             parsed = make_url(self.url)
         except (ArgumentError, ValueError) as exc:
             raise UserError(
-                f"cannot parse store URL {self.url!r}: {exc}. Use a path like 'runs.db', "
+                f"cannot parse store URL {self.display_url!r}: {exc}. Use a path like 'runs.db', "
                 "'sqlite:///runs.db' or 'postgresql+psycopg://user@host/db'."
             ) from None
         self._is_sqlite = parsed.get_backend_name() == "sqlite"
@@ -83,7 +84,12 @@ class RunStore:
         self._sessions: sessionmaker[Session] | None = None
 
     def __repr__(self) -> str:
-        return f"RunStore({make_url(self.url).render_as_string(hide_password=True)!r})"
+        return f"RunStore({self.display_url!r})"
+
+    @property
+    def display_url(self) -> str:
+        """The URL as it may be printed or logged: password and query values masked."""
+        return mask_db_url(self.url)
 
     # -- lifecycle ---------------------------------------------------------------------
     def _open(self) -> sessionmaker[Session]:
@@ -119,8 +125,9 @@ class RunStore:
         except (DatabaseError, OperationalError) as exc:
             engine.dispose()
             where = self._path if self._is_sqlite else repr(self)
+            why = Redactor(url_secrets(self.url))(str(exc.orig or exc))
             raise StoreError(
-                f"cannot open the run store {where}: {exc.orig or exc}. "
+                f"cannot open the run store {where}: {why}. "
                 + (
                     "The file is not a lyceum SQLite store (corrupt or another format); it was "
                     "left untouched. Move it aside, or pass --db / LYCEUM_DB with another path."
