@@ -11,6 +11,7 @@ from typing import Any
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
+from rich.text import Text
 
 from agents.budget import Budget
 from agents.cli_options import db_option, make_console, make_progress
@@ -178,13 +179,14 @@ def runs_list(db: str | None, limit: int) -> None:
         table.add_column(col)
     for r in records:
         source = (r.graph_source or {}).get("factory") or (r.graph_source or {}).get("yaml") or "-"
+        # Stored text is data: Text() shows it as it is, never as Rich markup.
         table.add_row(
-            r.id[:12],
+            Text(r.id[:12]),
             r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-            f"[{_status_style(r.status)}]{r.status}[/]",
-            r.stop_reason or "-",
+            Text(r.status, style=_status_style(r.status)),
+            Text(r.stop_reason or "-"),
             str(r.message_count),
-            str(source),
+            Text(str(source)),
         )
     make_console().print(table)
 
@@ -213,8 +215,12 @@ def runs_show(run_id: str, db: str | None, as_json: bool) -> None:
 def _print_run(record: RunRecord, calls: int) -> None:
     console = make_console()
     console.print(
-        f"[bold]run {record.id}[/]  status: [{_status_style(record.status)}]"
-        f"{record.status}[/]  reason: {record.stop_reason or '-'}"
+        Text.assemble(
+            (f"run {record.id}", "bold"),
+            "  status: ",
+            (record.status, _status_style(record.status)),
+            f"  reason: {record.stop_reason or '-'}",
+        )
     )
     if record.stop_detail:
         console.print(f"  {record.stop_detail}", markup=False)
@@ -308,7 +314,7 @@ def experts_list(path: Path) -> None:
         if "base_url" in backend:
             backend["base_url"] = mask_url(backend["base_url"])
         where = ", ".join(f"{k}={v}" for k, v in backend.items() if v is not None)
-        table.add_row(expert.name, ", ".join(expert.skills), where)
+        table.add_row(Text(expert.name), Text(", ".join(expert.skills)), Text(where))
     make_console().print(table)
 
 

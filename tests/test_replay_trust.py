@@ -189,3 +189,22 @@ def test_runtime_replay_refuses_a_tampered_budget(tmp_path: Path) -> None:
     with pytest.raises(UserError) as info:
         asyncio.run(Runtime(str(db)).replay(run_id, build_lesson_graph("novice")))
     assert str(info.value).startswith(f"run {run_id} records a budget that is not valid (")
+
+
+def test_stored_text_is_shown_as_it_is_never_as_markup(tmp_path: Path) -> None:
+    """Rich markup in stored columns is printed literally; an unbalanced tag is no crash."""
+    db = tmp_path / "runs.db"
+    run_id = demo_run(db)
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "UPDATE runs SET status = ?, stop_reason = ?, graph_source = ? WHERE id = ?",
+            ("[/]", "[bold]loud[/bold]", json.dumps({"factory": "[link=x]y[/link]"}), run_id),
+        )
+    conn.close()
+    listed = CliRunner().invoke(main, ["runs", "list", "--db", str(db)])
+    assert listed.exit_code == 0, listed.output
+    assert "[/]" in listed.output and "[bold]loud[/bold]" in listed.output
+    assert "[link=x]y[/link]" in listed.output
+    shown = CliRunner().invoke(main, ["runs", "show", run_id, "--db", str(db)])
+    assert shown.exit_code == 0, shown.output
+    assert shown.output.startswith(f"run {run_id}  status: [/]  reason: [bold]loud[/bold]\n")
