@@ -83,8 +83,9 @@ def retrieval_tool(retriever: Retriever, *, name: str = "kg_retrieval") -> Conce
 
 
 def calculator_tool(*, timeout: float = 2.0, name: str = "calculator") -> ConceptualTool:
-    """The code-soliloquy calculator: runs a small program in the sandbox and returns its
-    ``value`` and printed ``output``, or an ``error`` saying why it was refused or failed."""
+    """The code-soliloquy calculator: evaluates a small arithmetic program with the
+    interpreter of ``personas.sandbox`` (no ``exec``) and returns its ``value`` and printed
+    ``output``, or an ``error`` and ``reason`` saying why it was refused or failed."""
 
     async def call(code: str) -> dict[str, Any]:
         try:
@@ -95,8 +96,9 @@ def calculator_tool(*, timeout: float = 2.0, name: str = "calculator") -> Concep
 
     return ConceptualTool(
         name=name,
-        description="Evaluate arithmetic exactly (Fraction, Decimal, math) instead of guessing; "
-        "no imports, files or network; the last expression is the result.",
+        description="Evaluate arithmetic exactly (Fraction, Decimal, math functions such as "
+        "sqrt and gcd) instead of guessing: assignments, if/for/while and lists, but no imports, "
+        "attributes, files or network; the last expression is the result.",
         call=call,
     )
 
