@@ -176,7 +176,7 @@ def _call_problem(node: ast.Call) -> tuple[int, str] | None:
     if isinstance(node.func, ast.Attribute) and (name is None or name not in FUNCTIONS):
         return _attribute_problem(node.func.attr)
     if name is None:
-        return 0, "only calculator functions can be called, by name (e.g. sqrt(2))"
+        return 1, "only calculator functions can be called, by name (e.g. sqrt(2))"
     if name != "print" and name not in FUNCTIONS:
         return 0, f"{name!r} is not available in the calculator; functions: " + ", ".join(
             sorted(n for n in FUNCTIONS if "." not in n)
@@ -188,7 +188,8 @@ def _call_problem(node: ast.Call) -> tuple[int, str] | None:
 
 def _problem(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> tuple[int, str] | None:
     """What is wrong with one node, with a rank: names and statements (0) are reported before
-    attribute problems (1), because they are the clearer explanation."""
+    attribute and call-shape problems (1), because they are the clearer explanation; then
+    the earliest line."""
     if type(node) in _WHY:
         return 0, _WHY[type(node)]
     if not isinstance(node, _ALLOWED):
@@ -227,9 +228,9 @@ def check_program(code: str) -> ast.Module:
         found = _problem(node, parents)
         if found is not None:
             line = getattr(node, "lineno", None) or getattr(parents.get(node), "lineno", 1)
-            problems.append((found[0], order, line, found[1]))
+            problems.append((found[0], line, order, found[1]))
     if problems:
-        _, _, line, problem = min(problems)
+        _, line, _, problem = min(problems)
         where = problem.find(";")
         message = (
             f"{problem} (line {line})"
