@@ -189,9 +189,34 @@ def _wait_exited(pid: int, timeout: float) -> bool:
         os.close(pidfd)
 
 
-def _kill_group(pgid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
+def _kill_marked(marker: str, *, wait: float = 5.0) -> None:
+    """SIGKILL every process whose command line holds ``marker`` (the run id, in the
+    arguments of bwrap, its init and the child) and wait, bounded, until they have exited.
+
+    bwrap's sandbox runs in its own session, and bwrap can exit before its init has, so the
+    process group does not reach it. A pidfd pins each process before it is signalled, so a
+    reused pid is never hit; and when the init of a PID namespace exits, the kernel has
+    killed the rest of the namespace first."""
+    pidfds: list[int] = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if marker.encode() not in cmdline.read_bytes():
+                continue
+            pidfd = os.pidfd_open(int(cmdline.parent.name))
+        except (OSError, ValueError):
+            continue
+        try:
+            if marker.encode() in cmdline.read_bytes():  # still the same process
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+                pidfds.append(pidfd)
+                continue
+        except OSError:
+            pass
+        os.close(pidfd)
+    deadline = time.monotonic() + wait
+    for pidfd in pidfds:
+        select.select([pidfd], [], [], max(0.0, deadline - time.monotonic()))
+        os.close(pidfd)
 
 
 def _read(stream: IO[bytes], limit: int) -> tuple[str, bool]:
@@ -335,7 +360,10 @@ class CodeExecutor:
             try:
                 timed_out = not _wait_exited(process.pid, self.limits.seconds)
             finally:
-                _kill_group(process.pid)  # the leader is not reaped yet: its pgid is ours
+                # The leader is not reaped yet, so its group id is still ours.
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                _kill_marked(run_id)
                 process.wait()
             out, cut_out = _read(stdout, self.limits.output_bytes)
             err, cut_err = _read(stderr, self.limits.output_bytes)
