@@ -98,7 +98,10 @@ class Interpreter:
         """The value of the last statement if it is an expression, else None."""
         body = tree.body
         last = body[-1] if body and isinstance(body[-1], ast.Expr) else None
-        self.block(body[:-1] if last is not None else body)
+        try:
+            self.block(body[:-1] if last is not None else body)
+        except (_Break, _Continue):
+            raise UserError("'break' and 'continue' belong inside a loop") from None
         return None if last is None else self.expr(last.value)
 
     def _step(self, node: ast.AST) -> None:

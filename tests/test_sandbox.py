@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from personas import SandboxError, calculator_tool, run_sandboxed
 from personas.sandbox import MAX_SOURCE, needs_calculation
@@ -70,6 +72,7 @@ def test_the_language_computes_exactly(code: str, value: object, output: str) ->
         ("1 / 0", "error", "the calculation failed: ZeroDivisionError: division by zero (line 1)"),
         ("y = 2\ny + z", "error", "the calculation failed: the name 'z' is not defined (line 2)"),
         ("'a' * 3", "error", "strings cannot be calculated with"),
+        ("x = 1\nbreak", "error", "'break' and 'continue' belong inside a loop (line 2)"),
         ("x = sqrt\n", "error", "'sqrt' is a function; call it, e.g. sqrt(...) (line 1)"),
         ("Fraction(1, 2) + Decimal(1)", "error", "TypeError: unsupported operand type(s) for +"),
         ("Decimal(10) ** 5000", "error", "a Decimal operation signalled Overflow (line 1)"),
@@ -128,3 +131,27 @@ async def test_the_calculator_is_a_conceptual_tool() -> None:
         "error": "imports are not allowed (line 1)",
         "reason": "forbidden",
     }
+
+
+TOKENS = [
+    *("1", "0", "-1", "2", "10", "0.5", "1e308", "'1/3'", "'x'", "x", "y", "xs", "True", "None"),
+    *("+", "-", "*", "/", "//", "%", "**", "<<", ">>", "&", "|", "^", "~", "not", "and", "or"),
+    *("<", "==", "in", "is", "(", ")", "[", "]", ",", ":", "=", " ", "\n", "\n    ", "if"),
+    *("else", "for", "while", "break", "x = ", "xs = [1, 2]", "Fraction(", "Decimal(", "sqrt("),
+    *("range(", "sum(", "max(", "round(", "pow(", "factorial(", "print(", "math.gcd(", "."),
+    *("__class__", "gi_frame", "lambda", "import", "[x for x in xs]", "'{0}'", "\\"),
+]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(TOKENS), max_size=30))
+def test_any_input_gives_a_result_or_a_sandbox_error(tokens: list[str]) -> None:
+    """Whatever the program, the calculator returns a result or raises SandboxError with a
+    reason it documents, within its bounds: never another exception, never a hang."""
+    try:
+        result = run_sandboxed("".join(tokens), timeout=2.0)
+    except SandboxError as error:
+        assert error.reason in {"syntax", "forbidden", "limit", "timeout", "error"}
+        assert "\n" not in str(error)
+    else:
+        assert result.seconds < 2.5
