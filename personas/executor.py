@@ -99,7 +99,8 @@ class ExecutionResult:
     Attributes:
         stdout: Its standard output, decoded, at most ``output_bytes``.
         stderr: Its standard error, likewise (a traceback when the program raised).
-        exit_code: The process's status: 0 on success, negative for a signal (``-9``).
+        exit_code: The process's status: 0 on success; a signal is negative (``-9``) at
+            the rlimits level and ``128 + N`` under bubblewrap (bwrap's convention).
         isolation: The level it ran under.
         timed_out: It ran past ``seconds`` and was killed.
         truncated: Output was longer than ``output_bytes`` and was cut.
