@@ -162,7 +162,10 @@ def _numbers(args: tuple[Any, ...]) -> list[Any]:
 
 
 def _sum(*args: Any, start: Any = 0) -> Any:
-    return reduce(lambda a, b: apply_binary(ast.Add, a, b), _numbers(args), start)
+    items = args
+    if len(args) == 2 and isinstance(args[0], list | tuple):  # sum(items, start)
+        items, start = args[:1], args[1]
+    return reduce(lambda a, b: apply_binary(ast.Add, a, b), _numbers(items), start)
 
 
 def _prod(*args: Any, start: Any = 1) -> Any:
@@ -209,11 +212,11 @@ def _bounded_int(name: str, bound: int, fn: Callable[..., Any]) -> Callable[...,
     return call
 
 
-_FRACTION_TEXT = re.compile(r"e([-+]?\d+)", re.I)
+_EXPONENT = re.compile(r"e([-+]?\d+)", re.I)
 
 
 def _string(value: str, what: str) -> str:
-    exponent = _FRACTION_TEXT.search(value)
+    exponent = _EXPONENT.search(value)
     if len(value) > MAX_STRING or (exponent and abs(int(exponent.group(1))) > 3000):
         raise LimitError(f"{what}({value[:40]!r}...) is over the calculator's size limits")
     return value

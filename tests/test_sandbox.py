@@ -35,6 +35,7 @@ from personas.sandbox import MAX_SOURCE, needs_calculation
             "",
         ),
         ("sum(Fraction(1, n) for n in range(1, 4))", "11/6", ""),
+        ("sum([1, 2], 10), sum(1, 2, 3), prod([2, 3, 4])", "(13, 6, 24)", ""),
         ("n = 0\nwhile True:\n    n += 1\n    if n == 4:\n        break\nn", 4, ""),
         ("min([3, 1, 2]), max(3, 9), sorted([3, 1, 2], reverse=True)", "(1, 9, [3, 2, 1])", ""),
         ("print(Fraction(1, 2), 'of', 4, sep=' ')", None, "1/2 of 4\n"),
