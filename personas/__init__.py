@@ -1,6 +1,8 @@
 """personas: who speaks. Persona specs, Think → Plan → Execute personas, LLM and simulated
-minds, the teacher's mental model, conceptual tools and the calculation sandbox."""
+minds, the teacher's mental model, conceptual tools, the calculator (an arithmetic
+interpreter) and the isolating executor for model-written code."""
 
+from personas.executor import CodeExecutor, ExecutionResult, ExecutorLimits, Isolation
 from personas.minds import (
     PROFILES,
     Appraisal,
@@ -24,6 +26,7 @@ from personas.tools import (
     ToolRegistry,
     calculator_tool,
     expert_tool,
+    python_tool,
     retrieval_tool,
 )
 
@@ -33,8 +36,12 @@ __all__ = [
     "TEMPLATES",
     "Appraisal",
     "BKTMentalModel",
+    "CodeExecutor",
     "ConceptualTool",
+    "ExecutionResult",
+    "ExecutorLimits",
     "FewShotMentalModel",
+    "Isolation",
     "LLMMind",
     "LearnerItem",
     "LearnerProfile",
@@ -57,6 +64,7 @@ __all__ = [
     "expert_tool",
     "learner_items",
     "load_persona",
+    "python_tool",
     "render_prompt",
     "retrieval_tool",
     "review_text",

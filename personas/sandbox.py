@@ -1,35 +1,48 @@
-"""A sandbox for the tutor's calculations ("code soliloquy"): small arithmetic programs,
-checked against a whitelist of Python syntax, run in a separate process with a time limit.
+"""The tutor's calculator ("code soliloquy"): an interpreter of a small arithmetic language.
 
-Allowed: numbers, strings, lists, tuples, dicts, sets, arithmetic and comparisons,
-variables, ``if``/``for``/``while``, comprehensions, and calls of a few safe functions
-(``abs min max round sum len range sorted int float str Fraction Decimal`` and ``math.*``).
-Refused, with an error naming the line: ``import``, ``open`` and every other name not on
-the list, names starting with ``_`` (dunder tricks), attribute access except on ``math``,
-``def``, ``class``, ``lambda``, ``with``, ``try``, ``global``. A program that runs past
-``timeout`` (an infinite loop) is killed; one that allocates more than 512 MB fails with
-``MemoryError``. The value of the last expression is the result.
+A program is parsed with ``ast.parse`` and evaluated node by node here; nothing reaches
+Python's ``exec``, ``eval`` or ``compile``, no Python object is ever looked up by a name the
+program wrote, and it runs in-process, bounded by a step count and a time limit.
+
+The language:
+
+- numbers: ``int``, ``Fraction``, ``Decimal`` and ``float`` (and ``True``/``False``);
+  arithmetic ``+ - * / // % **``, bit operations, unary ``- + ~ not``, comparisons (chained,
+  ``in``) and ``and``/``or``, ``x if c else y``;
+- names bound by earlier assignments (``=``, ``+=`` …, tuple unpacking); several statements,
+  ``if``/``for``/``while``/``break``/``continue``; the value of the last expression is the
+  result;
+- lists and tuples, indexing and slicing of them, list comprehensions;
+- a fixed table of functions called by name (``sqrt(2)``, ``gcd(12, 18)``,
+  ``Fraction(1, 3)``, ``Decimal("0.1")``, ``print(x)`` …; see
+  ``personas.calc_functions.FUNCTIONS``). ``math.gcd(12, 18)`` is the same function: the
+  dotted name is looked up in that table, it is not attribute access.
+
+Refused, with an error naming the line: attribute access, subscripts of anything but the
+program's own lists, calls of anything but table functions, ``import``, ``def``, ``lambda``,
+``class``, ``with``, ``try``, f-strings, dicts and sets. Sizes are bounded *before* computing
+(``10**10**8`` is refused at once): integers and fractions to ``MAX_BITS`` bits, lists to
+``MAX_ITEMS`` items, the program to ``MAX_SOURCE`` characters and ``MAX_DEPTH`` levels of
+nesting, the run to ``max_steps`` evaluation steps and ``timeout`` seconds.
 """
 
 from __future__ import annotations
 
 import ast
+import decimal
 import io
-import math
-import multiprocessing
 import re
 import time
-from contextlib import redirect_stdout
 from dataclasses import dataclass
-from decimal import Decimal
-from fractions import Fraction
-from multiprocessing.connection import Connection
 from typing import Any
 
+from personas.calc_functions import CONSTANTS, DECIMAL_CONTEXT, FUNCTIONS, LimitError
+from personas.calc_interpreter import Interpreter, OutOfSteps, dotted_name
 from protocols import UserError
 
 __all__ = [
-    "SAFE_NAMES",
+    "MAX_DEPTH",
+    "MAX_SOURCE",
     "SandboxError",
     "SandboxResult",
     "check_program",
@@ -37,43 +50,22 @@ __all__ = [
     "run_sandboxed",
 ]
 
-SAFE_FUNCTIONS: dict[str, Any] = {
-    "abs": abs,
-    "min": min,
-    "max": max,
-    "round": round,
-    "sum": sum,
-    "len": len,
-    "range": range,
-    "sorted": sorted,
-    "int": int,
-    "float": float,
-    "str": str,
-    "bool": bool,
-    "list": list,
-    "tuple": tuple,
-    "dict": dict,
-    "set": set,
-    "enumerate": enumerate,
-    "zip": zip,
-    "pow": pow,
-    "divmod": divmod,
-    "Fraction": Fraction,
-    "Decimal": Decimal,
-    "print": print,
-    "math": math,
-}
-SAFE_NAMES = frozenset(SAFE_FUNCTIONS)
+MAX_SOURCE = 10_000  # characters
+MAX_DEPTH = 100  # levels of nesting in the syntax tree
+MAX_OUTPUT = 10_000  # characters of printed output kept
 
-_ALLOWED = (
+_ALLOWED: tuple[type[ast.AST], ...] = (
     ast.Module,
     ast.Expr,
     ast.Assign,
     ast.AugAssign,
-    ast.AnnAssign,
+    ast.If,
+    ast.For,
+    ast.While,
+    ast.Break,
+    ast.Continue,
+    ast.Pass,
     ast.Name,
-    ast.Load,
-    ast.Store,
     ast.Constant,
     ast.BinOp,
     ast.UnaryOp,
@@ -82,31 +74,20 @@ _ALLOWED = (
     ast.IfExp,
     ast.Call,
     ast.keyword,
+    ast.Attribute,  # only as a dotted name of the table (``math.gcd``), checked below
     ast.List,
     ast.Tuple,
-    ast.Dict,
-    ast.Set,
     ast.Subscript,
     ast.Slice,
     ast.ListComp,
-    ast.SetComp,
-    ast.DictComp,
     ast.GeneratorExp,
     ast.comprehension,
-    ast.For,
-    ast.While,
-    ast.If,
-    ast.Break,
-    ast.Continue,
-    ast.Pass,
-    ast.Attribute,
-    ast.JoinedStr,
-    ast.FormattedValue,
+    ast.Load,
+    ast.Store,
     ast.operator,
     ast.unaryop,
     ast.boolop,
     ast.cmpop,
-    ast.expr_context,
 )
 _WHY = {
     ast.Import: "imports are not allowed",
@@ -121,14 +102,20 @@ _WHY = {
     ast.Nonlocal: "'nonlocal' is not allowed",
     ast.Raise: "'raise' is not allowed",
     ast.Delete: "'del' is not allowed",
+    ast.JoinedStr: "f-strings are not allowed",
+    ast.Starred: "'*' unpacking is not allowed",
+    ast.Dict: "dicts are not available in the calculator",
+    ast.Set: "sets are not available in the calculator",
 }
 
 
 class SandboxError(UserError):
-    """A program was refused or failed.
+    """A calculation was refused or failed.
 
     Attributes:
-        reason: ``syntax``, ``forbidden``, ``timeout`` or ``error``.
+        reason: ``syntax`` (not parseable, too long or too deep), ``forbidden`` (outside the
+            language), ``limit`` (a size bound), ``timeout`` (the step or time bound) or
+            ``error`` (it raised, e.g. a division by zero).
         line: The offending line, when known.
     """
 
@@ -140,150 +127,179 @@ class SandboxError(UserError):
 
 @dataclass(frozen=True)
 class SandboxResult:
-    """The value of the last expression (None if there is none), printed output, time."""
+    """The value of the last expression (None if there is none; numbers other than ``int``,
+    ``float`` and ``bool`` as text, e.g. ``"1/2"``), the printed output, and the time."""
 
     value: Any
     output: str
     seconds: float
 
 
-def _problem(node: ast.AST, assigned: set[str]) -> tuple[int, str] | None:
-    """What is wrong with one node, with a rank: names and statements (0) are reported
-    before attribute problems (1, 2), because they are the clearer explanation."""
-    if type(node) in _WHY:
-        return 0, _WHY[type(node)]
-    if not isinstance(node, _ALLOWED):
-        return 0, f"{type(node).__name__} is not allowed"
-    if isinstance(node, ast.Name):
-        if node.id.startswith("_"):
-            return (
-                0,
-                f"the name {node.id!r} is not allowed (names starting with '_' are off limits)",
-            )
-        if isinstance(node.ctx, ast.Load) and node.id not in SAFE_NAMES | assigned:
-            return 0, (
-                f"{node.id!r} is not available in the calculator; allowed: "
-                f"{', '.join(sorted(SAFE_NAMES))}"
-            )
-    if isinstance(node, ast.Attribute):
-        if node.attr.startswith("_"):
-            return 1, (
-                f"access to {node.attr!r} is not allowed (names starting with '_' are off limits)"
-            )
-        if not (isinstance(node.value, ast.Name) and node.value.id == "math"):
-            return 2, f"attribute access is allowed on 'math' only (.{node.attr})"
-    return None
-
-
-def check_program(code: str) -> ast.Module:
-    """Parse ``code`` and check it against the whitelist; raises ``SandboxError``."""
+def _parse(code: str) -> ast.Module:
+    if len(code) > MAX_SOURCE:
+        raise SandboxError(
+            f"the program has {len(code)} characters, over the limit of {MAX_SOURCE}",
+            reason="syntax",
+        )
     try:
-        tree = ast.parse(code, mode="exec")
+        return ast.parse(code, mode="exec")
     except SyntaxError as exc:
         raise SandboxError(
             f"not valid Python: {exc.msg} (line {exc.lineno})", reason="syntax", line=exc.lineno
         ) from None
-    assigned = {
-        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
-    }
+    except (MemoryError, RecursionError):
+        raise SandboxError(
+            "the program is nested too deeply to parse (line 1)", reason="syntax", line=1
+        ) from None
+
+
+def _check_depth(tree: ast.Module) -> None:
+    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            line = getattr(node, "lineno", 1)
+            raise SandboxError(
+                f"the program is nested more than {MAX_DEPTH} levels deep (line {line})",
+                reason="syntax",
+                line=line,
+            )
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+
+
+def _attribute_problem(attr: str) -> tuple[int, str]:
+    return 1, f"attribute access is not allowed (.{attr}); call functions by name, e.g. sqrt(2)"
+
+
+def _call_problem(node: ast.Call) -> tuple[int, str] | None:
+    name = dotted_name(node.func)
+    if isinstance(node.func, ast.Attribute) and (name is None or name not in FUNCTIONS):
+        return _attribute_problem(node.func.attr)
+    if name is None:
+        return 1, "only calculator functions can be called, by name (e.g. sqrt(2))"
+    if name != "print" and name not in FUNCTIONS:
+        return 0, f"{name!r} is not available in the calculator; functions: " + ", ".join(
+            sorted(n for n in FUNCTIONS if "." not in n)
+        )
+    if any(k.arg is None for k in node.keywords):
+        return 0, "'**' unpacking is not allowed"
+    return None
+
+
+def _problem(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> tuple[int, str] | None:
+    """What is wrong with one node, with a rank: names and statements (0) are reported before
+    attribute and call-shape problems (1), because they are the clearer explanation; then
+    the earliest line."""
+    if type(node) in _WHY:
+        return 0, _WHY[type(node)]
+    if not isinstance(node, _ALLOWED):
+        return 0, f"{type(node).__name__} is not allowed in the calculator"
+    if isinstance(node, ast.Call):
+        return _call_problem(node)
+    if isinstance(node, ast.Attribute):
+        name = dotted_name(node)
+        parent = parents.get(node)
+        if isinstance(parent, ast.Attribute | ast.Call) and (
+            isinstance(parent, ast.Attribute) or parent.func is node
+        ):
+            return None  # part of a dotted function name, checked with the call
+        if name is None or name not in CONSTANTS:
+            return _attribute_problem(node.attr)
+    if isinstance(node, ast.Subscript) and not isinstance(node.ctx, ast.Load):
+        return 0, "assigning to an item is not allowed"
+    if isinstance(node, ast.Constant) and not isinstance(
+        node.value, int | float | str | type(None)
+    ):
+        return 0, f"the constant {node.value!r} is not available in the calculator"
+    return None
+
+
+def check_program(code: str) -> ast.Module:
+    """Parse ``code`` and check that it stays inside the calculator's language.
+
+    Raises:
+        SandboxError: ``syntax`` or ``forbidden``, naming the line.
+    """
+    tree = _parse(code)
+    _check_depth(tree)
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
     problems = []
     for order, node in enumerate(ast.walk(tree)):  # outermost first
-        found = _problem(node, assigned)
+        found = _problem(node, parents)
         if found is not None:
-            problems.append((found[0], order, getattr(node, "lineno", 0) or 0, found[1]))
+            line = getattr(node, "lineno", None) or getattr(parents.get(node), "lineno", 1)
+            problems.append((found[0], line, order, found[1]))
     if problems:
-        _, _, line, message = min(problems)
-        where = message.find(";")
+        _, line, _, problem = min(problems)
+        where = problem.find(";")
         message = (
-            f"{message} (line {line})"
+            f"{problem} (line {line})"
             if where < 0
-            else f"{message[:where]} (line {line}){message[where:]}"
+            else f"{problem[:where]} (line {line}){problem[where:]}"
         )
-        raise SandboxError(message, reason="forbidden", line=line or None)
+        raise SandboxError(message, reason="forbidden", line=line)
     return tree
 
 
-MEMORY_MB = 512
+def _shown(value: Any) -> Any:
+    return value if isinstance(value, int | float | str | bool | type(None)) else str(value)
 
 
-def _limit_memory(extra_mb: int) -> None:
-    """Cap the sandbox process's address space at its current size plus ``extra_mb``."""
-    try:
-        import resource
-
-        with open("/proc/self/status") as status:
-            size_kb = next(int(line.split()[1]) for line in status if line.startswith("VmSize"))
-        limit = (size_kb + extra_mb * 1024) * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    except (ImportError, OSError, StopIteration, ValueError):  # not Linux: time limit only
-        pass
-
-
-def _child(tree: ast.Module, conn: Connection) -> None:
-    """Runs in the sandbox process: execute, send back (ok, value or error, output)."""
-    _limit_memory(MEMORY_MB)
-    namespace: dict[str, Any] = {"__builtins__": {}, **SAFE_FUNCTIONS}
-    out = io.StringIO()
-    last = tree.body[-1] if tree.body else None
-    try:
-        with redirect_stdout(out):
-            if isinstance(last, ast.Expr):
-                body = ast.Module(body=tree.body[:-1], type_ignores=[])
-                exec(compile(body, "<calculation>", "exec"), namespace)
-                value = eval(
-                    compile(ast.Expression(last.value), "<calculation>", "eval"),
-                    namespace,
-                )
-            else:
-                exec(compile(tree, "<calculation>", "exec"), namespace)
-                value = None
-        conn.send(
-            (
-                True,
-                value if isinstance(value, int | float | str | bool | type(None)) else str(value),
-                out.getvalue()[:10_000],
-            )
-        )
-    except Exception as exc:  # noqa: BLE001 - reported to the caller as a SandboxError
-        conn.send((False, f"{type(exc).__name__}: {exc}", out.getvalue()[:10_000]))
-
-
-def run_sandboxed(code: str, *, timeout: float = 2.0) -> SandboxResult:
-    """Check and run ``code`` in a separate process; at most ``timeout`` seconds.
+def run_sandboxed(code: str, *, timeout: float = 2.0, max_steps: int = 100_000) -> SandboxResult:
+    """Check and evaluate ``code``; at most ``max_steps`` steps and ``timeout`` seconds.
 
     Raises:
-        SandboxError: The program is refused (``forbidden``, ``syntax``), runs too long
-            (``timeout``), or raises (``error``).
+        SandboxError: The program is refused (``syntax``, ``forbidden``), over a size bound
+            (``limit``), runs too long (``timeout``), or raises (``error``).
     """
     tree = check_program(code)
-    ctx = multiprocessing.get_context("fork")
-    receive, send = ctx.Pipe(duplex=False)
-    process = ctx.Process(target=_child, args=(tree, send), daemon=True)
-    start = time.perf_counter()
-    process.start()
-    send.close()
+    start = time.monotonic()
+    output = io.StringIO()
+    machine = Interpreter(
+        max_steps=max_steps, deadline=start + timeout, output=output, max_output=MAX_OUTPUT
+    )
     try:
-        if not receive.poll(timeout):
-            process.kill()
-            raise SandboxError(
-                f"the calculation did not finish within {timeout:g}s (an "
-                "endless loop?); it was stopped",
-                reason="timeout",
-            )
-        ok, value, output = receive.recv()
-    finally:
-        process.join(timeout=5)
-        receive.close()
-    if not ok:
-        raise SandboxError(f"the calculation failed: {value}", reason="error")
-    return SandboxResult(value, output, time.perf_counter() - start)
+        with decimal.localcontext(DECIMAL_CONTEXT):
+            value = machine.run(tree)
+    except OutOfSteps as exc:
+        bound = f"{timeout:g}s" if exc.by_time else f"{max_steps} steps"
+        raise SandboxError(
+            f"the calculation did not finish within {bound} (an endless loop?); it was stopped "
+            f"(line {machine.line})",
+            reason="timeout",
+            line=machine.line,
+        ) from None
+    except LimitError as exc:
+        raise SandboxError(
+            f"{exc} (line {machine.line})", reason="limit", line=machine.line
+        ) from None
+    except UserError as exc:
+        raise SandboxError(
+            f"the calculation failed: {exc} (line {machine.line})",
+            reason="error",
+            line=machine.line,
+        ) from None
+    except decimal.DecimalException as exc:
+        raise SandboxError(
+            f"the calculation failed: a Decimal operation signalled {type(exc).__name__} "
+            f"(line {machine.line})",
+            reason="error",
+            line=machine.line,
+        ) from None
+    except (ArithmeticError, TypeError, ValueError, IndexError) as exc:
+        raise SandboxError(
+            f"the calculation failed: {type(exc).__name__}: {exc} (line {machine.line})",
+            reason="error",
+            line=machine.line,
+        ) from None
+    return SandboxResult(_shown(value), output.getvalue(), time.monotonic() - start)
 
 
 _ARITHMETIC = re.compile(r"\d+(?:/\d+)?(?:\s*[-+×*÷]\s*\d+(?:/\d+)?)+")
 
 
 def needs_calculation(text: str) -> str | None:
-    """Code soliloquy's first step: does ``text`` ask for arithmetic? If so, the sandbox
+    """Code soliloquy's first step: does ``text`` ask for arithmetic? If so, the calculator
     program that computes it exactly (fractions as ``Fraction``); else None."""
     match = _ARITHMETIC.search(text)
     if match is None:

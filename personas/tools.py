@@ -1,6 +1,7 @@
-"""Conceptual tools: what a persona's Plan phase can call. This module holds the registry
-and the knowledge-graph retrieval tool; tutoring moves, CBT techniques and the calculator
-join it with the personas issue."""
+"""Conceptual tools: what a persona's Plan phase can call. This module holds the registry,
+the knowledge-graph retrieval tool, the calculator (an arithmetic interpreter), the python
+tool (the isolating executor) and expert calls; tutoring moves and CBT techniques live
+with their personas."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from knowledge_graph.retrieval import Retriever
+from personas.executor import CodeExecutor
 from personas.sandbox import SandboxError, run_sandboxed
 from protocols import UserError
 
@@ -19,6 +21,7 @@ __all__ = [
     "ToolRegistry",
     "calculator_tool",
     "expert_tool",
+    "python_tool",
     "retrieval_tool",
 ]
 
@@ -83,8 +86,9 @@ def retrieval_tool(retriever: Retriever, *, name: str = "kg_retrieval") -> Conce
 
 
 def calculator_tool(*, timeout: float = 2.0, name: str = "calculator") -> ConceptualTool:
-    """The code-soliloquy calculator: runs a small program in the sandbox and returns its
-    ``value`` and printed ``output``, or an ``error`` saying why it was refused or failed."""
+    """The code-soliloquy calculator: evaluates a small arithmetic program with the
+    interpreter of ``personas.sandbox`` (no ``exec``) and returns its ``value`` and printed
+    ``output``, or an ``error`` and ``reason`` saying why it was refused or failed."""
 
     async def call(code: str) -> dict[str, Any]:
         try:
@@ -95,8 +99,39 @@ def calculator_tool(*, timeout: float = 2.0, name: str = "calculator") -> Concep
 
     return ConceptualTool(
         name=name,
-        description="Evaluate arithmetic exactly (Fraction, Decimal, math) instead of guessing; "
-        "no imports, files or network; the last expression is the result.",
+        description="Evaluate arithmetic exactly (Fraction, Decimal, math functions such as "
+        "sqrt and gcd) instead of guessing: assignments, if/for/while and lists, but no imports, "
+        "attributes, files or network; the last expression is the result.",
+        call=call,
+    )
+
+
+def python_tool(executor: CodeExecutor | None = None, *, name: str = "python") -> ConceptualTool:
+    """Model-written Python, run by the isolating ``CodeExecutor`` (a separate, unprivileged,
+    rlimited process; bubblewrap where it works). Returns ``stdout``, ``stderr``,
+    ``exit_code``, ``timed_out``, ``truncated`` and the ``isolation`` level, or an ``error``
+    when the program was not run at all."""
+    runner = executor or CodeExecutor()
+
+    async def call(code: str) -> dict[str, Any]:
+        try:
+            result = await asyncio.to_thread(runner.run, code)
+        except UserError as exc:
+            return {"error": str(exc), "stdout": "", "stderr": "", "exit_code": None}
+        return {
+            "error": None,
+            "stdout": result.stdout,
+            "stderr": result.stderr,
+            "exit_code": result.exit_code,
+            "timed_out": result.timed_out,
+            "truncated": result.truncated,
+            "isolation": result.isolation.value,
+        }
+
+    return ConceptualTool(
+        name=name,
+        description="Run a Python program (standard library only) in an isolated process: "
+        "no network, files or fork, bounded time and memory; returns what it printed.",
         call=call,
     )
 
