@@ -6,7 +6,9 @@ replies are committed in a fixed order (graph order, then inbox order), so a run
 deterministic given its seed and its model replies. A run ends when an agent sends ``Stop``,
 when nothing is left to deliver, when a budget runs out, on an agent error, or on
 cancellation (Ctrl-C): in every case the last message is a typed ``Stop`` and the run is
-persisted with that reason.
+persisted with that reason. When a budget runs out, the agents still working in that step are
+cancelled, and nothing an agent does after the ``Stop`` is recorded: a model call after the
+end of its run is refused.
 """
 
 from __future__ import annotations
@@ -108,6 +110,7 @@ class _State:
     pending_events: list[Event] = field(default_factory=list)
     rngs: dict[str, random.Random] = field(default_factory=dict)
     tasks: set[asyncio.Future[Any]] = field(default_factory=set)
+    finished: bool = False
 
     def rng(self, agent: str) -> random.Random:
         """The agent's RNG for this run, seeded from the run seed and the agent name."""
@@ -293,7 +296,7 @@ class Runtime:
 
     def _flush_soon(self, state: _State) -> None:
         """Deliver token deltas to the observer without waiting for the step to end."""
-        if state.observer is not None:
+        if state.observer is not None and not state.finished:
             events, state.pending_events = state.pending_events, []
             for event in events:
                 self._deliver_sync(state, event)
@@ -311,6 +314,9 @@ class Runtime:
     ) -> None:
         """Persist ``message`` (if any) and the pending events in one transaction, then
         hand the events to the observer."""
+        if state.finished:  # after the run's end nothing more is recorded
+            state.pending_events = []
+            return
         events, state.pending_events = state.pending_events, []
         if event is not None:
             events.append(event)
@@ -461,8 +467,19 @@ class Runtime:
             return done
 
         order = [n for n in state.graph.agents if n in inboxes]
-        results = await asyncio.gather(*(work(n, inboxes[n]) for n in order))
-        return [item for chunk in results for item in chunk]
+        if len(order) == 1:
+            return await work(order[0], inboxes[order[0]])
+        # A TaskGroup, not gather: when one agent exhausts the budget, its siblings are
+        # cancelled (and awaited) before the run records its Stop.
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(work(n, inboxes[n])) for n in order]
+        except BaseExceptionGroup as failed:
+            exceeded = [e for e in failed.exceptions if isinstance(e, BudgetExceeded)]
+            if exceeded and len(exceeded) == len(failed.exceptions):
+                raise exceeded[0] from None
+            raise
+        return [item for task in tasks for item in task.result()]
 
     async def _agent_failed(
         self, state: _State, agent: str, incoming: Message, error: BaseException
@@ -475,6 +492,9 @@ class Runtime:
         return "error", f"agent {agent!r} failed: {detail}"
 
     async def _finish(self, state: _State, reason: StopReason, detail: str) -> RunResult:
+        """Record the ``Stop`` and the run's outcome. From here on the run's gateway refuses
+        model calls and nothing more is written for the run."""
+        state.gateway.close()
         if not state.messages or not isinstance(state.messages[-1], Stop):
             stop = Stop(reason=reason, detail=detail)
             last = state.messages[-1].id if state.messages else None
@@ -500,4 +520,5 @@ class Runtime:
                 timestamp=self.clock(),
             ),
         )
+        state.finished = True
         return RunResult(state.run_id, reason, detail, list(state.messages), usage)

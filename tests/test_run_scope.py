@@ -5,12 +5,123 @@ runtime fault still ends the run with a typed Error and Stop."""
 
 from __future__ import annotations
 
+import asyncio
 import math
+from pathlib import Path
 
 import pytest
 
-from agents import Budget
-from protocols import UserError
+from agents import AgentGraph, Budget, FunctionAgent, RunContext, Runtime
+from agents.models import FunctionModel, ModelRequest
+from agents.store import RunStore
+from protocols import (
+    Answer,
+    Envelope,
+    Message,
+    Question,
+    RunStopped,
+    Stop,
+    UserError,
+    transcript,
+)
+
+
+def store_runtime(tmp_path: Path) -> tuple[Runtime, RunStore]:
+    runtime = Runtime(f"sqlite:///{tmp_path / 'runs.db'}")
+    assert runtime.store is not None
+    return runtime, runtime.store
+
+
+def assert_nothing_after_the_stop(store: RunStore, run_id: str) -> Stop:
+    """The run is finished in the store, its last message is the Stop, its last event is
+    RunStopped, and no model call was recorded after the Stop."""
+    record = store.get_run(run_id)
+    assert record.status != "running" and record.finished_at is not None
+    messages = store.messages(run_id)
+    stop = messages[-1]
+    assert isinstance(stop, Stop) and not any(isinstance(m, Stop) for m in messages[:-1])
+    assert isinstance(store.events(run_id)[-1], RunStopped)
+    assert all(call.created_at <= stop.timestamp for call in store.model_calls(run_id))
+    return stop
+
+
+# -- 1. a budget stop cancels the siblings; nothing is recorded after the run ends ---------
+async def test_a_budget_stop_cancels_sibling_agents_and_records_nothing_after_it(
+    tmp_path: Path,
+) -> None:
+    slow_started, release = asyncio.Event(), asyncio.Event()
+    cancelled: list[str] = []
+
+    async def slow_reply(request: ModelRequest) -> str:
+        slow_started.set()
+        await release.wait()  # the test releases it only after the run has ended
+        return "late"
+
+    spender_model = FunctionModel(lambda r: "one two three four five six", model="spender")
+    slow_model = FunctionModel(slow_reply, model="slow")
+
+    async def spender(message: Message, ctx: RunContext) -> Envelope:
+        await slow_started.wait()  # the sibling is mid-call when the budget runs out
+        reply = await ctx.complete(spender_model, ModelRequest.of("spend"))
+        return Answer(to="hub", text=reply.text)
+
+    async def slow(message: Message, ctx: RunContext) -> Envelope:
+        try:
+            reply = await ctx.complete(slow_model, ModelRequest.of("wait"))
+        except asyncio.CancelledError:
+            cancelled.append(ctx.agent)
+            raise
+        return Answer(to="hub", text=reply.text)
+
+    hub = FunctionAgent("hub", lambda m, ctx: None)
+    graph = AgentGraph().add(hub)
+    for agent in (FunctionAgent("spender", spender), FunctionAgent("slow", slow)):
+        graph.edge(hub, agent).edge(agent, hub)
+    runtime, store = store_runtime(tmp_path)
+    result = await runtime.run(
+        graph, Question(to=["spender", "slow"], text="go"), budget=Budget(tokens=5)
+    )
+    assert result.reason == "max_tokens"
+    assert cancelled == ["slow"]
+    release.set()  # had the sibling survived, its call would now finish and be recorded
+    for _ in range(5):
+        await asyncio.sleep(0.01)
+    assert result.transcript() == [
+        {"sender": "user", "recipients": ["spender", "slow"], "parent": None}
+        | {"kind": "question", "text": "go", "item_id": None, "choices": []},
+        {"sender": "runtime", "recipients": [], "parent": 0}
+        | {"kind": "stop", "reason": "max_tokens", "detail": result.detail},
+    ]
+    assert transcript(store.messages(result.run_id)) == result.transcript()
+    assert [(c.agent, c.model, c.status) for c in store.model_calls(result.run_id)] == [
+        ("spender", "spender", "ok")
+    ]
+    assert len(slow_model.calls) == 1  # started, never finished, never recorded
+    assert_nothing_after_the_stop(store, result.run_id)
+
+
+async def test_a_model_call_after_the_run_ended_is_refused_and_not_recorded(
+    tmp_path: Path,
+) -> None:
+    model = FunctionModel(lambda r: "ok")
+    leaked: list[asyncio.Task[object]] = []
+
+    async def leaky(message: Message, ctx: RunContext) -> None:
+        async def later() -> object:
+            await asyncio.sleep(0)
+            return await ctx.complete(model, ModelRequest.of("after the end"))
+
+        leaked.append(asyncio.ensure_future(later()))  # not awaited: outlives the run
+
+    graph = AgentGraph().add(FunctionAgent("leaky", leaky))
+    runtime, store = store_runtime(tmp_path)
+    result = await runtime.run(graph, Question(to="leaky", text="go"))
+    assert result.reason == "completed"
+    refused = r"called FunctionModel\(function\) after run \w+ ended; the call is refused"
+    with pytest.raises(UserError, match=refused):
+        await leaked[0]
+    assert model.calls == [] and store.model_calls(result.run_id) == []
+    assert_nothing_after_the_stop(store, result.run_id)
 
 
 # -- 3. budgets are validated when built; a runtime fault still ends the run ---------------
