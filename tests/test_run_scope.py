@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,10 +18,14 @@ from agents.store import RunStore
 from protocols import (
     Answer,
     Envelope,
+    Error,
+    Event,
     Message,
+    MessageSent,
     Question,
     RunStopped,
     Stop,
+    TokenDelta,
     UserError,
     transcript,
 )
@@ -154,3 +159,117 @@ def test_good_budgets_are_accepted() -> None:
         "seconds": 1,
     }
     assert Budget(seconds=0.25).seconds == 0.25
+
+
+async def test_an_unexpected_fault_in_the_run_loop_still_ends_the_run(tmp_path: Path) -> None:
+    ticks = {"n": 0}
+
+    def clock() -> datetime:  # a fault inside the runtime itself, on its 6th reading
+        ticks["n"] += 1
+        if ticks["n"] == 6:
+            raise RuntimeError("clock went backwards")
+        return datetime(2026, 1, 1, tzinfo=UTC)
+
+    store = RunStore(f"sqlite:///{tmp_path / 'runs.db'}")
+    runtime = Runtime(store, clock=clock)
+    graph = AgentGraph().edge(
+        FunctionAgent("a", lambda m, ctx: Answer(to="b", text="x")),
+        FunctionAgent("b", lambda m, ctx: None),
+    )
+    with pytest.raises(RuntimeError, match="clock went backwards"):
+        await runtime.run(graph, Question(to="a", text="go"))
+    (record,) = store.list_runs()
+    assert (record.status, record.stop_reason) == ("error", "error")
+    assert record.stop_detail == "runtime error: RuntimeError: clock went backwards"
+    assert transcript(store.messages(record.id)) == [  # the reply being sent is lost
+        {"sender": "user", "recipients": ["a"], "parent": None}
+        | {"kind": "question", "text": "go", "item_id": None, "choices": []},
+        {"sender": "runtime", "recipients": [], "parent": 0}
+        | {"kind": "error", "error_type": "RuntimeError", "recoverable": False}
+        | {"detail": "runtime error: RuntimeError: clock went backwards"},
+        {"sender": "runtime", "recipients": [], "parent": 1}
+        | {"kind": "stop", "reason": "error"}
+        | {"detail": "runtime error: RuntimeError: clock went backwards"},
+    ]
+    assert_nothing_after_the_stop(store, record.id)
+
+
+# -- 4. an observer that raises stops the run with a typed Error and Stop ----------------
+def two_step_graph(model: FunctionModel) -> AgentGraph:
+    async def asker(message: Message, ctx: RunContext) -> Envelope | None:
+        if isinstance(message, Answer):
+            return None
+        return Question(to="answerer", text="2 + 2?")
+
+    async def answerer(message: Message, ctx: RunContext) -> Envelope:
+        pieces = [p async for p in ctx.stream(model, ModelRequest.of("2 + 2?"))]
+        return Answer(to="asker", text="".join(pieces))
+
+    a, b = FunctionAgent("asker", asker), FunctionAgent("answerer", answerer)
+    return AgentGraph().edge(a, b, kinds=[Question]).edge(b, a, kinds=[Answer])
+
+
+def failing_on(kind: type[Event], *, is_async: bool = False):  # type: ignore[no-untyped-def]
+    seen: list[Event] = []
+
+    def check(event: Event) -> None:
+        seen.append(event)
+        if isinstance(event, kind) and not (
+            isinstance(event, MessageSent) and event.message.sender == "user"
+        ):
+            raise ValueError(f"observer exploded on {kind.__name__}")
+
+    async def acheck(event: Event) -> None:
+        check(event)
+
+    return (acheck if is_async else check), seen
+
+
+@pytest.mark.parametrize(
+    ("kind", "is_async", "before_error"),
+    [
+        (MessageSent, False, ["question", "question"]),  # on the asker's question
+        (MessageSent, True, ["question", "question"]),
+        (TokenDelta, False, ["question", "question", "answer"]),  # mid-stream, not the agent's
+        (TokenDelta, True, ["question", "question", "answer"]),
+    ],
+)
+async def test_an_observer_that_raises_stops_the_run_with_an_error_and_a_stop(
+    tmp_path: Path, kind: type[Event], is_async: bool, before_error: list[str]
+) -> None:
+    observer, seen = failing_on(kind, is_async=is_async)
+    runtime, store = store_runtime(tmp_path)
+    result = await runtime.run(
+        two_step_graph(FunctionModel(lambda r: "four")),
+        Question(to="asker", text="start"),
+        observer=observer,
+    )
+    assert (result.reason, result.status) == ("error", "error")
+    detail = f"the observer raised ValueError: observer exploded on {kind.__name__}"
+    assert result.detail == detail
+    assert [m.kind for m in result.messages] == [*before_error, "error", "stop"]
+    error, stop = result.messages[-2:]
+    assert isinstance(error, Error) and isinstance(stop, Stop)
+    assert (error.sender, error.error_type, error.detail) == ("runtime", "ValueError", detail)
+    assert (stop.sender, stop.reason, stop.detail) == ("runtime", "error", detail)
+    assert transcript(store.messages(result.run_id)) == result.transcript()
+    record = store.get_run(result.run_id)
+    assert (record.status, record.stop_detail) == ("error", detail)
+    assert_nothing_after_the_stop(store, result.run_id)
+    assert isinstance(seen[-1], kind)  # not called again after it failed
+
+
+async def test_an_observer_that_raises_on_the_last_event_after_the_run_is_recorded(
+    tmp_path: Path,
+) -> None:
+    observer, _ = failing_on(RunStopped)
+    runtime, store = store_runtime(tmp_path)
+    with pytest.raises(ValueError, match="observer exploded on RunStopped"):
+        await runtime.run(
+            two_step_graph(FunctionModel(lambda r: "four")),
+            Question(to="asker", text="start"),
+            observer=observer,
+        )
+    (record,) = store.list_runs()
+    assert (record.status, record.stop_reason) == ("completed", "completed")
+    assert_nothing_after_the_stop(store, record.id)
