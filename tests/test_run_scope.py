@@ -110,10 +110,11 @@ async def test_a_model_call_after_the_run_ended_is_refused_and_not_recorded(
 ) -> None:
     model = FunctionModel(lambda r: "ok")
     leaked: list[asyncio.Task[object]] = []
+    ended = asyncio.Event()
 
     async def leaky(message: Message, ctx: RunContext) -> None:
         async def later() -> object:
-            await asyncio.sleep(0)
+            await ended.wait()
             return await ctx.complete(model, ModelRequest.of("after the end"))
 
         leaked.append(asyncio.ensure_future(later()))  # not awaited: outlives the run
@@ -122,6 +123,7 @@ async def test_a_model_call_after_the_run_ended_is_refused_and_not_recorded(
     runtime, store = store_runtime(tmp_path)
     result = await runtime.run(graph, Question(to="leaky", text="go"))
     assert result.reason == "completed"
+    ended.set()
     refused = r"called FunctionModel\(function\) after run \w+ ended; the call is refused"
     with pytest.raises(UserError, match=refused):
         await leaked[0]
