@@ -13,6 +13,10 @@ end of its run is refused.
 An exception from the observer also stops the run: an ``Error`` from ``runtime`` carrying the
 exception's text, then a ``Stop`` with reason ``error``; the observer is not called again.
 Any other unexpected exception in the run loop is recorded the same way, then re-raised.
+
+Agents may keep per-run state: the runtime calls ``agent.new_state()`` (when an agent has
+one) at the start of every run and hands the object to the agent on each turn as
+``ctx.state``, so runs of one graph object, replays and concurrent runs never share it.
 """
 
 from __future__ import annotations
@@ -122,6 +126,7 @@ class _State:
     pending_events: list[Event] = field(default_factory=list)
     rngs: dict[str, random.Random] = field(default_factory=dict)
     tasks: set[asyncio.Future[Any]] = field(default_factory=set)
+    agent_states: dict[str, object] = field(default_factory=dict)
     observer_error: Exception | None = None
     finished: bool = False
 
@@ -315,6 +320,9 @@ class Runtime:
             replay=replay,
         )
         state = _State(run_id, graph, tracker, gateway, observer, seed)
+        for name, agent in graph.agents.items():
+            new_state = getattr(agent, "new_state", None)
+            state.agent_states[name] = new_state() if callable(new_state) else None
         return state
 
     def _flush_soon(self, state: _State) -> None:
@@ -501,7 +509,11 @@ class Runtime:
         ) -> list[tuple[str, Message, list[Envelope], BaseException | None]]:
             agent: Agent = state.graph.agents[name]
             ctx = RunContext(
-                run_id=state.run_id, agent=name, rng=state.rng(name), gateway=state.gateway
+                run_id=state.run_id,
+                agent=name,
+                rng=state.rng(name),
+                gateway=state.gateway,
+                state=state.agent_states[name],
             )
             done: list[tuple[str, Message, list[Envelope], BaseException | None]] = []
             for message in inbox:

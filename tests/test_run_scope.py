@@ -13,13 +13,32 @@ from pathlib import Path
 import pytest
 
 from agents import AgentGraph, Budget, FunctionAgent, RunContext, Runtime
+from agents.demo import build_lesson_graph, start_message
 from agents.models import FunctionModel, ModelRequest
 from agents.store import RunStore
+from knowledge_graph.builders import sample_curriculum
+from personas import (
+    LearnerProfile,
+    Persona,
+    PersonaSpec,
+    Reply,
+    SimulatedStudent,
+    SimulatedTeacherMind,
+    ToolRegistry,
+    builtin_persona,
+    calculator_tool,
+    learner_items,
+)
+from personas.moves import bridge_tool, moves_tool
+from personas.persona import PlanOut, TurnState
+from personas.prompting import ThoughtVars, ToolInfo
 from protocols import (
     Answer,
     Envelope,
     Error,
     Event,
+    Explanation,
+    Hint,
     Message,
     MessageSent,
     Question,
@@ -129,6 +148,126 @@ async def test_a_model_call_after_the_run_ended_is_refused_and_not_recorded(
         await leaked[0]
     assert model.calls == [] and store.model_calls(result.run_id) == []
     assert_nothing_after_the_stop(store, result.run_id)
+
+
+# -- 2. per-run state: runs of one graph object, replays and concurrent runs agree --------
+def classroom() -> AgentGraph:
+    """A simulated teacher persona and a simulated student who holds a misconception:
+    the teacher's memory of tries, the persona's history and the student's learning all
+    change during a run."""
+    kg = sample_curriculum()
+    teacher = Persona(
+        builtin_persona("teacher"),
+        SimulatedTeacherMind(kg),
+        tools=ToolRegistry([bridge_tool(), moves_tool(), calculator_tool()]),
+    )
+    stuck = LearnerProfile(prior=0.0, guess=0.0, slip=0.0, misconception_rate=1.0, learn=1.0)
+    student = SimulatedStudent(
+        "student", learner_items(kg), stuck, misconceptions=["misconception:add_across"]
+    )
+    return (
+        AgentGraph()
+        .edge(teacher, student, kinds=[Question, Explanation, Hint])
+        .edge(student, teacher, kinds=[Answer])
+    )
+
+
+def first_question() -> Answer:
+    return Answer(to="teacher", text="7", item_id="item:frac-add-1")
+
+
+async def test_running_one_graph_object_twice_replaying_it_and_running_it_concurrently_agree(
+    tmp_path: Path,
+) -> None:
+    graph = classroom()
+    runtime, store = store_runtime(tmp_path)
+    budget = Budget(turns=12)
+    first = await runtime.run(graph, first_question(), budget=budget, seed=3)
+    said = [(m.sender, m.kind, getattr(m, "text", "")[:24]) for m in first.messages]
+    assert said == [
+        ("user", "answer", "7"),
+        ("teacher", "thought", ""),
+        ("teacher", "plan", ""),
+        ("teacher", "question", "How did you get 7? Walk "),
+        ("student", "answer", "2/9"),  # its misconception, at the start of every run
+        ("teacher", "thought", ""),
+        ("teacher", "plan", ""),  # the second try on the item: the teacher tells
+        ("teacher", "explanation", "The answer is 1/2. Sixth"),
+        ("runtime", "stop", ""),
+    ]
+    second = await runtime.run(graph, first_question(), budget=budget, seed=3)
+    assert second.transcript() == first.transcript()
+    replay = await runtime.replay(first.run_id, graph)
+    assert replay.identical and replay.first_difference is None
+    assert replay.result.transcript() == first.transcript()
+    order: list[str] = []
+
+    async def take_turns(event: Event) -> None:
+        order.append(event.run_id)
+        await asyncio.sleep(0)  # let the other run go on: the two runs interleave
+
+    together = await asyncio.gather(
+        *(
+            runtime.run(graph, first_question(), budget=budget, seed=3, observer=take_turns)
+            for _ in range(2)
+        )
+    )
+    a, b = dict.fromkeys(order)  # the two run ids, in the order they started
+    assert order.index(b) < len(order) - 1 - order[::-1].index(a)  # b began before a ended
+    assert [r.transcript() for r in together] == [first.transcript()] * 2
+    assert transcript(store.messages(together[1].run_id)) == first.transcript()
+
+
+class CountingMind:
+    """Says how many lines of history the persona showed it: the history of this run."""
+
+    async def think(self, turn: TurnState, ctx: object) -> ThoughtVars:
+        return ThoughtVars(knowledge="n/a", guideline="count")
+
+    async def plan(self, turn: TurnState, tools: list[ToolInfo], ctx: object) -> PlanOut:
+        return PlanOut()
+
+    async def execute(self, turn: TurnState, kinds: list[str], ctx: object) -> Reply:
+        return Reply(kind="question", text=f"history of {len(turn.history)} lines")
+
+
+async def test_a_persona_history_belongs_to_the_run() -> None:
+    coach = Persona(
+        PersonaSpec(name="coach", role="socratic_coach", mind="simulated"), CountingMind()
+    )
+    asked = {"n": 0}  # the learner below counts per graph build, not per run
+
+    def learner(message: Message, ctx: RunContext) -> Answer | None:
+        asked["n"] += 1
+        return Answer(to="coach", text="hmm") if asked["n"] % 3 else None
+
+    graph = (
+        AgentGraph()
+        .edge(coach, FunctionAgent("learner", learner), kinds=[Question])
+        .edge("learner", "coach", kinds=[Answer])
+    )
+    runtime = Runtime()
+    runs = [await runtime.run(graph, Answer(to="coach", text="hi")) for _ in range(2)]
+    for run in runs:
+        assert [getattr(m, "text", None) for m in run.messages if m.kind == "question"] == [
+            "history of 1 lines",
+            "history of 3 lines",
+            "history of 5 lines",
+        ]
+    assert runs[1].transcript() == runs[0].transcript()
+
+
+async def test_the_demo_lesson_graph_runs_the_same_twice() -> None:
+    graph = build_lesson_graph("novice", seed=1)
+    runtime = Runtime()
+    budget = Budget(turns=100, model_calls=50, seconds=60)
+    first = await runtime.run(graph, start_message(), budget=budget, seed=1)
+    second = await runtime.run(graph, start_message(), budget=budget, seed=1)
+    assert second.transcript() == first.transcript()
+    assert first.detail == "lesson finished: 1/7 right at first try, 3/7 right in the end"
+    teacher = graph.agents["teacher"]
+    marks = teacher.progress(first.messages)  # type: ignore[attr-defined]
+    assert (sum(marks.first_try.values()), sum(marks.final.values())) == (1, 3)
 
 
 # -- 3. budgets are validated when built; a runtime fault still ends the run ---------------
