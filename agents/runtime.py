@@ -382,7 +382,7 @@ class Runtime:
 
         Raises:
             _ObserverFailed: The observer raised (now or while tokens streamed); the run
-                loop stops. Not raised once the run is finishing.
+                loop stops. Not raised once the run has its ``Stop``.
         """
         if state.finished:  # after the run's end nothing more is recorded
             state.pending_events = []
@@ -400,9 +400,10 @@ class Runtime:
             self.store.write(state.run_id, messages=messages, events=stored)
         if state.observer is not None or state.tasks:
             await self._notify(state, events)
-        if state.observer_error is not None and not state.gateway.closed:
-            error, state.observer_error = state.observer_error, None
-            raise _ObserverFailed(error)
+        if state.observer_error is None or state.gateway.closed or isinstance(message, Stop):
+            return  # once the run has its Stop, _finish records it in full, then raises
+        error, state.observer_error = state.observer_error, None
+        raise _ObserverFailed(error)
 
     def _stamp(
         self,

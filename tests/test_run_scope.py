@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -339,7 +340,7 @@ async def test_an_unexpected_fault_in_the_run_loop_still_ends_the_run(tmp_path: 
 def two_step_graph(model: FunctionModel) -> AgentGraph:
     async def asker(message: Message, ctx: RunContext) -> Envelope | None:
         if isinstance(message, Answer):
-            return None
+            return Stop(detail="answered")
         return Question(to="answerer", text="2 + 2?")
 
     async def answerer(message: Message, ctx: RunContext) -> Envelope:
@@ -400,17 +401,27 @@ async def test_an_observer_that_raises_stops_the_run_with_an_error_and_a_stop(
     assert isinstance(seen[-1], kind)  # not called again after it failed
 
 
-async def test_an_observer_that_raises_on_the_last_event_after_the_run_is_recorded(
-    tmp_path: Path,
+def failing_on_the_stop(event: Event) -> None:
+    if isinstance(event, MessageSent) and isinstance(event.message, Stop):
+        raise ValueError("observer exploded on Stop")
+
+
+@pytest.mark.parametrize("observer", [failing_on(RunStopped)[0], failing_on_the_stop])
+async def test_an_observer_that_raises_on_the_last_events_after_the_run_is_recorded(
+    tmp_path: Path, observer: Callable[[Event], None]
 ) -> None:
-    observer, _ = failing_on(RunStopped)
     runtime, store = store_runtime(tmp_path)
-    with pytest.raises(ValueError, match="observer exploded on RunStopped"):
+    with pytest.raises(ValueError, match=r"observer exploded on (RunStopped|Stop)"):
         await runtime.run(
             two_step_graph(FunctionModel(lambda r: "four")),
             Question(to="asker", text="start"),
             observer=observer,
         )
     (record,) = store.list_runs()
-    assert (record.status, record.stop_reason) == ("completed", "completed")
+    assert (record.status, record.stop_reason, record.stop_detail) == (
+        "completed",
+        "completed",
+        "answered",
+    )
+    assert [m.kind for m in store.messages(record.id)] == ["question"] * 2 + ["answer", "stop"]
     assert_nothing_after_the_stop(store, record.id)
