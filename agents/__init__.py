@@ -3,7 +3,7 @@
 from agents import AgentGraph, Budget, FunctionAgent, Runtime
 """
 
-from agents.agent import Agent, FunctionAgent, RunContext
+from agents.agent import Agent, FunctionAgent, RunContext, StatefulAgent
 from agents.budget import Budget
 from agents.experts import Expert, ExpertRegistry, load_experts
 from agents.graph import AgentGraph, Edge
@@ -31,6 +31,7 @@ __all__ = [
     "RunResult",
     "RunStore",
     "Runtime",
+    "StatefulAgent",
     "SubTask",
     "TaskPlan",
     "TerminalInput",

@@ -28,7 +28,7 @@ from protocols import Envelope, Message, UserError
 if TYPE_CHECKING:
     from agents.gateway import ModelGateway
 
-__all__ = ["Agent", "FunctionAgent", "RunContext"]
+__all__ = ["Agent", "FunctionAgent", "RunContext", "StatefulAgent"]
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -48,6 +48,32 @@ class Agent(Protocol):
         ...
 
 
+@runtime_checkable
+class StatefulAgent(Agent, Protocol):
+    """An agent that keeps state during a run (a conversation history, a lesson's place).
+
+    The instance is configuration, shared by every run of its graph, replays and concurrent
+    runs included; what changes during a run lives in the object ``new_state()`` returns.
+    The runtime calls it once per run, before the first message, and passes the object on
+    every turn as ``ctx.state`` (``personas.run_state(ctx, cls)`` reads it type-checked)::
+
+        class Counter:
+            name = "counter"
+
+            def new_state(self) -> list[str]:
+                return []
+
+            async def handle(self, message: Message, ctx: RunContext) -> list[Message]:
+                seen = ctx.state  # this run's list, empty at the run's start
+                seen.append(message.id)
+                return []
+    """
+
+    def new_state(self) -> object:
+        """A fresh state for one run."""
+        ...
+
+
 class RunContext:
     """Per-agent view of a run: ids, a seeded RNG, and budgeted, recorded model calls.
 
@@ -55,12 +81,23 @@ class RunContext:
         run_id: The run's id.
         agent: The name of the agent this context belongs to.
         rng: A ``random.Random`` seeded from the run seed and the agent name.
+        state: The agent's state for this run: what its ``new_state()`` returned when the run
+            began (see ``StatefulAgent``), or None for an agent without one.
     """
 
-    def __init__(self, *, run_id: str, agent: str, rng: random.Random, gateway: ModelGateway):
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        agent: str,
+        rng: random.Random,
+        gateway: ModelGateway,
+        state: Any = None,
+    ):
         self.run_id = run_id
         self.agent = agent
         self.rng = rng
+        self.state = state
         self._gateway = gateway
 
     async def complete(self, client: ModelClient, request: ModelRequest) -> ModelResponse:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -12,6 +13,37 @@ from protocols import BudgetExceeded, UserError
 __all__ = ["Budget", "BudgetTracker"]
 
 WARN_AT = 0.8
+_WHOLE = ("turns", "model_calls", "tokens")
+
+
+def _check_limit(name: str, value: object) -> None:
+    """Refuse a limit that would crash the run later: the wrong type, zero or less, inf/nan."""
+    if value is None and name == "tokens":
+        return
+    default = getattr(Budget, name)
+    fix = f"Leave it out for the default ({default!r}) or give a positive limit"
+    number: float
+    if name in _WHOLE:
+        if isinstance(value, bool) or not isinstance(value, int):
+            example = int(value) if isinstance(value, float) and 1 <= value < 1e15 else 10
+            raise UserError(
+                f"Budget.{name} must be a whole number (int), got {value!r}. {fix}, "
+                f"e.g. Budget({name}={example})."
+            )
+        number = value
+    elif isinstance(value, bool) or not isinstance(value, int | float):
+        raise UserError(f"Budget.{name} must be a number of seconds, got {value!r}. {fix}.")
+    else:
+        number = value
+    if not math.isfinite(number):
+        raise UserError(
+            f"Budget.{name} must be finite, got {value!r}: every run has a hard limit. {fix}."
+        )
+    if number <= 0:
+        raise UserError(
+            f"Budget.{name} must be positive, got {value!r}: a budget of 0 would stop "
+            f"the run before it starts. {fix}."
+        )
 
 
 @dataclass(frozen=True)
@@ -25,7 +57,9 @@ class Budget:
         seconds: Most wall-clock seconds.
 
     Raises:
-        UserError: A limit is zero, negative or of the wrong type.
+        UserError: A limit is zero, negative, not finite (inf, nan), or of the wrong type:
+            ``turns``, ``model_calls`` and ``tokens`` are whole numbers (``int``, not
+            ``bool`` or ``2.5``); ``seconds`` is an ``int`` or ``float``.
     """
 
     turns: int = 50
@@ -35,17 +69,7 @@ class Budget:
 
     def __post_init__(self) -> None:
         for name in ("turns", "model_calls", "tokens", "seconds"):
-            value = getattr(self, name)
-            if value is None and name == "tokens":
-                continue
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise UserError(f"Budget.{name} must be a number, got {value!r}")
-            if value <= 0:
-                raise UserError(
-                    f"Budget.{name} must be positive, got {value!r}: a budget of 0 would stop "
-                    f"the run before it starts. Leave it out for the default "
-                    f"({getattr(Budget, name)!r}) or give a positive limit."
-                )
+            _check_limit(name, getattr(self, name))
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -119,12 +119,13 @@ def demo(db: str | None, profiles: str, seed: int, quiet: bool) -> None:
         table.add_column(col)
     for name, result, teacher in rows:
         n = len(teacher.items)
+        marks = teacher.progress(result.messages)
         table.add_row(
             name,
             result.run_id[:12],
             result.reason,
-            f"{sum(teacher.first_try.values())}/{n}",
-            f"{sum(teacher.final.values())}/{n}",
+            f"{sum(marks.first_try.values())}/{n}",
+            f"{sum(marks.final.values())}/{n}",
             str(int(result.usage["turns"])),
             str(int(result.usage["model_calls"])),
         )

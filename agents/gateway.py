@@ -69,9 +69,20 @@ class ModelGateway:
         self.emit = emit
         self.clock = clock
         self.replay = replay
+        self.closed = False
         self._seq = 0
 
+    def close(self) -> None:
+        """End of the run: refuse new calls, and record nothing of calls still in flight."""
+        self.closed = True
+
     def _start(self, agent: str, client: ModelClient) -> tuple[str, int]:
+        if self.closed:
+            raise UserError(
+                f"agent {agent!r} called {client.describe()} after run {self.run_id} ended; "
+                "the call is refused and not recorded. Await all work inside handle() "
+                "instead of leaving tasks running."
+            )
         self.tracker.reserve_model_call()
         self._seq += 1
         call_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{self.run_id}/call/{self._seq}").hex
@@ -103,6 +114,8 @@ class ModelGateway:
         attempts: int,
         error: BaseException | None,
     ) -> None:
+        if self.closed:  # the run ended while this call was in flight: drop it
+            return
         latency = (time.perf_counter() - started) * 1000
         error_text = f"{type(error).__name__}: {error}" if error is not None else None
         if self.store is not None:

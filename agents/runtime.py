@@ -6,7 +6,17 @@ replies are committed in a fixed order (graph order, then inbox order), so a run
 deterministic given its seed and its model replies. A run ends when an agent sends ``Stop``,
 when nothing is left to deliver, when a budget runs out, on an agent error, or on
 cancellation (Ctrl-C): in every case the last message is a typed ``Stop`` and the run is
-persisted with that reason.
+persisted with that reason. When a budget runs out, the agents still working in that step are
+cancelled, and nothing an agent does after the ``Stop`` is recorded: a model call after the
+end of its run is refused.
+
+An exception from the observer also stops the run: an ``Error`` from ``runtime`` carrying the
+exception's text, then a ``Stop`` with reason ``error``; the observer is not called again.
+Any other unexpected exception in the run loop is recorded the same way, then re-raised.
+
+Agents may keep per-run state: the runtime calls ``agent.new_state()`` (when an agent has
+one) at the start of every run and hands the object to the agent on each turn as
+``ctx.state``, so runs of one graph object, replays and concurrent runs never share it.
 """
 
 from __future__ import annotations
@@ -56,6 +66,14 @@ _STATUS: dict[str, str] = {"completed": "completed", "interrupted": "interrupted
 
 class _RoutingError(UserError):
     pass
+
+
+class _ObserverFailed(Exception):
+    """The observer raised ``error``; the run stops with a typed ``Error``."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(f"the observer raised {type(error).__name__}: {error}")
+        self.error = error
 
 
 @dataclass(frozen=True)
@@ -108,6 +126,9 @@ class _State:
     pending_events: list[Event] = field(default_factory=list)
     rngs: dict[str, random.Random] = field(default_factory=dict)
     tasks: set[asyncio.Future[Any]] = field(default_factory=set)
+    agent_states: dict[str, object] = field(default_factory=dict)
+    observer_error: Exception | None = None
+    finished: bool = False
 
     def rng(self, agent: str) -> random.Random:
         """The agent's RNG for this run, seeded from the run seed and the agent name."""
@@ -148,12 +169,17 @@ class Runtime:
             message: The first message; it must name its recipients (``to=``).
             budget: Hard limits; ``Budget()`` defaults when None.
             seed: Seeds every agent's ``ctx.rng``.
-            observer: Called with every event (sync or async), e.g. to render live.
+            observer: Called with every event (sync or async), e.g. to render live. If it
+                raises, the run stops with an ``Error`` and a ``Stop`` (reason ``error``)
+                and it is not called again.
 
         Raises:
             GraphBuildError: The graph is invalid.
             UserError: The first message has no recipient, or names an unknown agent.
             asyncio.CancelledError: Re-raised after recording the run as ``interrupted``.
+            Exception: The observer's own exception when it raised on the run's last
+                events (after the run was recorded in full), or a fault in the runtime
+                itself, re-raised after recording an ``Error`` and a ``Stop``.
         """
         budget = budget or Budget()
         graph.validate()
@@ -174,20 +200,25 @@ class Runtime:
                     replay_of=_replay.run_id if _replay else None,
                 )
             )
-        await self._emit(
-            state,
-            RunStarted(
-                run_id=run_id,
-                graph=graph.to_mermaid(),
-                budget=budget.as_dict(),
-                seed=seed,
-                timestamp=self.clock(),
-            ),
+        started = RunStarted(
+            run_id=run_id,
+            graph=graph.to_mermaid(),
+            budget=budget.as_dict(),
+            seed=seed,
+            timestamp=self.clock(),
         )
         try:
+            await self._emit(state, started)
             reason, detail = await self._run_with_limits(state, first, budget)
         except asyncio.CancelledError:
             await self._finish(state, "interrupted", "cancelled (Ctrl-C or task cancellation)")
+            raise
+        except _ObserverFailed as exc:
+            reason, detail = await self._runtime_failed(state, exc.error, str(exc))
+        except Exception as exc:
+            # A bug, not an agent's failure: record it so the run is not left running.
+            await self._runtime_failed(state, exc, f"runtime error: {type(exc).__name__}: {exc}")
+            await self._finish(state, "error", f"runtime error: {type(exc).__name__}: {exc}")
             raise
         return await self._finish(state, reason, detail)
 
@@ -298,28 +329,73 @@ class Runtime:
             replay=replay,
         )
         state = _State(run_id, graph, tracker, gateway, observer, seed)
+        for name, agent in graph.agents.items():
+            new_state = getattr(agent, "new_state", None)
+            state.agent_states[name] = new_state() if callable(new_state) else None
         return state
 
     def _flush_soon(self, state: _State) -> None:
         """Deliver token deltas to the observer without waiting for the step to end."""
-        if state.observer is not None:
+        if state.observer is not None and not state.finished:
             events, state.pending_events = state.pending_events, []
             for event in events:
                 self._deliver_sync(state, event)
 
+    def _observer_failed(self, state: _State, error: Exception) -> None:
+        """Remember the observer's first exception and call it no more; the run loop then
+        stops the run (see ``_emit``)."""
+        state.observer = None
+        if state.observer_error is None:
+            state.observer_error = error
+
     def _deliver_sync(self, state: _State, event: Event) -> None:
-        assert state.observer is not None
-        result = state.observer(event)
+        """Called from inside an agent's model stream: an observer's exception must not
+        reach the agent, so it is remembered for the run loop."""
+        if state.observer is None:
+            return
+        try:
+            result = state.observer(event)
+        except Exception as exc:  # noqa: BLE001 - stops the run with a typed Error
+            self._observer_failed(state, exc)
+            return
         if inspect.isawaitable(result):
             task = asyncio.ensure_future(result)
             state.tasks.add(task)
-            task.add_done_callback(state.tasks.discard)
+
+            def done(task: asyncio.Future[Any]) -> None:
+                state.tasks.discard(task)
+                error = None if task.cancelled() else task.exception()
+                if isinstance(error, Exception):
+                    self._observer_failed(state, error)
+
+            task.add_done_callback(done)
+
+    async def _notify(self, state: _State, events: list[Event]) -> None:
+        if state.tasks:  # token deltas still being delivered go first
+            await asyncio.gather(*state.tasks, return_exceptions=True)
+        for ev in events:
+            if state.observer is None:
+                return
+            try:
+                result = state.observer(ev)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as exc:  # noqa: BLE001 - stops the run with a typed Error
+                self._observer_failed(state, exc)
 
     async def _emit(
         self, state: _State, event: Event | None = None, message: Message | None = None
     ) -> None:
         """Persist ``message`` (if any) and the pending events in one transaction, then
-        hand the events to the observer."""
+        hand the events to the observer.
+
+        Raises:
+            _ObserverFailed: The observer raised (now or while tokens streamed); the run
+                loop stops. Not raised once the run has its ``Stop``.
+        """
+        if state.finished:  # after the run's end nothing more is recorded
+            state.pending_events = []
+            return
         events, state.pending_events = state.pending_events, []
         if event is not None:
             events.append(event)
@@ -331,11 +407,12 @@ class Runtime:
                     stored.append((state.event_seq, ev))
             messages = [(len(state.messages) - 1, message)] if message is not None else []
             self.store.write(state.run_id, messages=messages, events=stored)
-        for ev in events:
-            if state.observer is not None:
-                result = state.observer(ev)
-                if inspect.isawaitable(result):
-                    await result
+        if state.observer is not None or state.tasks:
+            await self._notify(state, events)
+        if state.observer_error is None or state.gateway.closed or isinstance(message, Stop):
+            return  # once the run has its Stop, _finish records it in full, then raises
+        error, state.observer_error = state.observer_error, None
+        raise _ObserverFailed(error)
 
     def _stamp(
         self,
@@ -360,8 +437,8 @@ class Runtime:
         return MESSAGE_ADAPTER.validate_python(stamped)
 
     async def _commit(self, state: _State, message: Message) -> None:
-        state.messages.append(message)
         sent = MessageSent(run_id=state.run_id, message=message, timestamp=self.clock())
+        state.messages.append(message)
         await self._emit(state, sent, message)
 
     def _targets(self, graph: AgentGraph, sender: str, message: Envelope) -> list[str]:
@@ -442,7 +519,11 @@ class Runtime:
         ) -> list[tuple[str, Message, list[Envelope], BaseException | None]]:
             agent: Agent = state.graph.agents[name]
             ctx = RunContext(
-                run_id=state.run_id, agent=name, rng=state.rng(name), gateway=state.gateway
+                run_id=state.run_id,
+                agent=name,
+                rng=state.rng(name),
+                gateway=state.gateway,
+                state=state.agent_states[name],
             )
             done: list[tuple[str, Message, list[Envelope], BaseException | None]] = []
             for message in inbox:
@@ -470,8 +551,19 @@ class Runtime:
             return done
 
         order = [n for n in state.graph.agents if n in inboxes]
-        results = await asyncio.gather(*(work(n, inboxes[n]) for n in order))
-        return [item for chunk in results for item in chunk]
+        if len(order) == 1:
+            return await work(order[0], inboxes[order[0]])
+        # A TaskGroup, not gather: when one agent exhausts the budget, its siblings are
+        # cancelled (and awaited) before the run records its Stop.
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(work(n, inboxes[n])) for n in order]
+        except BaseExceptionGroup as failed:
+            exceeded = [e for e in failed.exceptions if isinstance(e, BudgetExceeded)]
+            if exceeded and len(exceeded) == len(failed.exceptions):
+                raise exceeded[0] from None
+            raise
+        return [item for task in tasks for item in task.result()]
 
     async def _agent_failed(
         self, state: _State, agent: str, incoming: Message, error: BaseException
@@ -483,7 +575,22 @@ class Runtime:
         )
         return "error", f"agent {agent!r} failed: {detail}"
 
+    async def _runtime_failed(
+        self, state: _State, error: BaseException, detail: str
+    ) -> tuple[StopReason, str]:
+        """Record a failure that is no agent's (the observer's, or a bug) as an ``Error``."""
+        if not state.messages or not isinstance(state.messages[-1], Stop):
+            failure = Error(error_type=type(error).__name__, detail=detail)
+            last = state.messages[-1].id if state.messages else None
+            await self._commit(
+                state, self._stamp(state, failure, sender="runtime", parent=last, recipients=())
+            )
+        return "error", detail
+
     async def _finish(self, state: _State, reason: StopReason, detail: str) -> RunResult:
+        """Record the ``Stop`` and the run's outcome. From here on the run's gateway refuses
+        model calls and nothing more is written for the run."""
+        state.gateway.close()
         if not state.messages or not isinstance(state.messages[-1], Stop):
             stop = Stop(reason=reason, detail=detail)
             last = state.messages[-1].id if state.messages else None
@@ -509,4 +616,8 @@ class Runtime:
                 timestamp=self.clock(),
             ),
         )
+        state.finished = True
+        if state.observer_error is not None:
+            # It raised on the run's last events, after the run was recorded in full.
+            raise state.observer_error
         return RunResult(state.run_id, reason, detail, list(state.messages), usage)

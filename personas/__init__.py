@@ -13,13 +13,14 @@ from personas.minds import (
     brier_score,
 )
 from personas.minds.few_shot import FewShotMentalModel
-from personas.patient import SimulatedPatient, score_cognitive_model
-from personas.persona import LLMMind, Mind, Persona, Reply
+from personas.patient import PatientSession, SimulatedPatient, score_cognitive_model
+from personas.persona import LLMMind, Mind, Persona, PersonaState, Reply
 from personas.prompting import TEMPLATES, render_prompt
 from personas.reviewer import RubricReviewer, review_text
 from personas.sandbox import SandboxError, SandboxResult, run_sandboxed
 from personas.simulated import SimulatedStudent, appraise, learner_items
 from personas.spec import BUILTIN_PERSONAS, PersonaSpec, builtin_persona, load_persona
+from personas.state import run_state
 from personas.teacher import SimulatedTeacherMind
 from personas.tools import (
     ConceptualTool,
@@ -46,8 +47,10 @@ __all__ = [
     "LearnerItem",
     "LearnerProfile",
     "Mind",
+    "PatientSession",
     "Persona",
     "PersonaSpec",
+    "PersonaState",
     "Reply",
     "RubricReviewer",
     "SandboxError",
@@ -69,5 +72,6 @@ __all__ = [
     "retrieval_tool",
     "review_text",
     "run_sandboxed",
+    "run_state",
     "score_cognitive_model",
 ]

@@ -4,8 +4,10 @@ The patient holds one profile of ``knowledge_graph.builders.cbt_graph`` and reve
 fields gradually: a question about feelings may reveal the emotions, one about thoughts
 the automatic thought, and so on. Deeper fields need trust, which grows with empathic
 turns: intermediate beliefs at trust ≥ 2, core beliefs at trust ≥ 3. It speaks in one of
-the six PATIENT-Ψ styles. ``score_cognitive_model`` scores a trainee's written model
-against the true one. A simulation, not an LLM.
+the six PATIENT-Ψ styles. Trust and what has been revealed belong to one interview: a
+``PatientSession`` (``SimulatedPatient.new_state()``), made fresh for each run.
+``score_cognitive_model`` scores a trainee's written model against the true one. A
+simulation, not an LLM.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from collections.abc import Mapping, Sequence
 from typing import cast
 
 from knowledge_graph import GraphStore
+from personas.state import run_state
 from protocols import Envelope, Message, PatientUtterance, UserError
 from protocols.messages import PatientStyle
 
-__all__ = ["FIELDS", "SimulatedPatient", "score_cognitive_model"]
+__all__ = ["FIELDS", "PatientSession", "SimulatedPatient", "score_cognitive_model"]
 
 # field: (node label, words in the therapist's turn that ask for it, trust needed)
 FIELDS: dict[str, tuple[str, tuple[str, ...], float]] = {
@@ -36,37 +39,21 @@ _EMPATHY = ("understand", "sounds", "that must", "i hear", "makes sense", "thank
 STYLES = ("plain", "upset", "verbose", "reserved", "tangent", "pleasing")
 
 
-class SimulatedPatient:
-    """One patient of the CBT graph, interviewed turn by turn.
+class PatientSession:
+    """One interview with a patient: the trust built so far and the fields revealed.
 
     Args:
-        name: The agent name.
-        kg: A graph built by ``cbt_graph``.
-        patient: The patient node id, e.g. ``"patient:1-1"``.
-        style: One of the six styles (plain, upset, verbose, reserved, tangent, pleasing).
-        seed: Seeds the choice of wording.
+        model: The patient's cognitive model, field by field.
+        style: How it speaks.
+        rng: Chooses the wording (seed it for reproducible interviews).
     """
 
-    def __init__(
-        self, name: str, kg: GraphStore, patient: str, *, style: str = "plain", seed: int = 0
-    ) -> None:
-        if style not in STYLES:
-            raise UserError(f"style must be one of {', '.join(STYLES)}, got {style!r}")
-        node = kg.node(patient)
-        if node is None or "Patient" not in node.labels:
-            raise UserError(f"{patient!r} is not a Patient node of the CBT graph")
-        self.name = name
+    def __init__(self, model: Mapping[str, list[str]], style: str, rng: random.Random) -> None:
+        self.model = model
         self.style = style
-        self.rng = random.Random(f"{seed}:{patient}")
-        owned = [kg.node(e.target) for e in kg.edges(patient, type="HAS")]
-        self.model: dict[str, list[str]] = {}
-        for field, (label, _, _) in FIELDS.items():
-            self.model[field] = [
-                str(n.properties["text"]) for n in owned if n is not None and label in n.labels
-            ]
+        self.rng = rng
         self.trust = 0.0
         self.revealed: set[str] = set()
-        self.emits = (PatientUtterance,)
 
     def _asked(self, text: str) -> list[str]:
         padded = f" {text.lower()} "
@@ -103,10 +90,47 @@ class SimulatedPatient:
             case _:
                 return text
 
+
+class SimulatedPatient:
+    """One patient of the CBT graph, interviewed turn by turn (each run is a new interview,
+    a ``PatientSession``).
+
+    Args:
+        name: The agent name.
+        kg: A graph built by ``cbt_graph``.
+        patient: The patient node id, e.g. ``"patient:1-1"``.
+        style: One of the six styles (plain, upset, verbose, reserved, tangent, pleasing).
+        seed: Seeds the choice of wording.
+    """
+
+    def __init__(
+        self, name: str, kg: GraphStore, patient: str, *, style: str = "plain", seed: int = 0
+    ) -> None:
+        if style not in STYLES:
+            raise UserError(f"style must be one of {', '.join(STYLES)}, got {style!r}")
+        node = kg.node(patient)
+        if node is None or "Patient" not in node.labels:
+            raise UserError(f"{patient!r} is not a Patient node of the CBT graph")
+        self.name = name
+        self.style = style
+        self.seed = f"{seed}:{patient}"
+        owned = [kg.node(e.target) for e in kg.edges(patient, type="HAS")]
+        self.model: dict[str, list[str]] = {}
+        for field, (label, _, _) in FIELDS.items():
+            self.model[field] = [
+                str(n.properties["text"]) for n in owned if n is not None and label in n.labels
+            ]
+        self.emits = (PatientUtterance,)
+
+    def new_state(self) -> PatientSession:
+        """A new interview: no trust yet, nothing revealed."""
+        return PatientSession(self.model, self.style, random.Random(self.seed))
+
     async def handle(self, message: Message, ctx: object) -> Sequence[Envelope]:
+        session = run_state(ctx, PatientSession)
         text = str(getattr(message, "text", "") or "")
-        reply = self.reply_to(text)
-        emotion = self.model["emotion"][0] if "emotion" in self.revealed else None
+        reply = session.reply_to(text)
+        emotion = self.model["emotion"][0] if "emotion" in session.revealed else None
         style = cast(PatientStyle, self.style)
         return [PatientUtterance(to=message.sender, text=reply, style=style, emotion=emotion)]
 

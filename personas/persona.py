@@ -14,6 +14,7 @@ observer (``"user"``): visible to people and tests, never delivered to an agent.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
@@ -27,6 +28,7 @@ from personas.prompting import (
     render_prompt,
 )
 from personas.spec import PersonaSpec
+from personas.state import run_state
 from personas.tools import ToolRegistry
 from protocols import (
     Answer,
@@ -43,7 +45,16 @@ from protocols import (
     Thought,
 )
 
-__all__ = ["LLMMind", "Mind", "ModelContext", "Persona", "PlanOut", "Reply", "TurnState"]
+__all__ = [
+    "LLMMind",
+    "Mind",
+    "ModelContext",
+    "Persona",
+    "PersonaState",
+    "PlanOut",
+    "Reply",
+    "TurnState",
+]
 
 T = TypeVar("T", bound=BaseModel)
 OBSERVER = "user"
@@ -96,7 +107,12 @@ class Reply(BaseModel):
 
 
 class TurnState(BaseModel):
-    """What a mind sees of the turn so far."""
+    """What a mind sees of the turn so far.
+
+    Attributes:
+        state: The mind's own state for this run (what its ``new_state()`` made when the run
+            began), or None for a mind without one.
+    """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
     persona: PersonaSpec
@@ -104,6 +120,22 @@ class TurnState(BaseModel):
     history: list[str]
     thought: ThoughtVars | None = None
     results: list[str] = Field(default_factory=list)
+    state: Any = None
+
+
+@dataclass
+class PersonaState:
+    """What a persona remembers during one run (``Persona.new_state()`` makes it).
+
+    Attributes:
+        history: The conversation so far, one ``"sender: text"`` line per turn.
+        item_id: The item under discussion, carried into replies.
+        mind: The mind's state for the run, from the mind's ``new_state()`` if it has one.
+    """
+
+    history: list[str] = field(default_factory=list)
+    item_id: str | None = None
+    mind: Any = None
 
 
 class Mind(Protocol):
@@ -206,8 +238,11 @@ class Persona:
         )
         self.kinds: list[Kind] = list(kinds or default)
         self.emits = (Thought, Plan, *(_KINDS[k] for k in self.kinds))
-        self.history: list[str] = []
-        self.item_id: str | None = None  # the item under discussion, carried into replies
+
+    def new_state(self) -> PersonaState:
+        """A fresh memory for one run: the runtime calls it as the run starts."""
+        new_mind_state = getattr(self.mind, "new_state", None)
+        return PersonaState(mind=new_mind_state() if callable(new_mind_state) else None)
 
     def _tool_infos(self) -> list[ToolInfo]:
         return [
@@ -219,9 +254,12 @@ class Persona:
     async def handle(self, message: Message, ctx: ModelContext) -> Sequence[Envelope]:
         if isinstance(message, Review) and message.approved:
             return []  # an approval asks for no reply
-        self.item_id = getattr(message, "item_id", None) or self.item_id
-        self.history.append(f"{message.sender}: {_text(message)}")
-        turn = TurnState(persona=self.spec, message=message, history=list(self.history))
+        memory = run_state(ctx, PersonaState)
+        memory.item_id = getattr(message, "item_id", None) or memory.item_id
+        memory.history.append(f"{message.sender}: {_text(message)}")
+        turn = TurnState(
+            persona=self.spec, message=message, history=list(memory.history), state=memory.mind
+        )
         thought = await self.mind.think(turn, ctx)
         turn.thought = thought
         plan = await self.mind.plan(turn, self._tool_infos(), ctx)
@@ -234,7 +272,7 @@ class Persona:
             out = await tool(**arguments)
             turn.results.append(f"{call.tool}: {out}")
         reply = await self.mind.execute(turn, [str(k) for k in self.kinds], ctx)
-        self.history.append(f"{self.name}: {reply.text}")
+        memory.history.append(f"{self.name}: {reply.text}")
         return [
             Thought(
                 to=OBSERVER,
@@ -245,7 +283,7 @@ class Persona:
                 guideline=thought.guideline,
             ),
             Plan(to=OBSERVER, calls=tuple(plan.calls), rationale=plan.rationale),
-            self._message(reply, self.item_id),
+            self._message(reply, memory.item_id),
         ]
 
     def _message(self, reply: Reply, item_id: str | None) -> Envelope:

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 
 from knowledge_graph import GraphStore
 from personas.minds import Appraisal, LearnerItem, LearnerProfile, SimulatedLearner
+from personas.state import run_state
 from protocols import Answer, Envelope, Explanation, Hint, Message, Question, UserError
 
 __all__ = ["SimulatedStudent", "appraise", "learner_items"]
@@ -60,6 +61,9 @@ def appraise(explanation: Explanation, quality: float = 1.0) -> Appraisal:
 class SimulatedStudent:
     """A student agent (a simulation, not an LLM) answering items of a knowledge graph.
 
+    What it knows changes as it studies, so each run gets its own learner
+    (``new_state()``), starting from the same knowledge and random stream.
+
     Args:
         name: The agent name.
         items: The items it can be asked about (``learner_items(store)``).
@@ -86,14 +90,17 @@ class SimulatedStudent:
             raise UserError(
                 f"no item exhibits misconception(s) {unknown}; known: {', '.join(sorted(skill_of))}"
             )
-        skills = sorted({i.skill for i in self.items.values()})
-        self.learner = SimulatedLearner(
-            skills,
-            profile,
-            random.Random(f"{seed}:{name}"),
-            {m: skill_of[m] for m in misconceptions},
-        )
+        self.profile = profile
+        self.seed = seed
+        self.misconceptions = {m: skill_of[m] for m in misconceptions}
         self.emits = (Answer,)
+
+    def new_state(self) -> SimulatedLearner:
+        """The learner for one run, as it is before any lesson."""
+        skills = sorted({i.skill for i in self.items.values()})
+        return SimulatedLearner(
+            skills, self.profile, random.Random(f"{self.seed}:{self.name}"), self.misconceptions
+        )
 
     def _item(self, item_id: str | None) -> LearnerItem:
         if item_id not in self.items:
@@ -104,9 +111,10 @@ class SimulatedStudent:
         return self.items[item_id]
 
     async def handle(self, message: Message, ctx: object) -> Sequence[Envelope]:
+        learner = run_state(ctx, SimulatedLearner)
         match message:
             case Question(item_id=item_id):
-                response = self.learner.answer(self._item(item_id))
+                response = learner.answer(self._item(item_id))
                 return [
                     Answer(
                         to=message.sender,
@@ -116,13 +124,13 @@ class SimulatedStudent:
                     )
                 ]
             case Explanation():
-                self.learner.study(appraise(message))
+                learner.study(appraise(message))
                 return []
             case Hint(item_id=item_id) if item_id:
                 # A hint teaches the item's skill at half strength; then the student retries.
                 item = self._item(item_id)
-                self.learner.study(Appraisal(skills=frozenset({item.skill}), quality=0.5))
-                response = self.learner.answer(item)
+                learner.study(Appraisal(skills=frozenset({item.skill}), quality=0.5))
+                response = learner.answer(item)
                 return [Answer(text=response.text, item_id=item_id, confidence=response.confidence)]
             case _:
                 return []

@@ -15,6 +15,7 @@ explains from the knowledge graph.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 from knowledge_graph import GraphStore
@@ -22,9 +23,10 @@ from personas.moves import ErrorType, Intention, Strategy, TeacherMove
 from personas.persona import ModelContext, PlanOut, Reply, TurnState
 from personas.prompting import ThoughtVars, ToolInfo
 from personas.sandbox import needs_calculation
+from personas.state import run_state
 from protocols import Answer, PlannedCall
 
-__all__ = ["SimulatedTeacherMind"]
+__all__ = ["SimulatedTeacherMind", "TeacherMemory"]
 
 
 def _calculated(result: str) -> str | None:
@@ -45,13 +47,23 @@ def _number(text: str) -> Fraction | None:
         return None
 
 
+@dataclass
+class TeacherMemory:
+    """The simulated teacher's memory of one run: the student's tries per item."""
+
+    attempts: dict[str, int] = field(default_factory=dict)
+
+
 class SimulatedTeacherMind:
     """The teacher's turns from rules and the graph. Attach it to a teacher ``Persona``
-    whose spec lists the ``bridge_decision`` and ``teacher_moves`` tools."""
+    whose spec lists the ``bridge_decision`` and ``teacher_moves`` tools; its memory of a
+    run (``TeacherMemory``) reaches it as ``TurnState.state``."""
 
     def __init__(self, kg: GraphStore) -> None:
         self.kg = kg
-        self.attempts: dict[str, int] = {}
+
+    def new_state(self) -> TeacherMemory:
+        return TeacherMemory()
 
     def _item(self, turn: TurnState) -> tuple[str, str] | None:
         message = turn.message
@@ -68,7 +80,8 @@ class SimulatedTeacherMind:
             return ThoughtVars(knowledge="no item to assess", guideline="ask a question")
         item, answer = found
         given = str(getattr(turn.message, "text", ""))
-        self.attempts[item] = self.attempts.get(item, 0) + 1
+        attempts = run_state(turn, TeacherMemory).attempts
+        attempts[item] = attempts.get(item, 0) + 1
         if _number(given) is not None and _number(given) == _number(answer):
             return ThoughtVars(knowledge="knows it", guideline="affirm and move on")
         for edge in self.kg.edges(item, type="EXHIBITS"):
@@ -93,7 +106,7 @@ class SimulatedTeacherMind:
                 Intention.SIGNAL_GOAL,
                 TeacherMove.GENERIC,
             )
-        if self.attempts.get(item, 0) > 1:
+        if run_state(turn, TeacherMemory).attempts.get(item, 0) > 1:
             return (
                 ErrorType.RIGHT_IDEA,
                 Strategy.PROVIDE_EXAMPLE,

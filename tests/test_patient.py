@@ -24,7 +24,7 @@ def kg() -> GraphStore:
 
 
 def test_fields_are_revealed_by_the_kind_of_question_and_by_trust(kg: GraphStore) -> None:
-    abe = SimulatedPatient("patient", kg, "patient:1-1")
+    abe = SimulatedPatient("patient", kg, "patient:1-1").new_state()  # one interview
     assert abe.reply_to("What happened this week?") == "Thinking about bills."
     assert abe.reply_to("What went through your mind?") == "What if I run out of money?"
     assert abe.reply_to("Deep down, what does it say about you?") == (
@@ -50,6 +50,7 @@ def test_fields_are_revealed_by_the_kind_of_question_and_by_trust(kg: GraphStore
 def test_styles(kg: GraphStore, style: str, starts: str) -> None:
     assert (
         SimulatedPatient("p", kg, "patient:1-1", style=style)
+        .new_state()
         .reply_to("What happened?")
         .startswith(starts)
     )

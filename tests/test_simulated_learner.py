@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import statistics
+from types import SimpleNamespace
 
 import pytest
 
@@ -164,7 +165,8 @@ async def test_the_simulated_student_answers_graph_items_and_studies_explanation
     stuck = LearnerProfile(prior=0.0, guess=0.0, slip=0.0, misconception_rate=1.0, learn=1.0)
     student = SimulatedStudent("s", items, stuck, misconceptions=["misconception:add_across"])
     question = Question(sender="t", text="What is 1/3 + 1/6?", item_id="item:frac-add-1")
-    (first,) = await student.handle(question, object())
+    ctx = SimpleNamespace(state=student.new_state())  # what the runtime passes in a run
+    (first,) = await student.handle(question, ctx)
     assert isinstance(first, Answer) and first.text == "2/9" and first.recipients == ("t",)
     remedy = Explanation(
         sender="t", text="sixths", targets=("skill:fraction_addition", "misconception:add_across")
@@ -173,8 +175,8 @@ async def test_the_simulated_student_answers_graph_items_and_studies_explanation
         skills=frozenset({"skill:fraction_addition"}),
         remedies=frozenset({"misconception:add_across"}),
     )
-    assert await student.handle(remedy, object()) == []
-    (second,) = await student.handle(question, object())
+    assert await student.handle(remedy, ctx) == []
+    (second,) = await student.handle(question, ctx)
     assert isinstance(second, Answer) and second.text == "1/2"
     misleading = Explanation(
         sender="t",

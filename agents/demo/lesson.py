@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from agents.agent import RunContext
@@ -22,6 +23,7 @@ from knowledge_graph import GraphStore
 from knowledge_graph.builders import sample_curriculum
 from personas import PROFILES
 from personas.simulated import SimulatedStudent, learner_items
+from personas.state import run_state
 from protocols import (
     Answer,
     Envelope,
@@ -36,6 +38,7 @@ from protocols import (
 __all__ = [
     "DEMO_MISCONCEPTIONS",
     "DemoTeacher",
+    "LessonProgress",
     "build_lesson_graph",
     "graph_explainer",
     "make_demo_agent",
@@ -100,8 +103,20 @@ def graph_explainer(kg: GraphStore) -> FunctionModel:
     return FunctionModel(explain, model="graph-explainer")
 
 
+@dataclass
+class LessonProgress:
+    """Where one run's lesson stands: the next item, the items re-asked, and per item
+    whether the student was right at the first try and at the last."""
+
+    next: int = 0
+    retried: set[str] = field(default_factory=set)
+    first_try: dict[str, bool] = field(default_factory=dict)
+    final: dict[str, bool] = field(default_factory=dict)
+
+
 class DemoTeacher:
-    """Asks each item in order; on a wrong answer diagnoses, explains and re-asks once."""
+    """Asks each item in order; on a wrong answer diagnoses, explains and re-asks once.
+    Each run's place in the lesson is a ``LessonProgress`` (``new_state()``)."""
 
     def __init__(self, name: str, kg: GraphStore, explainer: ModelClient, student: str) -> None:
         self.name = name
@@ -111,42 +126,57 @@ class DemoTeacher:
         self.emits = (Question, Explanation, Stop)
         items = kg.match("Item")
         self.items = [i.id for i in sorted(items, key=lambda n: n.properties.get("position", 0))]
-        self._next = 0
-        self._retried: set[str] = set()
-        self.first_try: dict[str, bool] = {}
-        self.final: dict[str, bool] = {}
 
-    def _ask(self) -> list[Envelope]:
-        if self._next >= len(self.items):
+    def new_state(self) -> LessonProgress:
+        return LessonProgress()
+
+    def progress(self, messages: Sequence[Message]) -> LessonProgress:
+        """The marks of a finished run, from its transcript (the student's answers)."""
+        marks = LessonProgress()
+        for message in messages:
+            if isinstance(message, Answer) and message.item_id and self.student == message.sender:
+                self._mark(marks, message.item_id, message.text)
+        return marks
+
+    def _mark(self, progress: LessonProgress, item_id: str, text: str) -> bool:
+        item = self.kg.node(item_id)
+        if item is None:
+            raise UserError(f"the student answered unknown item {item_id!r}")
+        right = same_value(text, str(item.properties["answer"]))
+        progress.first_try.setdefault(item_id, right)
+        progress.final[item_id] = right
+        return right
+
+    def _ask(self, progress: LessonProgress) -> list[Envelope]:
+        if progress.next >= len(self.items):
             n = len(self.items)
+            first, final = sum(progress.first_try.values()), sum(progress.final.values())
             return [
                 Stop(
                     reason="completed",
                     detail=(
-                        f"lesson finished: {sum(self.first_try.values())}/{n} right at first try, "
-                        f"{sum(self.final.values())}/{n} right in the end"
+                        f"lesson finished: {first}/{n} right at first try, "
+                        f"{final}/{n} right in the end"
                     ),
                 )
             ]
-        item = self.kg.node(self.items[self._next])
-        self._next += 1
+        item = self.kg.node(self.items[progress.next])
+        progress.next += 1
         assert item is not None
         return [Question(to=self.student, text=str(item.properties["text"]), item_id=item.id)]
 
     async def handle(self, message: Message, ctx: RunContext) -> Sequence[Envelope]:
+        progress = run_state(ctx, LessonProgress)
         match message:
             case TaskAssignment():
-                return self._ask()
+                return self._ask(progress)
             case Answer(item_id=item_id, text=text) if item_id:
+                right = self._mark(progress, item_id, text)
+                if right or item_id in progress.retried:
+                    return self._ask(progress)
+                progress.retried.add(item_id)
                 item = self.kg.node(item_id)
-                if item is None:
-                    raise UserError(f"the student answered unknown item {item_id!r}")
-                right = same_value(text, str(item.properties["answer"]))
-                self.first_try.setdefault(item_id, right)
-                self.final[item_id] = right
-                if right or item_id in self._retried:
-                    return self._ask()
-                self._retried.add(item_id)
+                assert item is not None
                 return [
                     await self._explain(ctx, item_id, text),
                     Question(
