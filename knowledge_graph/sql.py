@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from importlib import resources
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -25,9 +24,7 @@ from sqlalchemy import (
     String,
     Table,
     bindparam,
-    create_engine,
     delete,
-    event,
     func,
     insert,
     literal_column,
@@ -36,15 +33,19 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
 from knowledge_graph.model import Edge, GraphSchema, Node
 from knowledge_graph.store import Direction, GraphIntegrityError, GraphStats, GraphStore
-from protocols import StoreError, UserError
-from protocols.secrets import Redactor, mask_db_url, url_secrets
+from protocols import UserError
+from protocols.secrets import mask_db_url
+from protocols.sql import GRAPH_STORE_LOCK, StoreSchema, db_url, open_engine
 
 __all__ = ["SqlGraphStore"]
 
+GRAPH_STORE = StoreSchema("graph store", "knowledge_graph", GRAPH_STORE_LOCK)
+"""Opened with its own Alembic version table (``kg_alembic_version``), so the graph store
+can share a database with the run store."""
 T = TypeVar("T")
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _JSON = JSON().with_variant(JSONB(), "postgresql")
@@ -80,21 +81,6 @@ def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield chunk
 
 
-def _sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql(conn.get_execution_options().get("sqlite_begin", "BEGIN"))
-
-
-def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    # SQLAlchemy, not pysqlite, emits BEGIN: savepoints and rollbacks then work as documented
-    # (SQLAlchemy docs, "Serializable isolation / Savepoints / Transactional DDL").
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
 class SqlGraphStore(GraphStore):
     """A property graph in a SQL database.
 
@@ -107,7 +93,7 @@ class SqlGraphStore(GraphStore):
     def __init__(
         self, url: str, *, schema: GraphSchema | None = None, chunk_size: int = 5000
     ) -> None:
-        self.url = url if "://" in url else f"sqlite:///{url}"
+        self.url = db_url(url)
         """The URL to connect with; it may hold a password, so show ``display_url``."""
         self.schema = schema
         self.chunk_size = chunk_size
@@ -123,40 +109,10 @@ class SqlGraphStore(GraphStore):
 
     @property
     def engine(self) -> Engine:
+        """The engine, opened (and the schema migrated) on first use."""
         if self._engine is None:
-            engine = create_engine(self.url)
-            if engine.dialect.name == "sqlite":
-                event.listen(engine, "connect", _sqlite_connect)
-                event.listen(engine, "begin", _sqlite_begin)
-            try:
-                self._migrate(engine)
-            except (DatabaseError, OperationalError) as exc:
-                engine.dispose()
-                why = Redactor(url_secrets(self.url))(str(exc.orig or exc))
-                raise StoreError(
-                    f"cannot open the graph store {self.display_url}: {why}. "
-                    "Check the path or URL; the file was left untouched."
-                ) from None
-            self._engine = engine
+            self._engine = open_engine(self.url, GRAPH_STORE)
         return self._engine
-
-    @staticmethod
-    def _migrate(engine: Engine) -> None:
-        """Create or upgrade the schema with Alembic (version table ``kg_alembic_version``),
-        one migrator at a time."""
-        from alembic import command
-        from alembic.config import Config
-
-        options = {"sqlite_begin": "BEGIN IMMEDIATE"} if engine.dialect.name == "sqlite" else {}
-        with engine.connect().execution_options(**options) as conn, conn.begin():
-            if engine.dialect.name == "postgresql":
-                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(74658)")
-            cfg = Config()
-            cfg.set_main_option(
-                "script_location", str(resources.files("knowledge_graph") / "migrations")
-            )
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
 
     @property
     def dialect(self) -> str:
