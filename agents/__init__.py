@@ -10,7 +10,7 @@ from agents.graph import AgentGraph, Edge
 from agents.human import HumanAgent, InputSource, QueueInput, TerminalInput
 from agents.meta import LLMPlanner, MetaAgent, RuleBasedPlanner, SubTask, TaskPlan
 from agents.runtime import ReplayReport, RunResult, Runtime
-from agents.store import RunStore
+from agents.store import RunStore, SqlRunStore
 
 __all__ = [
     "Agent",
@@ -31,6 +31,7 @@ __all__ = [
     "RunResult",
     "RunStore",
     "Runtime",
+    "SqlRunStore",
     "StatefulAgent",
     "SubTask",
     "TaskPlan",

@@ -20,7 +20,7 @@ from agents.kg_cli import kg
 from agents.rebuild import rebuild_graph
 from agents.render import render_message
 from agents.runtime import RunResult, Runtime
-from agents.store import RunRecord, RunStore, resolve_db_url
+from agents.store import RunRecord, SqlRunStore, resolve_db_url
 from protocols import Event, LyceumError, MessageSent, UserError, json_schema
 from protocols.secrets import mask_db_url, mask_url
 
@@ -74,7 +74,7 @@ def demo(db: str | None, profiles: str, seed: int, quiet: bool) -> None:
         if name not in PROFILES:
             raise UserError(f"unknown profile {name!r}; choose from {', '.join(PROFILES)}")
     console = make_console()
-    store = RunStore(db)
+    store = SqlRunStore(db)
     runtime = Runtime(store)
     console.print(f"[bold yellow]{SIMULATION_NOTE}[/]")
     rows: list[tuple[str, RunResult, DemoTeacher]] = []
@@ -171,7 +171,7 @@ def _status_style(status: str) -> str:
 @click.option("--limit", default=20, show_default=True, help="How many runs, newest first.")
 def runs_list(db: str | None, limit: int) -> None:
     """List the newest runs."""
-    records = RunStore(db).list_runs(limit)
+    records = SqlRunStore(db).list_runs(limit)
     if not records:
         click.echo(f"no runs in {mask_db_url(resolve_db_url(db))}; `lyceum demo` makes some")
         return
@@ -198,7 +198,7 @@ def runs_list(db: str | None, limit: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the run and messages as JSON.")
 def runs_show(run_id: str, db: str | None, as_json: bool) -> None:
     """Show one run: status, budget, usage and the whole transcript."""
-    store = RunStore(db)
+    store = SqlRunStore(db)
     record = store.get_run(run_id)
     messages = store.messages(record.id)
     calls = store.model_calls(record.id)
@@ -246,7 +246,7 @@ def _print_run(record: RunRecord, calls: int) -> None:
 )
 def runs_replay(run_id: str, db: str | None, graph_spec: str | None) -> None:
     """Re-run a stored run from its recorded model calls and check the transcript matches."""
-    store = RunStore(db)
+    store = SqlRunStore(db)
     record = store.get_run(run_id)
     graph = rebuild_graph(record.id, record.graph_source, graph=graph_spec)
     total = record.message_count

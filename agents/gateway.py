@@ -1,8 +1,9 @@
 """The ``ModelGateway``: the one path from an agent to a model within a run.
 
 It checks the budget, emits ``ModelCallStarted``/``TokenDelta``/``ModelCallFinished``,
-records every call in the store (failures too; never headers or keys) and, when replaying a
-run, serves recorded responses instead of calling the model.
+records every call (failures too; never headers or keys; the runtime stores it with the step
+it belongs to) and, when replaying a run, serves recorded responses instead of calling the
+model.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from agents.budget import BudgetTracker
 from agents.models.base import ModelClient, ModelRequest, ModelResponse, TextDelta, call_hash
-from agents.store import ModelCallRecord, RunStore
+from agents.store import ModelCallRecord
 from protocols import (
     Event,
     LyceumError,
@@ -58,14 +59,14 @@ class ModelGateway:
         *,
         run_id: str,
         tracker: BudgetTracker,
-        store: RunStore | None,
+        record: Callable[[ModelCallRecord], None] | None,
         emit: Callable[[Event], None],
         clock: Callable[[], datetime],
         replay: ReplaySource | None = None,
     ) -> None:
         self.run_id = run_id
         self.tracker = tracker
-        self.store = store
+        self.record = record
         self.emit = emit
         self.clock = clock
         self.replay = replay
@@ -118,8 +119,8 @@ class ModelGateway:
             return
         latency = (time.perf_counter() - started) * 1000
         error_text = f"{type(error).__name__}: {error}" if error is not None else None
-        if self.store is not None:
-            self.store.add_model_call(
+        if self.record is not None:  # stored with the step it belongs to
+            self.record(
                 ModelCallRecord(
                     id=call_id,
                     run_id=self.run_id,

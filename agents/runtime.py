@@ -34,7 +34,15 @@ from agents.agent import Agent, RunContext
 from agents.budget import Budget, BudgetTracker
 from agents.gateway import ModelGateway, ReplaySource
 from agents.graph import AgentGraph
-from agents.store import RunRecord, RunStore
+from agents.store import (
+    ModelCallRecord,
+    RunFinish,
+    RunRecord,
+    RunStore,
+    SqlRunStore,
+    StepRecord,
+    StepWriter,
+)
 from protocols import (
     MESSAGE_ADAPTER,
     BudgetExceeded,
@@ -124,6 +132,10 @@ class _State:
     messages: list[Message] = field(default_factory=list)
     event_seq: int = 0
     pending_events: list[Event] = field(default_factory=list)
+    # What the current step will write, in one transaction, when it ends (see _flush).
+    step_messages: list[tuple[int, Message]] = field(default_factory=list)
+    step_events: list[tuple[int, Event]] = field(default_factory=list)
+    step_calls: list[ModelCallRecord] = field(default_factory=list)
     rngs: dict[str, random.Random] = field(default_factory=dict)
     tasks: set[asyncio.Future[Any]] = field(default_factory=set)
     agent_states: dict[str, object] = field(default_factory=dict)
@@ -140,16 +152,23 @@ class _State:
 class Runtime:
     """Runs agent graphs and persists every run.
 
+    Each step of a run is stored in one transaction (its messages, events and model calls)
+    by a ``StepWriter`` on a background thread, so the event loop never waits on the
+    database; the run's last step, with its ``Stop`` and outcome, is awaited before ``run``
+    returns and before the observer sees ``RunStopped``.
+
     Args:
-        store: A ``RunStore``, a database URL or path, or None to keep runs in memory only.
+        store: A ``RunStore``, a database URL or path (an ``SqlRunStore``), or None to keep
+            runs in memory only.
         clock: Returns the current UTC time (inject a fixed clock in tests).
     """
 
     def __init__(
         self, store: RunStore | str | None = None, *, clock: Callable[[], datetime] | None = None
     ) -> None:
-        self.store = RunStore(store) if isinstance(store, str) else store
+        self.store = SqlRunStore(store) if isinstance(store, str) else store
         self.clock = clock or (lambda: datetime.now(UTC))
+        self._writer = StepWriter(self.store) if self.store is not None else None
 
     # -- public API --------------------------------------------------------------------
     async def run(
@@ -187,8 +206,9 @@ class Runtime:
         run_id = uuid.uuid4().hex
         state = self._new_state(run_id, graph, budget, seed, observer, _replay)
         first = self._stamp(state, first, sender="user", parent=None, recipients=first.recipients)
-        if self.store is not None:
-            self.store.create_run(
+        if self._writer is not None:
+            await self._writer.call(
+                self._writer.store.create_run,
                 RunRecord(
                     id=run_id,
                     created_at=self.clock(),
@@ -198,7 +218,7 @@ class Runtime:
                     graph_source=graph.source,
                     initial_message=first,
                     replay_of=_replay.run_id if _replay else None,
-                )
+                ),
             )
         started = RunStarted(
             run_id=run_id,
@@ -256,10 +276,11 @@ class Runtime:
 
         ``graph`` is the caller's: nothing recorded with the run is imported or called.
         The recorded budget, seed and first message are data, validated as such."""
-        if self.store is None:
+        if self._writer is None:
             raise UserError("replay needs a store: Runtime(store='sqlite:///lyceum.db')")
-        record = self.store.get_run(run_id)
-        source = ReplaySource(record.id, self.store.model_calls(record.id))
+        store = self._writer.store
+        record = await self._writer.call(store.get_run, run_id)
+        source = ReplaySource(record.id, await self._writer.call(store.model_calls, record.id))
         first = record.initial_message
         try:
             budget = Budget(**record.budget)
@@ -271,7 +292,7 @@ class Runtime:
         result = await self.run(
             graph, first, budget=budget, seed=record.seed, observer=observer, _replay=source
         )
-        before = transcript(self.store.messages(record.id))
+        before = transcript(await self._writer.call(store.messages, record.id))
         after = result.transcript()
         diff = next(
             (i for i, (a, b) in enumerate(zip(before, after, strict=False)) if a != b), None
@@ -319,11 +340,14 @@ class Runtime:
             if isinstance(event, TokenDelta):
                 self._flush_soon(state)
 
+        def record(call: ModelCallRecord) -> None:
+            state.step_calls.append(call)
+
         tracker = BudgetTracker(budget, warn=warn)
         gateway = ModelGateway(
             run_id=run_id,
             tracker=tracker,
-            store=self.store,
+            record=record if self.store is not None else None,
             emit=emit,
             clock=self.clock,
             replay=replay,
@@ -386,8 +410,8 @@ class Runtime:
     async def _emit(
         self, state: _State, event: Event | None = None, message: Message | None = None
     ) -> None:
-        """Persist ``message`` (if any) and the pending events in one transaction, then
-        hand the events to the observer.
+        """Add ``message`` (if any) and the pending events to the step's record (written
+        when the step ends, see ``_flush``), then hand the events to the observer.
 
         Raises:
             _ObserverFailed: The observer raised (now or while tokens streamed); the run
@@ -399,20 +423,45 @@ class Runtime:
         events, state.pending_events = state.pending_events, []
         if event is not None:
             events.append(event)
-        if self.store is not None:
-            stored = []
-            for ev in events:
-                if not isinstance(ev, TokenDelta):
-                    state.event_seq += 1
-                    stored.append((state.event_seq, ev))
-            messages = [(len(state.messages) - 1, message)] if message is not None else []
-            self.store.write(state.run_id, messages=messages, events=stored)
+        if self._writer is not None:
+            self._record(state, events, message)
         if state.observer is not None or state.tasks:
             await self._notify(state, events)
         if state.observer_error is None or state.gateway.closed or isinstance(message, Stop):
             return  # once the run has its Stop, _finish records it in full, then raises
         error, state.observer_error = state.observer_error, None
         raise _ObserverFailed(error)
+
+    @staticmethod
+    def _record(state: _State, events: list[Event], message: Message | None) -> None:
+        for ev in events:
+            if not isinstance(ev, TokenDelta):  # deltas are live only; the text is stored
+                state.event_seq += 1
+                state.step_events.append((state.event_seq, ev))
+        if message is not None:
+            state.step_messages.append((len(state.messages) - 1, message))
+
+    def _flush(self, state: _State, finish: RunFinish | None = None) -> None:
+        """End of a step: hand what it produced to the writer, to be written in one
+        transaction; this never waits on the database.
+
+        Raises:
+            StoreError: An earlier step of this run could not be written.
+        """
+        if self._writer is None:
+            return
+        self._writer.check(state.run_id)
+        if state.step_messages or state.step_events or state.step_calls or finish:
+            self._writer.submit(
+                StepRecord(
+                    state.run_id,
+                    tuple(state.step_messages),
+                    tuple(state.step_events),
+                    tuple(state.step_calls),
+                    finish,
+                )
+            )
+            state.step_messages, state.step_events, state.step_calls = [], [], []
 
     def _stamp(
         self,
@@ -471,6 +520,7 @@ class Runtime:
 
     async def _loop(self, state: _State, first: Message) -> tuple[StopReason, str]:
         await self._commit(state, first)
+        self._flush(state)  # the first message is a step of its own
         pending: list[tuple[str, Message]] = [(name, first) for name in first.recipients]
         while pending:
             allowed = state.tracker.turns_left()
@@ -503,6 +553,7 @@ class Runtime:
                     await self._commit(state, stamped)
                     pending.extend((name, stamped) for name in targets if name != USER)
             await self._emit(state)
+            self._flush(state)
             if over:
                 raise BudgetExceeded("turns", state.tracker.turns, state.tracker.budget.turns)
         return "completed", "no messages left to deliver"
@@ -598,25 +649,28 @@ class Runtime:
                 state, self._stamp(state, stop, sender="runtime", parent=last, recipients=())
             )
         usage = state.tracker.usage()
-        if self.store is not None:
-            self.store.finish_run(
-                state.run_id,
+        stopped = RunStopped(
+            run_id=state.run_id, reason=reason, detail=detail, usage=usage, timestamp=self.clock()
+        )
+        events, state.pending_events = [*state.pending_events, stopped], []
+        # The last step: the Stop, the last events and the run's outcome, in one transaction.
+        if self._writer is not None:
+            self._record(state, events, None)
+        self._flush(
+            state,
+            RunFinish(
                 status=_STATUS.get(reason, "stopped"),
                 reason=reason,
                 detail=detail,
                 usage=usage,
-            )
-        await self._emit(
-            state,
-            RunStopped(
-                run_id=state.run_id,
-                reason=reason,
-                detail=detail,
-                usage=usage,
-                timestamp=self.clock(),
+                finished_at=self.clock(),
             ),
         )
-        state.finished = True
+        state.finished = True  # from here on nothing more is recorded
+        if self._writer is not None:
+            await self._writer.drain(state.run_id)
+        if state.observer is not None or state.tasks:
+            await self._notify(state, events)
         if state.observer_error is not None:
             # It raised on the run's last events, after the run was recorded in full.
             raise state.observer_error

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from agents.cli import main
-from agents.store import RunStore
+from agents.store import SqlRunStore
 from protocols import Answer, Explanation, Question, Stop, TaskAssignment
 
 
@@ -50,7 +50,7 @@ def test_demo_runs_offline_persists_and_replays_exactly(tmp_path: Path) -> None:
     assert "SIMULATION: the students are simulated learners" in result.output
     assert "teacher → student  Question: What is 1/3 + 1/6?" in result.output
     assert "Demo summary (simulated students, not LLMs)" in result.output
-    with RunStore(str(db)) as store:
+    with SqlRunStore(str(db)) as store:
         runs = store.list_runs()
         assert len(runs) == 2 and all(r.status == "completed" for r in runs)
         novice = runs[-1]
@@ -79,7 +79,7 @@ def test_demo_runs_offline_persists_and_replays_exactly(tmp_path: Path) -> None:
 def test_show_as_json(tmp_path: Path) -> None:
     db = tmp_path / "demo.db"
     CliRunner().invoke(main, ["demo", "--db", str(db), "--profiles", "strong", "--quiet"])
-    with RunStore(str(db)) as store:
+    with SqlRunStore(str(db)) as store:
         (run,) = store.list_runs()
     result = CliRunner().invoke(main, ["runs", "show", run.id, "--db", str(db), "--json"])
     data = json.loads(result.output)

@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from agents.cli import main as cli
-from agents.store import RunStore
+from agents.store import SqlRunStore
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -60,7 +60,7 @@ def demo_db(tmp_path: Path) -> tuple[Path, str]:
     db = tmp_path / "docs.db"
     result = CliRunner().invoke(cli, ["demo", "--db", str(db), "--profiles", "novice", "--quiet"])
     assert result.exit_code == 0, result.output
-    with RunStore(str(db)) as store:
+    with SqlRunStore(str(db)) as store:
         return db, store.list_runs()[0].id
 
 

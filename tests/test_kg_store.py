@@ -312,11 +312,11 @@ def test_graph_migrations_match_the_tables_and_share_a_database_with_runs(tmp_pa
     from alembic.migration import MigrationContext
     from sqlalchemy import create_engine
 
-    from agents.store import RunStore
+    from agents.store import SqlRunStore
     from knowledge_graph.sql import metadata
 
     url = f"sqlite:///{tmp_path / 'shared.db'}"
-    with RunStore(url) as runs:
+    with SqlRunStore(url) as runs:
         runs.init()
     store = SqlGraphStore(url)
     store.add(*curriculum())

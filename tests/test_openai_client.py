@@ -11,7 +11,7 @@ import httpx
 import pytest
 from pydantic import BaseModel
 
-from agents import AgentGraph, Budget, FunctionAgent, RunContext, RunStore, Runtime
+from agents import AgentGraph, Budget, FunctionAgent, RunContext, Runtime, SqlRunStore
 from agents.models import (
     CachedModel,
     FakeOpenAIServer,
@@ -56,7 +56,7 @@ def one_call_graph(
 
 
 async def run_once(tmp_path: Path, client: OpenAIChatClient, **kw: bool):  # type: ignore[no-untyped-def]
-    store = RunStore(f"sqlite:///{tmp_path / 'runs.db'}")
+    store = SqlRunStore(f"sqlite:///{tmp_path / 'runs.db'}")
     try:
         result = await Runtime(store).run(
             one_call_graph(client, **kw), Question(to="asker", text="go"), budget=Budget(seconds=30)
@@ -322,7 +322,7 @@ async def test_a_stream_that_drops_is_retried_and_resumed_without_repeating_text
         Scripted(text="two plus two is four", drop_after=2), Scripted(text="two plus two is four")
     )
     client = keyless(server)
-    store = RunStore(f"sqlite:///{tmp_path / 'runs.db'}")
+    store = SqlRunStore(f"sqlite:///{tmp_path / 'runs.db'}")
     result = await Runtime(store).run(
         AgentGraph().add(FunctionAgent("asker", ask)), Question(to="asker", text="go")
     )

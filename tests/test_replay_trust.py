@@ -22,7 +22,7 @@ from agents import AgentGraph, Runtime
 from agents.cli import main
 from agents.demo import start_message
 from agents.rebuild import registered_graph_factories
-from agents.store import RunStore
+from agents.store import SqlRunStore
 from protocols import UserError
 
 EVIL = "lyceum_evil_graphs"  # a module that leaves a marker file when imported or called
@@ -53,7 +53,7 @@ def demo_run(db: Path) -> str:
     """One offline demo run in ``db``; its id."""
     result = CliRunner().invoke(main, ["demo", "--db", str(db), "--profiles", "novice", "--quiet"])
     assert result.exit_code == 0, result.output
-    with RunStore(str(db)) as store:
+    with SqlRunStore(str(db)) as store:
         (run,) = store.list_runs()
     return run.id
 

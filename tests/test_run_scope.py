@@ -16,7 +16,7 @@ import pytest
 from agents import AgentGraph, Budget, FunctionAgent, RunContext, Runtime
 from agents.demo import build_lesson_graph, start_message
 from agents.models import FunctionModel, ModelRequest
-from agents.store import RunStore
+from agents.store import RunStore, SqlRunStore
 from knowledge_graph.builders import sample_curriculum
 from personas import (
     LearnerProfile,
@@ -312,7 +312,7 @@ async def test_an_unexpected_fault_in_the_run_loop_still_ends_the_run(tmp_path: 
             raise RuntimeError("clock went backwards")
         return datetime(2026, 1, 1, tzinfo=UTC)
 
-    store = RunStore(f"sqlite:///{tmp_path / 'runs.db'}")
+    store = SqlRunStore(f"sqlite:///{tmp_path / 'runs.db'}")
     runtime = Runtime(store, clock=clock)
     graph = AgentGraph().edge(
         FunctionAgent("a", lambda m, ctx: Answer(to="b", text="x")),

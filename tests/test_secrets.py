@@ -25,7 +25,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from agents import AgentGraph, Budget, FunctionAgent, RunContext, RunStore, Runtime
+from agents import AgentGraph, Budget, FunctionAgent, RunContext, Runtime, SqlRunStore
 from agents.cli import main
 from agents.experts import ExpertRegistry, load_experts
 from agents.models import CachedModel, ModelRequest, OpenAIChatClient
@@ -187,7 +187,7 @@ async def test_a_server_echoing_credentials_gets_none_stored_cached_or_logged(
         f"OpenAIChatClient(base_url={shown!r}, model='m')",
     )
     cached = CachedModel(client, tmp_path / "cache.sqlite")
-    store = RunStore(f"sqlite:///{tmp_path / 'runs.db'}")
+    store = SqlRunStore(f"sqlite:///{tmp_path / 'runs.db'}")
     runtime = Runtime(store)
     echo_server.modes.extend(["ok", "400", "500", "500", "escaped", "stream"])
     results = {}
@@ -423,14 +423,14 @@ def test_kg_build_and_stats_on_postgresql_print_no_password(postgres_url: str) -
 
 def test_store_reprs_and_errors_mask_passwords() -> None:
     url = f"postgresql+psycopg://lyceum:{DB_PASSWORD}@127.0.0.1:1/lyceum"
-    assert repr(RunStore(url)) == f"RunStore({mask_db_url(url)!r})"
+    assert repr(SqlRunStore(url)) == f"SqlRunStore({mask_db_url(url)!r})"
     assert repr(SqlGraphStore(url)) == f"SqlGraphStore({mask_db_url(url)!r})"
     with pytest.raises(StoreError) as info:
         SqlGraphStore(url).stats()
     assert DB_PASSWORD not in str(info.value)
     assert str(info.value).startswith(f"cannot open the graph store {mask_db_url(url)}: ")
     with pytest.raises(UserError) as bad:
-        RunStore(f"postgresql+psycopg://lyceum:{DB_PASSWORD}@host:notaport/db")
+        SqlRunStore(f"postgresql+psycopg://lyceum:{DB_PASSWORD}@host:notaport/db")
     assert DB_PASSWORD not in str(bad.value)
 
 
@@ -447,7 +447,7 @@ async def test_a_transport_error_that_quotes_the_key_is_redacted(tmp_path: Path)
     client = OpenAIChatClient(
         "http://model.invalid/v1", "m", api_key=KEY, http_client=http, max_retries=0
     )
-    store = RunStore(f"sqlite:///{tmp_path / 'runs.db'}")
+    store = SqlRunStore(f"sqlite:///{tmp_path / 'runs.db'}")
     result = await Runtime(store).run(
         asker(CachedModel(client, tmp_path / "cache.sqlite"), client),
         Question(to="asker", text="hi"),

@@ -1,4 +1,5 @@
-"""The run store: one conformance suite on SQLite and PostgreSQL, migrations, crash safety."""
+"""The SQL run store beyond the conformance suite: SQLite files, the step writer, crash
+safety (SIGKILL, Ctrl-C)."""
 
 from __future__ import annotations
 
@@ -7,174 +8,28 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from sqlalchemy import Connection, create_engine, update
 
-from agents.store import ModelCallRecord, RunRecord, RunStore
-from agents.store.tables import Base, RunRow
-from protocols import (
-    Answer,
-    ModelCallFinished,
-    Question,
-    RunStarted,
-    Stop,
-    StoreError,
-    UserError,
+from agents import Budget, Runtime
+from agents.store import ModelCallRecord, RunRecord, SqlRunStore, StepRecord
+from agents.store.store import RUN_STORE
+from knowledge_graph import SqlGraphStore
+from knowledge_graph.sql import GRAPH_STORE
+from protocols import Message, Question, Stop, StoreError, UserError
+from protocols.sql import (
+    GRAPH_STORE_LOCK,
+    RUN_STORE_LOCK,
+    SQLITE_BUSY_TIMEOUT_MS,
+    StoreSchema,
+    open_engine,
 )
 
-T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-
-
-def make_run(run_id: str, created: datetime = T0) -> RunRecord:
-    return RunRecord(
-        id=run_id,
-        created_at=created,
-        seed=3,
-        budget={"turns": 5, "model_calls": 2, "tokens": None, "seconds": 9.5},
-        graph_mermaid='flowchart LR\n    a["a"]',
-        graph_source={"factory": "m:f", "kwargs": {}},
-        initial_message=Question(
-            id=f"m-{run_id}", to="a", text="hi", run_id=run_id, timestamp=created
-        ),
-    )
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[RunStore]:
-    with RunStore(store_url) as opened:
-        yield opened
-
-
-@contextmanager
-def raw(url: str) -> Iterator[Connection]:
-    engine = create_engine(url)
-    try:
-        with engine.begin() as conn:
-            yield conn
-    finally:
-        engine.dispose()
-
-
-# -- conformance: every backend passes the same tests ---------------------------------------
-def test_runs_round_trip(store: RunStore) -> None:
-    store.create_run(make_run("r1"))
-    record = store.get_run("r1")
-    assert record.status == "running" and record.stop_reason is None
-    assert record.seed == 3 and record.budget["seconds"] == 9.5
-    assert record.initial_message == Question(
-        id="m-r1", to="a", text="hi", run_id="r1", timestamp=T0
-    )
-    assert record.created_at == T0
-    store.finish_run(
-        "r1", status="stopped", reason="max_turns", detail="5 turns", usage={"turns": 5}
-    )
-    record = store.get_run("r1")
-    assert (record.status, record.stop_reason, record.stop_detail) == (
-        "stopped",
-        "max_turns",
-        "5 turns",
-    )
-    assert record.usage == {"turns": 5} and record.finished_at is not None
-
-
-def test_messages_round_trip_in_order(store: RunStore) -> None:
-    store.create_run(make_run("r1"))
-    sent = [
-        Question(to="b", text="2+2?", sender="a", run_id="r1", timestamp=T0),
-        Answer(to="a", text="4", confidence=0.75, sender="b", run_id="r1", timestamp=T0),
-        Stop(reason="completed", detail="done", sender="a", run_id="r1", timestamp=T0),
-    ]
-    for seq, message in enumerate(sent):
-        store.add_message("r1", seq, message)
-    assert store.messages("r1") == sent
-    assert store.get_run("r1").message_count == 3
-
-
-def test_model_calls_and_events_round_trip(store: RunStore) -> None:
-    store.create_run(make_run("r1"))
-    call = ModelCallRecord(
-        id="c1",
-        run_id="r1",
-        seq=1,
-        agent="a",
-        client="FunctionModel(f)",
-        model="f",
-        request_hash="ab" * 32,
-        request={"op": "complete", "messages": []},
-        response={"text": "4"},
-        status="ok",
-        latency_ms=1.5,
-        prompt_tokens=3,
-        completion_tokens=1,
-        attempts=2,
-        created_at=T0,
-    )
-    store.add_model_call(call)
-    assert store.model_calls("r1") == [call]
-    events = [
-        RunStarted(run_id="r1", graph="g", budget={}, seed=0, timestamp=T0),
-        ModelCallFinished(run_id="r1", call_id="c1", agent="a", latency_ms=1.5, timestamp=T0),
-    ]
-    for seq, ev in enumerate(events, 1):
-        store.add_event("r1", seq, ev)
-    assert store.events("r1") == events
-
-
-def test_list_is_newest_first_and_ids_resolve_by_unique_prefix(store: RunStore) -> None:
-    store.create_run(make_run("abc111", T0))
-    store.create_run(make_run("abc222", T0 + timedelta(minutes=1)))
-    store.create_run(make_run("xyz333", T0 + timedelta(minutes=2)))
-    assert [r.id for r in store.list_runs()] == ["xyz333", "abc222", "abc111"]
-    assert [r.id for r in store.list_runs(limit=1)] == ["xyz333"]
-    assert store.get_run("xyz").id == "xyz333"
-    with pytest.raises(UserError, match="no run is uniquely matched by 'abc'"):
-        store.get_run("abc")
-    with pytest.raises(UserError, match="no run matches 'nope'"):
-        store.get_run("nope")
-
-
-def test_a_run_whose_process_died_is_reported_interrupted(store: RunStore) -> None:
-    store.create_run(make_run("r1"))
-    dead = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    with raw(store.url) as conn:
-        conn.execute(update(RunRow).values(pid=int(dead.stdout)))
-    record = store.get_run("r1")
-    assert (record.status, record.stop_reason) == ("interrupted", "interrupted")
-    assert f"process {int(dead.stdout)}" in (record.stop_detail or "")
-    assert store.get_run("r1").status == "interrupted"  # persisted, not recomputed
-
-
-def test_a_run_from_another_host_is_interrupted_once_its_heartbeat_is_stale(
-    store: RunStore,
-) -> None:
-    store.stale_after = timedelta(minutes=5)
-    store.create_run(make_run("r1"))
-    with raw(store.url) as conn:
-        conn.execute(update(RunRow).values(host="elsewhere", heartbeat_at=datetime.now(UTC)))
-    assert store.get_run("r1").status == "running"
-    with raw(store.url) as conn:
-        conn.execute(update(RunRow).values(heartbeat_at=datetime.now(UTC) - timedelta(minutes=6)))
-    assert store.get_run("r1").status == "interrupted"
-
-
-def test_migrations_match_the_models(store: RunStore) -> None:
-    store.init()
-    with raw(store.url) as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-    assert diff == []
+from .test_run_store_conformance import counting_graph
 
 
 # -- SQLite specifics -------------------------------------------------------------------------
@@ -183,7 +38,7 @@ def test_a_corrupt_store_file_is_a_clear_error_and_is_left_untouched(tmp_path: P
     garbage = b"this is not a database\n" * 200
     path.write_bytes(garbage)
     with pytest.raises(StoreError) as info:
-        RunStore(str(path)).list_runs()
+        SqlRunStore(str(path)).list_runs()
     message = str(info.value)
     assert str(path) in message and "file is not a database" in message
     assert "Move it aside, or pass --db / LYCEUM_DB" in message
@@ -193,12 +48,136 @@ def test_a_corrupt_store_file_is_a_clear_error_and_is_left_untouched(tmp_path: P
 
 def test_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="does not exist; create"):
-        RunStore(str(tmp_path / "no" / "runs.db")).init()
+        SqlRunStore(str(tmp_path / "no" / "runs.db")).init()
 
 
 def test_a_bad_url_is_a_clear_error() -> None:
-    with pytest.raises(UserError, match="cannot parse store URL"):
-        RunStore("postgresql+psycopg://user@host:notaport/db")
+    with pytest.raises(UserError, match="cannot parse run store URL"):
+        SqlRunStore("postgresql+psycopg://user@host:notaport/db")
+
+
+@pytest.mark.parametrize("store", ["run", "graph"])
+def test_both_stores_leave_a_corrupt_file_untouched(tmp_path: Path, store: str) -> None:
+    path = tmp_path / "lyceum.db"
+    garbage = b"this is not a database\n" * 200
+    path.write_bytes(garbage)
+    with pytest.raises(StoreError) as info:
+        if store == "run":
+            SqlRunStore(str(path)).list_runs()
+        else:
+            SqlGraphStore(str(path)).stats()
+    assert str(info.value).startswith(f"cannot open the {store} store {path}: ")
+    assert "it was left untouched" in str(info.value)
+    assert path.read_bytes() == garbage
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lyceum.db"]
+
+
+def test_the_graph_store_names_a_missing_folder_too(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match=r"the folder of the graph store .* does not exist"):
+        SqlGraphStore(str(tmp_path / "no" / "kg.db")).stats()
+
+
+@pytest.mark.parametrize("schema", [RUN_STORE, GRAPH_STORE], ids=["run", "graph"])
+def test_every_store_sets_up_sqlite_connections_alike(tmp_path: Path, schema: StoreSchema) -> None:
+    engine = open_engine(f"sqlite:///{tmp_path / 'lyceum.db'}", schema)
+    with engine.connect() as conn:
+        pragmas = [
+            conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+            for name in ("foreign_keys", "busy_timeout", "journal_mode", "synchronous")
+        ]
+    engine.dispose()
+    assert pragmas == [1, SQLITE_BUSY_TIMEOUT_MS, "wal", 1]  # synchronous 1 is NORMAL
+    assert {RUN_STORE.lock, GRAPH_STORE.lock} == {RUN_STORE_LOCK, GRAPH_STORE_LOCK}
+    assert RUN_STORE_LOCK != GRAPH_STORE_LOCK
+
+
+async def test_an_in_memory_store_is_one_database_for_the_writer_and_the_reader() -> None:
+    runtime = Runtime(":memory:")
+    result = await runtime.run(counting_graph(3), Question(to="a", text="0"))
+    assert runtime.store is not None
+    assert runtime.store.messages(result.run_id) == result.messages
+    assert runtime.store.get_run(result.run_id).status == "completed"
+
+
+# -- the step writer ----------------------------------------------------------------------------
+BIG = Budget(turns=1000, model_calls=1000, seconds=600)
+
+
+class WatchedStore(SqlRunStore):
+    """A SQL store that notes which threads call it and every step written to it, and can
+    refuse the step that holds message ``fail_at`` (a full disk, say)."""
+
+    def __init__(self, url: str, fail_at: int | None = None) -> None:
+        super().__init__(url)
+        self.fail_at = fail_at
+        self.threads: set[int] = set()
+        self.steps: list[StepRecord] = []
+
+    def create_run(self, run: RunRecord) -> None:
+        self.threads.add(threading.get_ident())
+        super().create_run(run)
+
+    def write_steps(self, steps: Sequence[StepRecord]) -> None:
+        self.threads.add(threading.get_ident())
+        if any(seq == self.fail_at for step in steps for seq, _ in step.messages):
+            raise StoreError("disk full (simulated)")
+        super().write_steps(steps)
+        self.steps.extend(steps)
+
+    def get_run(self, run_id: str) -> RunRecord:
+        self.threads.add(threading.get_ident())
+        return super().get_run(run_id)
+
+    def messages(self, run_id: str) -> list[Message]:
+        self.threads.add(threading.get_ident())
+        return super().messages(run_id)
+
+    def model_calls(self, run_id: str) -> list[ModelCallRecord]:
+        self.threads.add(threading.get_ident())
+        return super().model_calls(run_id)
+
+
+async def test_the_event_loop_never_waits_on_the_database(tmp_path: Path) -> None:
+    store = WatchedStore(str(tmp_path / "runs.db"))
+    runtime = Runtime(store)
+    result = await runtime.run(counting_graph(5), Question(to="a", text="0"), budget=BIG)
+    report = await runtime.replay(result.run_id, counting_graph(5))
+    threads = set(store.threads)
+    assert report.identical
+    assert threads and threading.get_ident() not in threads
+
+
+async def test_each_step_is_written_whole_with_its_messages_events_and_model_calls(
+    tmp_path: Path,
+) -> None:
+    store = WatchedStore(str(tmp_path / "runs.db"))
+    result = await Runtime(store).run(counting_graph(3), Question(to="a", text="0"), budget=BIG)
+    call = ["model_call_started", "model_call_finished"]
+    assert [
+        (
+            [seq for seq, _ in step.messages],
+            [c.seq for c in step.model_calls],
+            [e.kind for _, e in step.events],
+            step.finish.status if step.finish else None,
+        )
+        for step in store.steps
+    ] == [
+        ([0], [], ["run_started", "message_sent"], None),
+        ([1], [1], [*call, "message_sent"], None),
+        ([2], [2], [*call, "message_sent"], None),
+        ([3], [3], [*call, "message_sent", "run_stopped"], "completed"),
+    ]
+    assert store.messages(result.run_id) == result.messages
+
+
+async def test_a_failed_write_stops_the_run_and_keeps_the_steps_before_it(tmp_path: Path) -> None:
+    store = WatchedStore(str(tmp_path / "runs.db"), fail_at=2)
+    with pytest.raises(StoreError, match=r"disk full \(simulated\)"):
+        await Runtime(store).run(counting_graph(6), Question(to="a", text="0"), budget=BIG)
+    (run,) = store.list_runs()
+    assert [getattr(m, "text", None) for m in store.messages(run.id)] == ["0", "1"]
+    assert [c.seq for c in store.model_calls(run.id)] == [1]
+    assert run.status == "running"  # until this process ends; then it reads "interrupted"
 
 
 # -- crashes ------------------------------------------------------------------------------------
@@ -218,20 +197,21 @@ SLOW_RUN = textwrap.dedent("""
 """)
 
 
-def start_slow_run(db: Path) -> subprocess.Popen[str]:
+def start_run(db: Path, script: str = SLOW_RUN, messages: int = 4) -> subprocess.Popen[str]:
+    """Start ``script`` in a process; return once the store holds ``messages`` messages."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", SLOW_RUN, str(db)],
+        [sys.executable, "-c", script, str(db)],
         text=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 60
-    with RunStore(str(db)) as store:
+    with SqlRunStore(str(db)) as store:
         while time.monotonic() < deadline:
             runs = store.list_runs() if db.exists() else []
-            if runs and runs[0].message_count >= 4:
+            if runs and runs[0].message_count >= messages:
                 return proc
-            time.sleep(0.05)
+            time.sleep(0.02)
     proc.kill()
     raise AssertionError(f"the run did not start: {proc.communicate()}")
 
@@ -248,10 +228,10 @@ def lyceum(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_a_run_killed_with_sigkill_is_shown_as_interrupted(tmp_path: Path) -> None:
     db = tmp_path / "runs.db"
-    proc = start_slow_run(db)
+    proc = start_run(db)
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=30)
-    with RunStore(str(db)) as store:
+    with SqlRunStore(str(db)) as store:
         (run,) = store.list_runs()
     shown = lyceum("runs", "show", run.id, "--db", str(db))
     assert shown.returncode == 0, shown.stderr
@@ -259,20 +239,70 @@ def test_a_run_killed_with_sigkill_is_shown_as_interrupted(tmp_path: Path) -> No
     assert "ended without stopping the run (killed?)" in shown.stdout
     assert "user → a  Question: 0" in shown.stdout
     assert "b → a  Question: 2" in shown.stdout  # finished work is kept
-    with RunStore(str(db)) as store:
+    with SqlRunStore(str(db)) as store:
         messages = store.messages(run.id)
     assert [getattr(m, "text", None) for m in messages] == ["0", "1", "2", "3"]
 
 
 def test_ctrl_c_stops_a_run_as_interrupted_with_a_typed_stop(tmp_path: Path) -> None:
     db = tmp_path / "runs.db"
-    proc = start_slow_run(db)
+    proc = start_run(db)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode != 0 and "KeyboardInterrupt" in err
-    with RunStore(str(db)) as store:
+    with SqlRunStore(str(db)) as store:
         (run,) = store.list_runs()
         last = store.messages(run.id)[-1]
     assert (run.status, run.stop_reason) == ("interrupted", "interrupted")
     assert run.stop_detail == "cancelled (Ctrl-C or task cancellation)"
     assert isinstance(last, Stop) and last.reason == "interrupted" and last.sender == "runtime"
+
+
+FAST_RUN = textwrap.dedent("""
+    import asyncio, sys
+    from agents import AgentGraph, Budget, FunctionAgent, Runtime
+    from agents.models import FunctionModel, ModelRequest
+    from protocols import Question
+
+    model = FunctionModel(lambda request: "ok")
+
+    async def talk(message, ctx):
+        await ctx.complete(model, ModelRequest.of(message.text))
+        return Question(to="b" if ctx.agent == "a" else "a", text=str(int(message.text) + 1))
+
+    a, b = FunctionAgent("a", talk), FunctionAgent("b", talk)
+    graph = AgentGraph().edge(a, b).edge(b, a)
+    budget = Budget(turns=10**7, model_calls=10**7, seconds=3600)
+    asyncio.run(Runtime(sys.argv[1]).run(graph, Question(to="a", text="0"), budget=budget))
+""")
+
+
+def test_a_run_killed_mid_run_keeps_every_committed_step_whole(tmp_path: Path) -> None:
+    """The run never waits: it is killed while steps are being written. Each step holds
+    one message, its model call and three events; the store must hold whole steps only."""
+    db = tmp_path / "runs.db"
+    proc = start_run(db, FAST_RUN, messages=50)
+    proc.send_signal(signal.SIGKILL)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGKILL, err
+    with SqlRunStore(str(db)) as store:
+        (run,) = store.list_runs()
+        messages, calls, events = (
+            store.messages(run.id),
+            store.model_calls(run.id),
+            store.events(run.id),
+        )
+    n = len(messages)
+    assert n >= 50 and run.status == "interrupted"
+    assert [getattr(m, "text", None) for m in messages] == [str(i) for i in range(n)]
+    assert [c.seq for c in calls] == list(range(1, n))  # each message's call, no other
+    assert [e.kind for e in events] == ["run_started", "message_sent"] + [
+        "model_call_started",
+        "model_call_finished",
+        "message_sent",
+    ] * (n - 1)
+    shown = lyceum("runs", "show", run.id, "--db", str(db))
+    assert shown.returncode == 0, shown.stderr
+    assert "status: interrupted" in shown.stdout
+    assert "ended without stopping the run (killed?)" in shown.stdout
+    assert f"Question: {n - 1}" in shown.stdout

@@ -1,6 +1,23 @@
-"""The run store: every run, message, model call and event, persisted with SQLAlchemy."""
+"""The run store: every run, message, model call and event, persisted with SQLAlchemy.
 
-from agents.store.records import ModelCallRecord, RunRecord
-from agents.store.store import DEFAULT_DB, RunStore, resolve_db_url
+``RunStore`` is the interface; ``SqlRunStore`` implements it on SQLite and PostgreSQL;
+``StepWriter`` writes a run's steps on a background thread so the event loop never waits
+on the database.
+"""
 
-__all__ = ["DEFAULT_DB", "ModelCallRecord", "RunRecord", "RunStore", "resolve_db_url"]
+from agents.store.base import RunStore
+from agents.store.records import ModelCallRecord, RunFinish, RunRecord, StepRecord
+from agents.store.store import DEFAULT_DB, SqlRunStore, resolve_db_url
+from agents.store.writer import StepWriter
+
+__all__ = [
+    "DEFAULT_DB",
+    "ModelCallRecord",
+    "RunFinish",
+    "RunRecord",
+    "RunStore",
+    "SqlRunStore",
+    "StepRecord",
+    "StepWriter",
+    "resolve_db_url",
+]

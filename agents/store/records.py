@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from protocols import Message
+from protocols import Event, Message
 
-__all__ = ["ModelCallRecord", "RunRecord"]
+__all__ = ["ModelCallRecord", "RunFinish", "RunRecord", "StepRecord"]
 
 
 class RunRecord(BaseModel):
@@ -64,3 +65,35 @@ class ModelCallRecord(BaseModel):
         from datetime import UTC
 
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+class RunFinish(BaseModel):
+    """How a run ended: written with its last step, so the ``Stop`` message and the run's
+    final status commit together."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: str
+    reason: str
+    detail: str
+    usage: dict[str, Any]
+    finished_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StepRecord:
+    """What one runtime step writes: all of it in one transaction, or none of it.
+
+    Attributes:
+        run_id: The run the step belongs to.
+        messages: The step's messages, each with its sequence number in the run.
+        events: The step's events (token deltas are never stored), each with its number.
+        model_calls: The model calls that finished during the step.
+        finish: The run's outcome, on its last step only.
+    """
+
+    run_id: str
+    messages: tuple[tuple[int, Message], ...] = ()
+    events: tuple[tuple[int, Event], ...] = ()
+    model_calls: tuple[ModelCallRecord, ...] = ()
+    finish: RunFinish | None = None

@@ -1,46 +1,55 @@
-"""``RunStore``: runs, messages, model calls and events, through SQLAlchemy.
+"""``SqlRunStore``: the run store in SQL through SQLAlchemy (SQLite or PostgreSQL).
 
 SQLite by default (``sqlite:///lyceum.db``; ``--db`` or ``LYCEUM_DB``), PostgreSQL by URL
-(``postgresql+psycopg://…``). The schema is created and upgraded with Alembic on first use.
-Each write commits at once, so a process killed mid-run leaves every finished message in
-the store; such a run is later marked ``interrupted``.
+(``postgresql+psycopg://…``). The engine is opened by ``protocols.sql.open_engine``, which
+creates and upgrades the schema with Alembic on first use. Each ``write_steps`` call is one
+transaction, so a process killed mid-run leaves every step committed before the kill; such
+a run is later marked ``interrupted``.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, func, select, update
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from agents.store.records import ModelCallRecord, RunRecord
-from agents.store.tables import EventRow, MessageRow, ModelCallRow, RunRow
+from agents.store.base import RunStore
+from agents.store.records import ModelCallRecord, RunRecord, StepRecord
+from agents.store.tables import Base, EventRow, MessageRow, ModelCallRow, RunRow
 from protocols import EVENT_ADAPTER, MESSAGE_ADAPTER, Event, Message, StoreError, UserError
 from protocols.secrets import Redactor, mask_db_url, url_secrets
+from protocols.sql import (
+    DEFAULT_DB,
+    RUN_STORE_LOCK,
+    JsonText,
+    StoreSchema,
+    is_memory_sqlite,
+    open_engine,
+    parse_db_url,
+    resolve_db_url,
+)
 
-__all__ = ["DEFAULT_DB", "RunStore", "resolve_db_url"]
+__all__ = ["DEFAULT_DB", "RUN_STORE", "SqlRunStore", "resolve_db_url"]
 
-DEFAULT_DB = "sqlite:///lyceum.db"
+RUN_STORE = StoreSchema("run store", "agents.store", RUN_STORE_LOCK)
 
-
-def resolve_db_url(db: str | None = None) -> str:
-    """``db`` if given, else ``$LYCEUM_DB``, else ``sqlite:///lyceum.db``. A bare path
-    (no ``://``) is taken as a SQLite file."""
-    value = db or os.environ.get("LYCEUM_DB") or DEFAULT_DB
-    if "://" not in value:
-        value = f"sqlite:///{value}"
-    return value
+_RUNS = Base.metadata.tables["runs"]
+_MESSAGES = Base.metadata.tables["messages"]
+_EVENTS = Base.metadata.tables["events"]
+_CALLS = Base.metadata.tables["model_calls"]
+# Built once: a step's statements are the same every time, only their rows differ.
+_INSERTS = (insert(_MESSAGES), insert(_EVENTS), insert(_CALLS))
+_HEARTBEAT = update(_RUNS).where(_RUNS.c.id == bindparam("run_id")).values(
+    heartbeat_at=bindparam("now")
+)
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -59,32 +68,29 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-class RunStore:
-    """Persists runs. Constructing one does not touch the database; the first use does.
+class SqlRunStore(RunStore):
+    """Persists runs in a SQL database. Constructing one does not touch the database; the
+    first use does.
 
     Args:
-        url: A SQLAlchemy URL or a SQLite file path.
+        url: A SQLAlchemy URL or a SQLite file path; None reads ``$LYCEUM_DB``, else
+            ``sqlite:///lyceum.db``.
         stale_after: A ``running`` run from another host whose heartbeat is older than this
             is reported as ``interrupted``.
     """
 
     def __init__(self, url: str | None = None, *, stale_after: timedelta = timedelta(minutes=10)):
         self.url = resolve_db_url(url)
-        try:
-            parsed = make_url(self.url)
-        except (ArgumentError, ValueError) as exc:
-            raise UserError(
-                f"cannot parse store URL {self.display_url!r}: {exc}. Use a path like 'runs.db', "
-                "'sqlite:///runs.db' or 'postgresql+psycopg://user@host/db'."
-            ) from None
-        self._is_sqlite = parsed.get_backend_name() == "sqlite"
-        self._path = parsed.database if self._is_sqlite else None
+        """The URL to connect with; it may hold a password, so show ``display_url``."""
+        # One in-memory connection serves every thread, so its users take turns.
+        shared = is_memory_sqlite(parse_db_url(self.url, RUN_STORE.name))
+        self._turns: AbstractContextManager[Any] = threading.RLock() if shared else nullcontext()
         self.stale_after = stale_after
         self._engine: Engine | None = None
         self._sessions: sessionmaker[Session] | None = None
 
     def __repr__(self) -> str:
-        return f"RunStore({self.display_url!r})"
+        return f"SqlRunStore({self.display_url!r})"
 
     @property
     def display_url(self) -> str:
@@ -93,53 +99,12 @@ class RunStore:
 
     # -- lifecycle ---------------------------------------------------------------------
     def _open(self) -> sessionmaker[Session]:
-        if self._sessions is not None:
-            return self._sessions
-        if self._is_sqlite and self._path and self._path != ":memory:":
-            parent = Path(self._path).parent
-            if not parent.exists():
-                raise StoreError(
-                    f"the folder of the run store {self._path!r} does not exist; create "
-                    f"{str(parent)!r} or pass --db / LYCEUM_DB with another path"
-                )
-        engine = create_engine(self.url)
-        if self._is_sqlite:
-            event.listen(engine, "connect", _sqlite_connect)
-            event.listen(engine, "begin", _sqlite_begin)
-        try:
-            # One migrator at a time: BEGIN IMMEDIATE on SQLite, an advisory lock elsewhere.
-            with (
-                engine.connect().execution_options(sqlite_begin="BEGIN IMMEDIATE") as conn,
-                conn.begin(),
-            ):
-                if self._is_sqlite:
-                    conn.exec_driver_sql("PRAGMA schema_version").fetchone()
-                elif engine.dialect.name == "postgresql":
-                    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(74657)")
-                cfg = Config()
-                cfg.set_main_option(
-                    "script_location", str(resources.files("agents.store") / "migrations")
-                )
-                cfg.attributes["connection"] = conn
-                command.upgrade(cfg, "head")
-        except (DatabaseError, OperationalError) as exc:
-            engine.dispose()
-            where = self._path if self._is_sqlite else repr(self)
-            why = Redactor(url_secrets(self.url))(str(exc.orig or exc))
-            raise StoreError(
-                f"cannot open the run store {where}: {why}. "
-                + (
-                    "The file is not a lyceum SQLite store (corrupt or another format); it was "
-                    "left untouched. Move it aside, or pass --db / LYCEUM_DB with another path."
-                    if self._is_sqlite
-                    else "Check that the database server is running and the URL is right."
-                )
-            ) from None
-        self._engine = engine
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        if self._sessions is None:
+            self._engine = open_engine(self.url, RUN_STORE)
+            self._sessions = sessionmaker(self._engine, expire_on_commit=False)
         return self._sessions
 
-    def init(self) -> RunStore:
+    def init(self) -> SqlRunStore:
         """Create or upgrade the schema now (otherwise done on first use)."""
         self._open()
         return self
@@ -151,107 +116,103 @@ class RunStore:
         self._engine = None
         self._sessions = None
 
-    def __enter__(self) -> RunStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     @contextmanager
     def _session(self) -> Iterator[Session]:
         sessions = self._open()
-        with sessions.begin() as session:
+        with self._turns, sessions.begin() as session:
             yield session
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        """A Core transaction; a database error is a ``StoreError`` naming the store, with
+        the URL's secrets redacted from the driver's text."""
+        self._open()
+        assert self._engine is not None
+        try:
+            with self._turns, self._engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            why = Redactor(url_secrets(self.url))(str(getattr(exc, "orig", None) or exc))
+            raise StoreError(
+                f"writing to the run store {self.display_url} failed: {type(exc).__name__}: "
+                f"{why}. Nothing of this transaction was written."
+            ) from None
 
     # -- writes ------------------------------------------------------------------------
     def create_run(self, run: RunRecord) -> None:
-        with self._session() as s:
-            s.add(
-                RunRow(
-                    id=run.id,
-                    created_at=run.created_at,
-                    finished_at=None,
-                    heartbeat_at=run.created_at,
-                    status="running",
-                    stop_reason=None,
-                    stop_detail=None,
-                    seed=run.seed,
-                    budget=run.budget,
-                    usage={},
-                    graph_mermaid=run.graph_mermaid,
-                    graph_source=run.graph_source,
-                    initial_message=MESSAGE_ADAPTER.dump_python(run.initial_message, mode="json"),
-                    host=socket.gethostname(),
-                    pid=os.getpid(),
-                    replay_of=run.replay_of,
-                )
+        with self._transaction() as conn:
+            conn.execute(
+                insert(_RUNS),
+                {
+                    "id": run.id,
+                    "created_at": run.created_at,
+                    "finished_at": None,
+                    "heartbeat_at": run.created_at,
+                    "status": "running",
+                    "stop_reason": None,
+                    "stop_detail": None,
+                    "seed": run.seed,
+                    "budget": run.budget,
+                    "usage": {},
+                    "graph_mermaid": run.graph_mermaid,
+                    "graph_source": run.graph_source,
+                    "initial_message": MESSAGE_ADAPTER.dump_python(
+                        run.initial_message, mode="json"
+                    ),
+                    "host": socket.gethostname(),
+                    "pid": os.getpid(),
+                    "replay_of": run.replay_of,
+                },
             )
 
-    def write(
-        self,
-        run_id: str,
-        *,
-        messages: Sequence[tuple[int, Message]] = (),
-        events: Sequence[tuple[int, Event]] = (),
-    ) -> None:
-        """Add messages and events (each with its sequence number) in one transaction, and
-        refresh the run's heartbeat."""
-        if not messages and not events:
-            return
-        with self._session() as s:
-            for seq, message in messages:
-                s.add(
-                    MessageRow(
-                        run_id=run_id,
-                        seq=seq,
-                        id=message.id,
-                        kind=message.kind,
-                        sender=message.sender,
-                        payload=MESSAGE_ADAPTER.dump_python(message, mode="json"),
-                        created_at=message.timestamp,
-                    )
-                )
-            for seq, ev in events:
-                s.add(
-                    EventRow(
-                        run_id=run_id,
-                        seq=seq,
-                        kind=ev.kind,
-                        payload=EVENT_ADAPTER.dump_python(ev, mode="json"),
-                        created_at=ev.timestamp,
-                    )
-                )
-            s.execute(
-                update(RunRow).where(RunRow.id == run_id).values(heartbeat_at=datetime.now(UTC))
-            )
-
-    def add_message(self, run_id: str, seq: int, message: Message) -> None:
-        self.write(run_id, messages=[(seq, message)])
-
-    def add_event(self, run_id: str, seq: int, ev: Event) -> None:
-        self.write(run_id, events=[(seq, ev)])
-
-    def add_model_call(self, call: ModelCallRecord) -> None:
-        with self._session() as s:
-            s.add(ModelCallRow(**call.model_dump()))
-
-    def finish_run(
-        self, run_id: str, *, status: str, reason: str, detail: str, usage: dict[str, Any]
-    ) -> None:
+    def write_steps(self, steps: Sequence[StepRecord]) -> None:
+        """Write ``steps`` in one transaction with Core ``executemany`` inserts: messages,
+        events and model calls, then each run's heartbeat and, where given, its outcome."""
+        messages = [
+            {
+                "run_id": step.run_id,
+                "seq": seq,
+                "id": message.id,
+                "kind": message.kind,
+                "sender": message.sender,
+                "payload": JsonText(MESSAGE_ADAPTER.dump_json(message).decode()),
+                "created_at": message.timestamp,
+            }
+            for step in steps
+            for seq, message in step.messages
+        ]
+        events = [
+            {
+                "run_id": step.run_id,
+                "seq": seq,
+                "kind": ev.kind,
+                "payload": JsonText(EVENT_ADAPTER.dump_json(ev).decode()),
+                "created_at": ev.timestamp,
+            }
+            for step in steps
+            for seq, ev in step.events
+        ]
+        calls = [call.model_dump() for step in steps for call in step.model_calls]
         now = datetime.now(UTC)
-        with self._session() as s:
-            s.execute(
-                update(RunRow)
-                .where(RunRow.id == run_id)
-                .values(
-                    status=status,
-                    stop_reason=reason,
-                    stop_detail=detail,
-                    usage=usage,
-                    finished_at=now,
-                    heartbeat_at=now,
-                )
-            )
+        with self._transaction() as conn:
+            for statement, rows in zip(_INSERTS, (messages, events, calls), strict=True):
+                if rows:
+                    conn.execute(statement, rows)
+            runs = dict.fromkeys(step.run_id for step in steps)
+            conn.execute(_HEARTBEAT, [{"run_id": run_id, "now": now} for run_id in runs])
+            for step in steps:
+                if step.finish is not None:
+                    conn.execute(
+                        update(_RUNS)
+                        .where(_RUNS.c.id == step.run_id)
+                        .values(
+                            status=step.finish.status,
+                            stop_reason=step.finish.reason,
+                            stop_detail=step.finish.detail,
+                            usage=step.finish.usage,
+                            finished_at=step.finish.finished_at,
+                        )
+                    )
 
     # -- reads -------------------------------------------------------------------------
     def _reap(self, s: Session, row: RunRow) -> None:
@@ -338,21 +299,3 @@ class RunStore:
                 )
                 for row in rows
             ]
-
-
-def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    # Let SQLAlchemy, not pysqlite, emit BEGIN, so DDL is transactional (SQLAlchemy docs,
-    # "Serializable isolation / Savepoints / Transactional DDL" for pysqlite).
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    # WAL: readers (the UI, `lyceum runs show`) never block the writing run, and commits
-    # need no fsync each; a killed process still loses nothing it committed.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
-def _sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql(conn.get_execution_options().get("sqlite_begin", "BEGIN"))
