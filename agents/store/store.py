@@ -17,6 +17,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pydantic_core import to_json
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -45,6 +46,7 @@ _RUNS = Base.metadata.tables["runs"]
 _MESSAGES = Base.metadata.tables["messages"]
 _EVENTS = Base.metadata.tables["events"]
 _CALLS = Base.metadata.tables["model_calls"]
+_JSON_FIELDS = {"request", "response"}
 # Built once: a step's statements are the same every time, only their rows differ.
 _INSERTS = (insert(_MESSAGES), insert(_EVENTS), insert(_CALLS))
 _HEARTBEAT = update(_RUNS).where(_RUNS.c.id == bindparam("run_id")).values(
@@ -192,7 +194,12 @@ class SqlRunStore(RunStore):
             for step in steps
             for seq, ev in step.events
         ]
-        calls = [call.model_dump() for step in steps for call in step.model_calls]
+        calls = [
+            call.model_dump(exclude=_JSON_FIELDS)
+            | {name: JsonText(to_json(getattr(call, name)).decode()) for name in _JSON_FIELDS}
+            for step in steps
+            for call in step.model_calls
+        ]
         now = datetime.now(UTC)
         with self._transaction() as conn:
             for statement, rows in zip(_INSERTS, (messages, events, calls), strict=True):

@@ -2,10 +2,12 @@
 
 The runtime collects what a step produces (messages, events, model calls) in memory and
 hands it to ``submit`` when the step ends. That returns at once: one background thread
-writes the steps in the order they were submitted, each step whole in one transaction.
-When the thread falls behind, the steps waiting for it are written together in one
-transaction (a group commit); a step is never split, so after a crash the store holds, for
-every run, the steps committed before it, each complete.
+writes the steps in the order they were submitted, each step whole in one transaction. The
+thread waits up to ``commit_delay`` before each transaction, and the steps that arrive
+meanwhile, or while it was busy, are written in that one transaction together (a group
+commit, as PostgreSQL's ``commit_delay``); a step is never split, so after a crash the store
+holds, for every run, the steps committed before it, each complete. ``drain`` cuts the
+wait short.
 
 ``call`` runs any other store operation on the same thread (after the steps submitted before
 it), so the event loop never blocks on the database; ``drain`` waits for a run's steps at its
@@ -36,6 +38,9 @@ class StepWriter:
 
     Args:
         store: The store written to; its methods run only on the writer's thread.
+        commit_delay: Seconds the thread waits for more steps before each transaction: a
+            kill loses at most the steps of about this long, and each transaction carries
+            more steps (one wake-up of the thread and one commit for many steps).
     """
 
     def __init__(self, store: RunStore, *, commit_delay: float = 0.01) -> None:
