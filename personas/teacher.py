@@ -16,28 +16,70 @@ explains from the knowledge graph.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from fractions import Fraction
 
 from knowledge_graph import GraphStore
-from personas.moves import ErrorType, Intention, Strategy, TeacherMove
-from personas.persona import ModelContext, PlanOut, Reply, TurnState
+from personas.moves import BridgeDecision, ErrorType, Intention, Strategy, TeacherMove
+from personas.persona import PlanOut, Reply, TurnState
 from personas.prompting import ThoughtVars, ToolInfo
 from personas.sandbox import needs_calculation
 from personas.state import run_state
-from protocols import Answer, PlannedCall
+from personas.tools import Calculation
+from protocols import Answer, ModelContext, PlannedCall
 
-__all__ = ["SimulatedTeacherMind", "TeacherMemory"]
+__all__ = ["Diagnosis", "Knowledge", "SimulatedTeacherMind", "TeacherDecision", "TeacherMemory"]
 
 
-def _calculated(result: str) -> str | None:
-    """The value of a calculator tool result as the persona recorded it."""
-    import ast
+class Knowledge(StrEnum):
+    """What the teacher concludes the student knows of the item (its value is the
+    ``Thought.knowledge`` text)."""
 
-    try:
-        out = ast.literal_eval(result)
-    except (ValueError, SyntaxError):
-        return None
-    return None if not isinstance(out, dict) or out.get("error") else str(out.get("value"))
+    NO_ITEM = "no item to assess"
+    KNOWS_IT = "knows it"
+    WRONG_RULE = "applies a wrong rule consistently"
+    UNCLEAR = "unclear"
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """The Think phase's reading of one answer: the knowledge state, and the misconception
+    node the wrong answer matches, if any."""
+
+    knowledge: Knowledge
+    misconception: str | None = None
+
+
+@dataclass(frozen=True)
+class TeacherDecision:
+    """The Plan phase's decision: Bridge's (error type, strategy, intention), then the
+    MathDial move."""
+
+    bridge: BridgeDecision
+    move: TeacherMove
+
+    @classmethod
+    def of(
+        cls, error_type: ErrorType, strategy: Strategy, intention: Intention, move: TeacherMove
+    ) -> TeacherDecision:
+        bridge = BridgeDecision(error_type=error_type, strategy=strategy, intention=intention)
+        return cls(bridge, move)
+
+
+_GUIDELINES = {
+    Knowledge.NO_ITEM: "ask a question",
+    Knowledge.KNOWS_IT: "affirm and move on",
+    Knowledge.WRONG_RULE: "clarify the misunderstanding",
+    Knowledge.UNCLEAR: "find out how they got it",
+}
+
+
+def _calculated(turn: TurnState) -> str | None:
+    """The value the calculator computed this turn, if it ran and succeeded."""
+    for result in turn.results:
+        if isinstance(result.output, Calculation) and result.error is None:
+            return str(result.output.value)
+    return None
 
 
 def _number(text: str) -> Fraction | None:
@@ -74,67 +116,72 @@ class SimulatedTeacherMind:
             return None
         return message.item_id, str(node.properties["answer"])
 
-    async def think(self, turn: TurnState, ctx: ModelContext) -> ThoughtVars:
+    def _diagnose(self, turn: TurnState) -> Diagnosis:
         found = self._item(turn)
         if found is None:
-            return ThoughtVars(knowledge="no item to assess", guideline="ask a question")
+            return Diagnosis(Knowledge.NO_ITEM)
         item, answer = found
-        given = str(getattr(turn.message, "text", ""))
-        attempts = run_state(turn, TeacherMemory).attempts
-        attempts[item] = attempts.get(item, 0) + 1
-        if _number(given) is not None and _number(given) == _number(answer):
-            return ThoughtVars(knowledge="knows it", guideline="affirm and move on")
+        given = _number(str(getattr(turn.message, "text", "")))
+        if given is not None and given == _number(answer):
+            return Diagnosis(Knowledge.KNOWS_IT)
         for edge in self.kg.edges(item, type="EXHIBITS"):
-            if _number(given) == _number(str(edge.properties.get("wrong_answer", ""))):
-                return ThoughtVars(
-                    knowledge="applies a wrong rule consistently",
-                    misconception=edge.target,
-                    guideline="clarify the misunderstanding",
-                )
-        return ThoughtVars(knowledge="unclear", guideline="find out how they got it")
+            if given == _number(str(edge.properties.get("wrong_answer", ""))):
+                return Diagnosis(Knowledge.WRONG_RULE, misconception=edge.target)
+        return Diagnosis(Knowledge.UNCLEAR)
 
-    def _decide(
-        self, turn: TurnState, thought: ThoughtVars
-    ) -> tuple[ErrorType, Strategy, Intention, TeacherMove]:
+    async def think(self, turn: TurnState, ctx: ModelContext) -> ThoughtVars:
+        diagnosis = self._diagnose(turn)
+        found = self._item(turn)
+        if found is not None:
+            attempts = run_state(turn, TeacherMemory).attempts
+            attempts[found[0]] = attempts.get(found[0], 0) + 1
+        return ThoughtVars(
+            knowledge=diagnosis.knowledge.value,
+            misconception=diagnosis.misconception,
+            guideline=_GUIDELINES[diagnosis.knowledge],
+        )
+
+    def _decide(self, turn: TurnState) -> TeacherDecision:
         found = self._item(turn)
         item, answer = found if found else ("", "")
         given, right = _number(str(getattr(turn.message, "text", ""))), _number(answer)
-        if thought.knowledge == "knows it":
-            return (
+        diagnosis = self._diagnose(turn)
+        if diagnosis.knowledge is Knowledge.KNOWS_IT:
+            return TeacherDecision.of(
                 ErrorType.OTHER,
                 Strategy.AFFIRM_CORRECT_ANSWER,
                 Intention.SIGNAL_GOAL,
                 TeacherMove.GENERIC,
             )
         if run_state(turn, TeacherMemory).attempts.get(item, 0) > 1:
-            return (
+            return TeacherDecision.of(
                 ErrorType.RIGHT_IDEA,
                 Strategy.PROVIDE_EXAMPLE,
                 Intention.CORRECT_MISTAKE,
                 TeacherMove.TELLING,
             )
-        if thought.misconception:
-            return (
+        if diagnosis.misconception:
+            return TeacherDecision.of(
                 ErrorType.OTHER,
                 Strategy.EXPLAIN_CONCEPT,
                 Intention.CLARIFY_MISUNDERSTANDING,
                 TeacherMove.FOCUS,
             )
         if given is not None and right is not None and abs(given - right) <= 1:
-            return (
+            return TeacherDecision.of(
                 ErrorType.CARELESS,
                 Strategy.PROVIDE_HINT,
                 Intention.HINT_MISTAKE,
                 TeacherMove.FOCUS,
             )
         if given is None:
-            return (
+            return TeacherDecision.of(
                 ErrorType.GUESS,
                 Strategy.ASK_QUESTION,
                 Intention.DIAGNOSE_MISTAKE,
                 TeacherMove.PROBING,
             )
-        return (
+        return TeacherDecision.of(
             ErrorType.DIAGNOSE,
             Strategy.ASK_QUESTION,
             Intention.DIAGNOSE_MISTAKE,
@@ -142,8 +189,13 @@ class SimulatedTeacherMind:
         )
 
     async def plan(self, turn: TurnState, tools: list[ToolInfo], ctx: ModelContext) -> PlanOut:
-        assert turn.thought is not None
-        error, strategy, intention, move = self._decide(turn, turn.thought)
+        decision = self._decide(turn)
+        error, strategy, intention = (
+            decision.bridge.error_type,
+            decision.bridge.strategy,
+            decision.bridge.intention,
+        )
+        move = decision.move
         found = self._item(turn)
         node = self.kg.node(found[0]) if found else None
         code = needs_calculation(str(node.properties.get("text", ""))) if node else None
@@ -165,23 +217,15 @@ class SimulatedTeacherMind:
         )
 
     async def execute(self, turn: TurnState, kinds: list[str], ctx: ModelContext) -> Reply:
-        assert turn.thought is not None
-        _, strategy, _, move = self._decide(turn, turn.thought)
+        decision = self._decide(turn)
+        strategy, move = decision.bridge.strategy, decision.move
         found = self._item(turn)
         item, answer = found if found else ("", "")
         given = str(getattr(turn.message, "text", ""))
         if strategy is Strategy.AFFIRM_CORRECT_ANSWER:
             return Reply(kind="stop", text=f"Yes, {answer} is right.")
         if move is TeacherMove.TELLING:
-            computed = next(
-                (
-                    r.removeprefix("calculator: ")
-                    for r in turn.results
-                    if r.startswith("calculator: ")
-                ),
-                None,
-            )
-            value = answer if computed is None else str(_calculated(computed) or answer)
+            value = _calculated(turn) or answer
             return Reply(
                 kind="explanation", text=f"The answer is {value}. {self._remedy(turn)}".strip()
             )
@@ -193,7 +237,7 @@ class SimulatedTeacherMind:
         )
 
     def _remedy(self, turn: TurnState) -> str:
-        mis = turn.thought.misconception if turn.thought else None
+        mis = self._diagnose(turn).misconception
         if not mis:
             return ""
         for edge in self.kg.edges(mis, type="REMEDIATES", direction="in"):
