@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, TypeVar, get_args
+from typing import Literal, Protocol, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -96,7 +96,7 @@ class TurnState(BaseModel):
     history: list[str]
     thought: ThoughtVars | None = None
     results: list[ToolResult] = Field(default_factory=list)
-    state: Any = None
+    state: object = None
 
 
 @dataclass
@@ -111,7 +111,7 @@ class PersonaState:
 
     history: list[str] = field(default_factory=list)
     item_id: str | None = None
-    mind: Any = None
+    mind: object = None
 
 
 class Mind(Protocol):
@@ -156,9 +156,7 @@ class LLMMind:
 
     async def _ask(self, ctx: ModelContext, prompt: str, output: type[T]) -> T:
         request = ModelRequest.of(prompt, max_tokens=STRUCTURED_MAX_TOKENS)
-        return await ctx.complete(
-            self.model, request, output=output, max_retries=self.max_retries
-        )
+        return await ctx.complete(self.model, request, output=output, max_retries=self.max_retries)
 
     async def think(self, turn: TurnState, ctx: ModelContext) -> ThoughtVars:
         prompt = render_prompt(

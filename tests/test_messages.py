@@ -178,3 +178,13 @@ def test_json_schema_covers_every_message_and_event_kind() -> None:
         cls.model_fields["kind"].default for cls in EVENT_CLASSES
     }
     json.dumps(messages)  # serialisable as it is
+
+
+def test_message_kinds_are_derived_from_the_union() -> None:
+    from protocols import MESSAGE_TAGS, MESSAGE_TYPES, Message
+
+    members = get_args(get_args(Message)[0])
+    assert members == MESSAGE_TYPES
+    assert {cls.__name__: cls for cls in members} == MESSAGE_KINDS
+    assert {cls.model_fields["kind"].default: cls for cls in members} == MESSAGE_TAGS
+    assert MESSAGE_TAGS["patient_utterance"].__name__ == "PatientUtterance"

@@ -3,12 +3,26 @@ knowledge graph, as one typed transcript."""
 
 from __future__ import annotations
 
+import pytest
+
 from agents import AgentGraph, Budget, FunctionAgent, Runtime
 from knowledge_graph.builders import sample_curriculum
 from personas import Persona, ToolRegistry, builtin_persona, calculator_tool
 from personas.moves import bridge_tool, moves_tool
-from personas.teacher import SimulatedTeacherMind
-from protocols import Answer, Explanation, Message, Question
+from personas.persona import TurnState
+from personas.teacher import Diagnosis, Knowledge, SimulatedTeacherMind
+from protocols import (
+    Answer,
+    Explanation,
+    Hint,
+    Message,
+    Plan,
+    Question,
+    Review,
+    Stop,
+    Thought,
+    UserError,
+)
 
 
 async def test_diagnose_explain_then_tell() -> None:
@@ -77,3 +91,29 @@ def test_code_soliloquy_decides_when_a_calculation_is_needed() -> None:
     assert needs_calculation("What is 2/3 × 3/4?") == "Fraction(2, 3) * Fraction(3, 4)"
     assert run_sandboxed(needs_calculation("What is 3/4 - 1/2?") or "").value == "1/4"
     assert needs_calculation("Solve for x: x + 5 = 12") is None  # no arithmetic to compute
+
+
+def test_a_personas_reply_kinds_are_spelt_as_on_edges_or_as_tags() -> None:
+    spec = builtin_persona("teacher")
+    mind = SimulatedTeacherMind(sample_curriculum())
+    by_class = Persona(spec, mind, kinds=[Hint, Stop])
+    by_tag = Persona(spec, mind, kinds=["hint", "stop"])
+    assert by_class.kinds == by_tag.kinds == ["hint", "stop"]
+    assert by_class.emits == (Thought, Plan, Hint, Stop)
+    with pytest.raises(UserError, match="a persona cannot reply with Review; its replies may"):
+        Persona(spec, mind, kinds=[Review])
+
+
+def test_the_teachers_diagnosis_is_typed() -> None:
+    kg = sample_curriculum()
+    mind = SimulatedTeacherMind(kg)
+    spec = builtin_persona("teacher")
+
+    def diagnose(text: str, item: str | None = "item:frac-add-1") -> Diagnosis:
+        message = Answer(text=text, item_id=item)
+        return mind._diagnose(TurnState(persona=spec, message=message, history=[]))
+
+    assert diagnose("1/2") == Diagnosis(Knowledge.KNOWS_IT)
+    assert diagnose("2/9") == Diagnosis(Knowledge.WRONG_RULE, "misconception:add_across")
+    assert diagnose("7/8") == Diagnosis(Knowledge.UNCLEAR)
+    assert diagnose("1/2", item=None) == Diagnosis(Knowledge.NO_ITEM)
