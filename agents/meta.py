@@ -23,7 +23,13 @@ from agents.experts import ExpertRegistry
 from agents.models import ModelClient, ModelRequest
 from knowledge_graph.retrieval import Retriever
 from personas.persona import STRUCTURED_MAX_TOKENS
-from personas.prompting import MetaPlanVars, MetaRegenerateVars, render_prompt
+from personas.prompting import (
+    MetaExplainVars,
+    MetaPlanVars,
+    MetaRegenerateVars,
+    MetaStepVars,
+    render_prompt,
+)
 from personas.reviewer import review_text
 from personas.tools import Calculation, Retrieved, ToolRegistry
 from protocols import (
@@ -110,8 +116,13 @@ class RuleBasedPlanner:
                     kind="explain",
                     assignee=expert.name,
                     skills=list(task.skills),
-                    instruction=f"Explain kindly why {task.inputs['student_answer']} is wrong "
-                    f"for: {task.inputs['question']}",
+                    instruction=render_prompt(
+                        "meta_explain",
+                        MetaExplainVars(
+                            question=str(task.inputs["question"]),
+                            student_answer=str(task.inputs["student_answer"]),
+                        ),
+                    ),
                 ),
             ]
         )
@@ -196,7 +207,9 @@ class MetaAgent:
             client = self.clients.get(step.assignee)
             if client is None:
                 raise UserError(f"no model client for expert {step.assignee!r}")
-            prompt = "\n".join([step.instruction, *notes])
+            prompt = render_prompt(
+                "meta_step", MetaStepVars(instruction=step.instruction, notes=notes)
+            )
             settings = self.experts.get(step.assignee).generation  # the expert's own settings
             request = ModelRequest.of(
                 prompt, max_tokens=settings.max_tokens, temperature=settings.temperature

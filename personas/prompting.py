@@ -16,8 +16,10 @@ from protocols import ToolResult, UserError
 __all__ = [
     "TEMPLATES",
     "ExecuteVars",
+    "MetaExplainVars",
     "MetaPlanVars",
     "MetaRegenerateVars",
+    "MetaStepVars",
     "Observation",
     "PlanVars",
     "SimulateVars",
@@ -98,6 +100,20 @@ class MetaRegenerateVars(_Vars):
     tried: list[str]
 
 
+class MetaExplainVars(_Vars):
+    """The rule-based plan's explain step: the instruction given to the expert."""
+
+    question: str
+    student_answer: str
+
+
+class MetaStepVars(_Vars):
+    """An expert step's prompt: its instruction, then the earlier steps' notes."""
+
+    instruction: str
+    notes: list[str]
+
+
 TEMPLATES: dict[str, type[_Vars]] = {
     "think": ThinkVars,
     "plan": PlanVars,
@@ -105,6 +121,8 @@ TEMPLATES: dict[str, type[_Vars]] = {
     "simulate_student": SimulateVars,
     "meta_plan": MetaPlanVars,
     "meta_regenerate": MetaRegenerateVars,
+    "meta_explain": MetaExplainVars,
+    "meta_step": MetaStepVars,
 }
 """Every template and the type of its variables."""
 

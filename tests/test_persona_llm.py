@@ -15,8 +15,10 @@ from personas.persona import LLMMind, Persona, PlanOut, Reply
 from personas.prompting import (
     TEMPLATES,
     ExecuteVars,
+    MetaExplainVars,
     MetaPlanVars,
     MetaRegenerateVars,
+    MetaStepVars,
     Observation,
     PlanVars,
     SimulateVars,
@@ -189,6 +191,10 @@ SAMPLES = {
         ],
         kinds=["hint", "question"],
     ),
+    "meta_explain": MetaExplainVars(question="1/3 + 1/6?", student_answer="2/9"),
+    "meta_step": MetaStepVars(
+        instruction="Explain kindly", notes=["calculate: 1/2", "retrieve: adds across"]
+    ),
     "meta_plan": MetaPlanVars(task="what is 3/4 - 1/2?", inputs={"expression": "3/4 - 1/2"}),
     "meta_regenerate": MetaRegenerateVars(
         step='{"id": "calc"}', error="imports are not allowed", tried=["calculator"]
@@ -209,13 +215,16 @@ SAMPLES = {
 }
 
 
+PLAIN_TEXT = {"meta_explain", "meta_step"}  # prompts whose reply is free text
+
+
 @pytest.mark.parametrize("name", sorted(TEMPLATES))
 def test_every_template_renders_with_sample_variables(name: str) -> None:
     text = render_prompt(name, SAMPLES[name])
     assert not text.startswith("PHASE")  # the phase is a typed field of the request
     assert "None" not in text  # no optional value leaks into a prompt
     assert "{{" not in text and "{%" not in text
-    assert "JSON" in text
+    assert ("JSON" in text) == (name not in PLAIN_TEXT)  # structured replies are asked for
 
 
 def test_tool_results_reach_the_execute_prompt_as_typed_json() -> None:
@@ -226,6 +235,11 @@ def test_tool_results_reach_the_execute_prompt_as_typed_json() -> None:
 
 
 def test_the_meta_planner_prompts_are_templates() -> None:
+    step = render_prompt("meta_step", SAMPLES["meta_step"])
+    assert step == "Explain kindly\ncalculate: 1/2\nretrieve: adds across"  # no trailing newline
+    assert render_prompt("meta_explain", SAMPLES["meta_explain"]) == (
+        "Explain kindly why 2/9 is wrong for: 1/3 + 1/6?"
+    )
     assert render_prompt("meta_plan", SAMPLES["meta_plan"]) == (
         "Split this task into steps (kinds: retrieve, calculate, explain), each with an "
         "assignee.\nTask: what is 3/4 - 1/2?\nInputs: {'expression': '3/4 - 1/2'}\n"
