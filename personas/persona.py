@@ -62,7 +62,8 @@ T = TypeVar("T", bound=BaseModel)
 OBSERVER = "user"
 Kind = Literal["question", "answer", "explanation", "hint", "patient_utterance", "stop"]
 """The kinds of message a persona may reply with: ``kind`` tags of the ``Message`` union."""
-_KINDS: dict[str, type[Envelope]] = {tag: MESSAGE_TAGS[tag] for tag in get_args(Kind)}
+_TAGS: dict[str, Kind] = {tag: tag for tag in get_args(Kind)}
+_KINDS: dict[str, type[Envelope]] = {tag: MESSAGE_TAGS[tag] for tag in _TAGS}
 STRUCTURED_MAX_TOKENS = 512
 """The reply budget of one structured phase call."""
 
@@ -127,12 +128,12 @@ class Mind(Protocol):
 def _tag(kind: str | type[Envelope]) -> Kind:
     """A reply kind's tag, from a message class or a tag; only ``Kind`` members qualify."""
     tag = kind.model_fields["kind"].default if isinstance(kind, type) else kind
-    if tag not in _KINDS:
+    if tag not in _TAGS:
         shown = kind.__name__ if isinstance(kind, type) else repr(kind)
         raise UserError(
-            f"a persona cannot reply with {shown}; its replies may be: {', '.join(_KINDS)}"
+            f"a persona cannot reply with {shown}; its replies may be: {', '.join(_TAGS)}"
         )
-    return tag  # type: ignore[return-value]
+    return _TAGS[tag]
 
 
 def _text(message: Message) -> str:
