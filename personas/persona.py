@@ -42,6 +42,7 @@ from protocols import (
     Question,
     Review,
     Stop,
+    TaskResult,
     Thought,
 )
 
@@ -58,7 +59,9 @@ __all__ = [
 
 T = TypeVar("T", bound=BaseModel)
 OBSERVER = "user"
-Kind = Literal["question", "answer", "explanation", "hint", "patient_utterance", "stop"]
+Kind = Literal[
+    "question", "answer", "explanation", "hint", "patient_utterance", "stop", "task_result"
+]
 _KINDS: dict[str, type[Envelope]] = {
     "question": Question,
     "answer": Answer,
@@ -66,6 +69,7 @@ _KINDS: dict[str, type[Envelope]] = {
     "hint": Hint,
     "patient_utterance": PatientUtterance,
     "stop": Stop,
+    "task_result": TaskResult,
 }
 
 
@@ -98,12 +102,18 @@ class PlanOut(BaseModel):
 
 
 class Reply(BaseModel):
-    """The Execute phase's output: the kind of message and its text."""
+    """The Execute phase's output: the kind of message and its text.
+
+    Attributes:
+        targets: For an explanation, the knowledge-graph nodes it explains (the skills it
+            teaches, the misconceptions it remedies), as ``Explanation.targets``.
+    """
 
     model_config = ConfigDict(extra="forbid")
     kind: Kind
     text: str
     confidence: float | None = Field(default=None, ge=0, le=1)
+    targets: tuple[str, ...] = ()
 
 
 class TurnState(BaseModel):
@@ -295,4 +305,8 @@ class Persona:
             return Answer(text=reply.text, confidence=reply.confidence, item_id=item_id)
         if cls is PatientUtterance:
             return PatientUtterance(text=reply.text)
+        if cls is TaskResult:  # e.g. a teacher reporting to a lesson that an item is done
+            return TaskResult(output=reply.text)
+        if cls is Explanation:
+            return Explanation(text=reply.text, item_id=item_id, targets=reply.targets)
         return cls(text=reply.text, item_id=item_id)  # type: ignore[call-arg]

@@ -10,7 +10,11 @@ explains from the knowledge graph.
   persona records and runs them, and the telling move states the computed answer.
 - **Execute**: probing → a question about their reasoning; focus → a hint from the skill;
   a remedy → the explanation node that REMEDIATES the misconception; telling (the second
-  wrong try) → the worked answer.
+  wrong try) → the worked answer; a right answer → "Yes, … is right.", which ends the run
+  (``Stop``), or, when the persona's kinds include ``task_result``, reports the item done
+  to whoever set it (a lesson) as a ``TaskResult``.
+- **A lesson's step**: a ``Question`` naming an item is put to the student (again, after a
+  try), with no tool call.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from personas.persona import ModelContext, PlanOut, Reply, TurnState
 from personas.prompting import ThoughtVars, ToolInfo
 from personas.sandbox import needs_calculation
 from personas.state import run_state
-from protocols import Answer, PlannedCall
+from protocols import Answer, PlannedCall, Question
 
 __all__ = ["SimulatedTeacherMind", "TeacherMemory"]
 
@@ -74,7 +78,22 @@ class SimulatedTeacherMind:
             return None
         return message.item_id, str(node.properties["answer"])
 
+    def _posed(self, turn: TurnState) -> str | None:
+        """The item a ``Question`` asks the teacher to put to the student (a lesson's step)."""
+        message = turn.message
+        if not isinstance(message, Question) or not message.item_id:
+            return None
+        node = self.kg.node(message.item_id)
+        return message.item_id if node is not None and "text" in node.properties else None
+
     async def think(self, turn: TurnState, ctx: ModelContext) -> ThoughtVars:
+        posed = self._posed(turn)
+        if posed is not None:
+            tried = run_state(turn, TeacherMemory).attempts.get(posed, 0)
+            return ThoughtVars(
+                knowledge="has tried it" if tried else "not asked yet",
+                guideline="ask it again" if tried else "ask the question",
+            )
         found = self._item(turn)
         if found is None:
             return ThoughtVars(knowledge="no item to assess", guideline="ask a question")
@@ -143,6 +162,9 @@ class SimulatedTeacherMind:
 
     async def plan(self, turn: TurnState, tools: list[ToolInfo], ctx: ModelContext) -> PlanOut:
         assert turn.thought is not None
+        posed = self._posed(turn)
+        if posed is not None:
+            return PlanOut(rationale=f"put {posed} to the student; no tool needed")
         error, strategy, intention, move = self._decide(turn, turn.thought)
         found = self._item(turn)
         node = self.kg.node(found[0]) if found else None
@@ -166,11 +188,19 @@ class SimulatedTeacherMind:
 
     async def execute(self, turn: TurnState, kinds: list[str], ctx: ModelContext) -> Reply:
         assert turn.thought is not None
+        posed = self._posed(turn)
+        if posed is not None:
+            node = self.kg.node(posed)
+            assert node is not None
+            again = "Try again: " if run_state(turn, TeacherMemory).attempts.get(posed) else ""
+            return Reply(kind="question", text=again + str(node.properties["text"]))
         _, strategy, _, move = self._decide(turn, turn.thought)
         found = self._item(turn)
         item, answer = found if found else ("", "")
         given = str(getattr(turn.message, "text", ""))
         if strategy is Strategy.AFFIRM_CORRECT_ANSWER:
+            if "task_result" in kinds:  # report the item done to whoever set it (a lesson)
+                return Reply(kind="task_result", text=f"Yes, {answer} is right.")
             return Reply(kind="stop", text=f"Yes, {answer} is right.")
         if move is TeacherMove.TELLING:
             computed = next(
@@ -183,14 +213,25 @@ class SimulatedTeacherMind:
             )
             value = answer if computed is None else str(_calculated(computed) or answer)
             return Reply(
-                kind="explanation", text=f"The answer is {value}. {self._remedy(turn)}".strip()
+                kind="explanation",
+                text=f"The answer is {value}. {self._remedy(turn)}".strip(),
+                targets=self._explains(turn),
             )
         if move is TeacherMove.PROBING:
             return Reply(kind="question", text=f"How did you get {given}? Walk me through it.")
         return Reply(
             kind="explanation" if strategy is Strategy.EXPLAIN_CONCEPT else "hint",
             text=self._remedy(turn) or self._skill(item),
+            targets=self._explains(turn),
         )
+
+    def _explains(self, turn: TurnState) -> tuple[str, ...]:
+        """What the remedy text explains, as an explanation's targets: the skill the
+        diagnosed misconception is PART_OF, and the misconception. None without a remedy."""
+        mis = turn.thought.misconception if turn.thought else None
+        if not mis or not self._remedy(turn):
+            return ()
+        return (*(e.target for e in self.kg.edges(mis, type="PART_OF")), mis)
 
     def _remedy(self, turn: TurnState) -> str:
         mis = turn.thought.misconception if turn.thought else None
