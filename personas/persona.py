@@ -34,6 +34,7 @@ from protocols import (
     MESSAGE_TAGS,
     Answer,
     Envelope,
+    Explanation,
     Message,
     ModelClient,
     ModelContext,
@@ -43,6 +44,7 @@ from protocols import (
     PlannedCall,
     Review,
     Stop,
+    TaskResult,
     Thought,
     ToolResult,
     UserError,
@@ -60,7 +62,9 @@ __all__ = [
 
 T = TypeVar("T", bound=BaseModel)
 OBSERVER = "user"
-Kind = Literal["question", "answer", "explanation", "hint", "patient_utterance", "stop"]
+Kind = Literal[
+    "question", "answer", "explanation", "hint", "patient_utterance", "stop", "task_result"
+]
 """The kinds of message a persona may reply with: ``kind`` tags of the ``Message`` union."""
 _TAGS: dict[str, Kind] = {tag: tag for tag in get_args(Kind)}
 _KINDS: dict[str, type[Envelope]] = {tag: MESSAGE_TAGS[tag] for tag in _TAGS}
@@ -75,12 +79,18 @@ class PlanOut(BaseModel):
 
 
 class Reply(BaseModel):
-    """The Execute phase's output: the kind of message and its text."""
+    """The Execute phase's output: the kind of message and its text.
+
+    Attributes:
+        targets: For an explanation, the knowledge-graph nodes it explains (the skills it
+            teaches, the misconceptions it remedies), as ``Explanation.targets``.
+    """
 
     model_config = ConfigDict(extra="forbid")
     kind: Kind
     text: str
     confidence: float | None = Field(default=None, ge=0, le=1)
+    targets: tuple[str, ...] = ()
 
 
 class TurnState(BaseModel):
@@ -294,4 +304,8 @@ class Persona:
             return Answer(text=reply.text, confidence=reply.confidence, item_id=item_id)
         if cls is PatientUtterance:
             return PatientUtterance(text=reply.text)
+        if cls is TaskResult:  # e.g. a teacher reporting to a lesson that an item is done
+            return TaskResult(output=reply.text)
+        if cls is Explanation:
+            return Explanation(text=reply.text, item_id=item_id, targets=reply.targets)
         return cls(text=reply.text, item_id=item_id)  # type: ignore[call-arg]

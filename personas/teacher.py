@@ -10,7 +10,11 @@ explains from the knowledge graph.
   persona records and runs them, and the telling move states the computed answer.
 - **Execute**: probing → a question about their reasoning; focus → a hint from the skill;
   a remedy → the explanation node that REMEDIATES the misconception; telling (the second
-  wrong try) → the worked answer.
+  wrong try) → the worked answer; a right answer → "Yes, … is right.", which ends the run
+  (``Stop``), or, when the persona's kinds include ``task_result``, reports the item done
+  to whoever set it (a lesson) as a ``TaskResult``.
+- **A lesson's step**: a ``Question`` naming an item is put to the student (again, after a
+  try), with no tool call.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from personas.prompting import ThoughtVars, ToolInfo
 from personas.sandbox import needs_calculation
 from personas.state import run_state
 from personas.tools import Calculation
-from protocols import Answer, ModelContext, PlannedCall
+from protocols import Answer, ModelContext, PlannedCall, Question
 
 __all__ = ["Diagnosis", "Knowledge", "SimulatedTeacherMind", "TeacherDecision", "TeacherMemory"]
 
@@ -39,6 +43,8 @@ class Knowledge(StrEnum):
     KNOWS_IT = "knows it"
     WRONG_RULE = "applies a wrong rule consistently"
     UNCLEAR = "unclear"
+    NOT_ASKED = "not asked yet"  # a lesson poses an item the student has not seen
+    TRIED_IT = "has tried it"  # a lesson poses it again after a remedy
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,8 @@ _GUIDELINES = {
     Knowledge.KNOWS_IT: "affirm and move on",
     Knowledge.WRONG_RULE: "clarify the misunderstanding",
     Knowledge.UNCLEAR: "find out how they got it",
+    Knowledge.NOT_ASKED: "ask the question",
+    Knowledge.TRIED_IT: "ask it again",
 }
 
 
@@ -116,6 +124,14 @@ class SimulatedTeacherMind:
             return None
         return message.item_id, str(node.properties["answer"])
 
+    def _posed(self, turn: TurnState) -> str | None:
+        """The item a ``Question`` asks the teacher to put to the student (a lesson's step)."""
+        message = turn.message
+        if not isinstance(message, Question) or not message.item_id:
+            return None
+        node = self.kg.node(message.item_id)
+        return message.item_id if node is not None and "text" in node.properties else None
+
     def _diagnose(self, turn: TurnState) -> Diagnosis:
         found = self._item(turn)
         if found is None:
@@ -130,6 +146,11 @@ class SimulatedTeacherMind:
         return Diagnosis(Knowledge.UNCLEAR)
 
     async def think(self, turn: TurnState, ctx: ModelContext) -> ThoughtVars:
+        posed = self._posed(turn)
+        if posed is not None:
+            tried = run_state(turn, TeacherMemory).attempts.get(posed, 0)
+            state = Knowledge.TRIED_IT if tried else Knowledge.NOT_ASKED
+            return ThoughtVars(knowledge=state.value, guideline=_GUIDELINES[state])
         diagnosis = self._diagnose(turn)
         found = self._item(turn)
         if found is not None:
@@ -189,6 +210,9 @@ class SimulatedTeacherMind:
         )
 
     async def plan(self, turn: TurnState, tools: list[ToolInfo], ctx: ModelContext) -> PlanOut:
+        posed = self._posed(turn)
+        if posed is not None:
+            return PlanOut(rationale=f"put {posed} to the student; no tool needed")
         decision = self._decide(turn)
         error, strategy, intention = (
             decision.bridge.error_type,
@@ -217,24 +241,43 @@ class SimulatedTeacherMind:
         )
 
     async def execute(self, turn: TurnState, kinds: list[str], ctx: ModelContext) -> Reply:
+        posed = self._posed(turn)
+        if posed is not None:
+            node = self.kg.node(posed)
+            assert node is not None
+            again = "Try again: " if run_state(turn, TeacherMemory).attempts.get(posed) else ""
+            return Reply(kind="question", text=again + str(node.properties["text"]))
         decision = self._decide(turn)
         strategy, move = decision.bridge.strategy, decision.move
         found = self._item(turn)
         item, answer = found if found else ("", "")
         given = str(getattr(turn.message, "text", ""))
         if strategy is Strategy.AFFIRM_CORRECT_ANSWER:
+            if "task_result" in kinds:  # report the item done to whoever set it (a lesson)
+                return Reply(kind="task_result", text=f"Yes, {answer} is right.")
             return Reply(kind="stop", text=f"Yes, {answer} is right.")
         if move is TeacherMove.TELLING:
             value = _calculated(turn) or answer
             return Reply(
-                kind="explanation", text=f"The answer is {value}. {self._remedy(turn)}".strip()
+                kind="explanation",
+                text=f"The answer is {value}. {self._remedy(turn)}".strip(),
+                targets=self._explains(turn),
             )
         if move is TeacherMove.PROBING:
             return Reply(kind="question", text=f"How did you get {given}? Walk me through it.")
         return Reply(
             kind="explanation" if strategy is Strategy.EXPLAIN_CONCEPT else "hint",
             text=self._remedy(turn) or self._skill(item),
+            targets=self._explains(turn),
         )
+
+    def _explains(self, turn: TurnState) -> tuple[str, ...]:
+        """What the remedy text explains, as an explanation's targets: the skill the
+        diagnosed misconception is PART_OF, and the misconception. None without a remedy."""
+        mis = self._diagnose(turn).misconception
+        if not mis or not self._remedy(turn):
+            return ()
+        return (*(e.target for e in self.kg.edges(mis, type="PART_OF")), mis)
 
     def _remedy(self, turn: TurnState) -> str:
         mis = self._diagnose(turn).misconception

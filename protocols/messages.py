@@ -317,19 +317,25 @@ def transcript(messages: Iterable[Envelope]) -> list[dict[str, Any]]:
     """A run's messages without ids and times, for comparing runs and snapshot tests.
 
     Each entry has ``sender``, ``recipients``, the message content, and ``parent`` as the
-    index of the parent message in the same list (or None).
+    index of the parent message in the same list (or None). A content field that names an
+    earlier message of the list (``Review.reviewed_id``, ``TaskResult.task_id``) holds that
+    message's index too, so two runs of the same conversation compare equal.
     """
     index: dict[str, int] = {}
     out: list[dict[str, Any]] = []
     for i, message in enumerate(messages):
         index[message.id] = i
         parent = index.get(message.parent_id) if message.parent_id else None
+        content = message.content()
+        for key, value in content.items():
+            if key.endswith("_id") and isinstance(value, str) and value in index:
+                content[key] = index[value]
         out.append(
             {
                 "sender": message.sender,
                 "recipients": list(message.recipients),
                 "parent": parent,
-                **message.content(),
+                **content,
             }
         )
     return out
