@@ -17,13 +17,13 @@ from __future__ import annotations
 import inspect
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload, runtime_checkable
 
 from pydantic import BaseModel
 
 from agents.models.base import ModelClient, ModelRequest, ModelResponse
 from agents.models.structured import complete_structured
-from protocols import Envelope, Message, UserError
+from protocols import Envelope, Message, ModelContext, UserError
 
 if TYPE_CHECKING:
     from agents.gateway import ModelGateway
@@ -74,8 +74,10 @@ class StatefulAgent(Agent, Protocol):
         ...
 
 
-class RunContext:
+class RunContext(ModelContext):
     """Per-agent view of a run: ids, a seeded RNG, and budgeted, recorded model calls.
+    It implements ``protocols.ModelContext``, the type personas and tools are written
+    against; ``complete`` is the one way to reach a model, structured output included.
 
     Attributes:
         run_id: The run's id.
@@ -100,52 +102,55 @@ class RunContext:
         self.state = state
         self._gateway = gateway
 
-    async def complete(self, client: ModelClient, request: ModelRequest) -> ModelResponse:
-        """Call ``client``: counted against the budget, recorded, replayable."""
-        return await self._gateway.complete(self.agent, client, request)
+    @overload
+    async def complete(
+        self, client: ModelClient, request: ModelRequest, *, output: None = None
+    ) -> ModelResponse: ...
+
+    @overload
+    async def complete(
+        self, client: ModelClient, request: ModelRequest, *, output: type[T], max_retries: int = 2
+    ) -> T: ...
+
+    async def complete(
+        self,
+        client: ModelClient,
+        request: ModelRequest,
+        *,
+        output: type[T] | None = None,
+        max_retries: int = 2,
+    ) -> ModelResponse | T:
+        """Call ``client``: counted against the budget, recorded, replayable.
+
+        Args:
+            client: The model client.
+            request: What to ask.
+            output: A pydantic model to validate the reply into. The request then carries
+                its JSON schema (``response_schema``) and type (``output_type``); a reply
+                that does not validate is re-asked with the error.
+            max_retries: Re-asks after the first invalid reply (only with ``output``).
+
+        Returns:
+            The ``ModelResponse``, or the validated ``output`` instance.
+
+        Raises:
+            UnexpectedModelOutput: With ``output``, when the last re-ask still fails; it
+                carries the raw text.
+            BudgetExceeded: When the run's model-call or token budget is spent.
+        """
+        if output is None:
+            return await self._gateway.complete(self.agent, client, request)
+
+        async def attempt(req: ModelRequest) -> ModelResponse:
+            return await self._gateway.complete(self.agent, client, req)
+
+        value, _ = await complete_structured(attempt, request, output, max_retries=max_retries)
+        return value
 
     async def stream(self, client: ModelClient, request: ModelRequest) -> AsyncIterator[str]:
         """Stream ``client``'s reply; pieces also go out as ``TokenDelta`` events."""
         async for piece in self._gateway.stream(self.agent, client, request):
             yield piece
-
-    async def complete_structured(
-        self,
-        client: ModelClient,
-        request: ModelRequest,
-        output_type: type[T],
-        *,
-        max_retries: int = 2,
-    ) -> T:
-        """A reply validated as ``output_type``, re-asking with the error up to
-        ``max_retries`` times; raises ``UnexpectedModelOutput`` with the raw text after."""
-
-        async def call(req: ModelRequest) -> ModelResponse:
-            return await self.complete(client, req)
-
-        value, _ = await complete_structured(call, request, output_type, max_retries=max_retries)
-        return value
-
-    async def say(
-        self, client: ModelClient, prompt: str, *, system: str | None = None, max_tokens: int = 256
-    ) -> str:
-        """The reply text to a one-turn prompt (budgeted and recorded like ``complete``)."""
-        request = ModelRequest.of(prompt, system=system, max_tokens=max_tokens)
-        return (await self.complete(client, request)).text
-
-    async def ask(
-        self,
-        client: ModelClient,
-        prompt: str,
-        output_type: type[T],
-        *,
-        system: str | None = None,
-        max_retries: int = 2,
-        max_tokens: int = 512,
-    ) -> T:
-        """``complete_structured`` for a one-turn prompt: what persona minds call."""
-        request = ModelRequest.of(prompt, system=system, max_tokens=max_tokens)
-        return await self.complete_structured(client, request, output_type, max_retries=max_retries)
 
     async def score(
         self, client: ModelClient, prompt: str, continuations: Sequence[str]

@@ -19,7 +19,7 @@ from agents.graph import AgentGraph
 from agents.kg_cli import kg
 from agents.rebuild import rebuild_graph
 from agents.render import render_message
-from agents.runtime import RunResult, Runtime
+from agents.runtime import Runtime
 from agents.store import RunRecord, SqlRunStore, resolve_db_url
 from protocols import Event, LyceumError, MessageSent, UserError, json_schema
 from protocols.secrets import mask_db_url, mask_url
@@ -27,9 +27,11 @@ from protocols.secrets import mask_db_url, mask_url
 __all__ = ["main"]
 
 SIMULATION_NOTE = (
-    "SIMULATION: the students are simulated learners (Bayesian knowledge tracing with "
-    "misconceptions) and the explanations come from the knowledge graph through a function "
-    "model. No LLM is involved; these numbers describe the simulation, not LLMs."
+    "SIMULATION: no LLM and no model call. The teacher is a persona on a simulated mind "
+    "(rules over the knowledge graph), a rubric reviewer checks its explanations and hints, "
+    "and the students are simulated learners (Bayesian knowledge tracing with misconceptions) "
+    "that learn from the skills and misconceptions an explanation targets, not from its "
+    "wording. These numbers describe the simulation, not LLMs."
 )
 
 
@@ -50,6 +52,25 @@ def main() -> None:
     """lyceum: multi-agent LLM systems that teach and do expert work."""
 
 
+def _lesson_printer(console: Any, kg: Any, quiet: bool) -> Any:
+    """An observer printing a lesson run's messages as they are sent (with the teacher's
+    Think/Plan for the first wrong answer), or nothing when ``quiet``."""
+    from agents.demo.summary import FirstWrongAnswer
+
+    shown = FirstWrongAnswer(kg)
+
+    def show(event: Event) -> None:
+        if isinstance(event, MessageSent) and not quiet and shown.shows(event.message):
+            console.print(
+                "  " + render_message(event.message),
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+
+    return show
+
+
 @main.command()
 @db_option
 @click.option(
@@ -61,12 +82,16 @@ def main() -> None:
 @click.option("--seed", default=0, show_default=True, help="Seed of the simulated students.")
 @click.option("--quiet", is_flag=True, help="Print only the summary, not the transcripts.")
 def demo(db: str | None, profiles: str, seed: int, quiet: bool) -> None:
-    """Run the offline demo: a teacher tutors simulated students through the sample lesson.
+    """Run the offline demo: a teacher persona tutors simulated students through the sample
+    lesson, a rubric reviewer checking what it says.
 
-    No network and no LLM: the students are simulated learners. Each run is written to the
-    store and can be inspected with `lyceum runs show` and replayed with `lyceum runs replay`.
+    No network and no model: the teacher's mind and the students are simulations. Each run
+    is written to the store and can be inspected with `lyceum runs show` and replayed with
+    `lyceum runs replay`; the summary is read back from the store.
     """
-    from agents.demo import DemoTeacher, build_lesson_graph, start_message
+    from agents.demo import build_lesson_graph, start_message
+    from agents.demo.summary import lesson_summary
+    from knowledge_graph.builders import sample_curriculum
     from personas import PROFILES
 
     names = [p.strip() for p in profiles.split(",") if p.strip()]
@@ -76,37 +101,25 @@ def demo(db: str | None, profiles: str, seed: int, quiet: bool) -> None:
     console = make_console()
     store = SqlRunStore(db)
     runtime = Runtime(store)
+    kg = sample_curriculum()
     console.print(f"[bold yellow]{SIMULATION_NOTE}[/]")
-    rows: list[tuple[str, RunResult, DemoTeacher]] = []
+    run_ids: list[tuple[str, str]] = []
     with make_progress(console) as progress:
         task = progress.add_task("lessons", total=len(names))
         for i, name in enumerate(names):
             progress.console.rule(f"simulated student: {name} (seed {seed + i})")
-
-            def show(event: Event) -> None:
-                if isinstance(event, MessageSent) and not quiet:
-                    progress.console.print(
-                        "  " + render_message(event.message),
-                        markup=False,
-                        highlight=False,
-                        soft_wrap=True,
-                    )
-
-            lesson_graph = build_lesson_graph(name, seed=seed + i)
-            teacher = lesson_graph.agents["teacher"]
-            assert isinstance(teacher, DemoTeacher)
             result = asyncio.run(
                 runtime.run(
-                    lesson_graph,
+                    build_lesson_graph(name, seed=seed + i),
                     start_message(),
-                    budget=Budget(turns=100, model_calls=50, seconds=60),
+                    budget=Budget(turns=200, model_calls=50, seconds=60),
                     seed=seed + i,
-                    observer=show,
+                    observer=_lesson_printer(progress.console, kg, quiet),
                 )
             )
-            rows.append((name, result, teacher))
+            run_ids.append((name, result.run_id))
             progress.advance(task)
-    table = Table(title="Demo summary (simulated students, not LLMs)")
+    table = Table(title="Demo summary (simulated students, not LLMs; read from the store)")
     for col in (
         "profile",
         "run id",
@@ -115,25 +128,26 @@ def demo(db: str | None, profiles: str, seed: int, quiet: bool) -> None:
         "right in the end",
         "turns",
         "model calls",
+        "reviews ok",
     ):
         table.add_column(col)
-    for name, result, teacher in rows:
-        n = len(teacher.items)
-        marks = teacher.progress(result.messages)
+    for name, run_id in run_ids:
+        row = lesson_summary(store, run_id, kg)
         table.add_row(
             name,
-            result.run_id[:12],
-            result.reason,
-            f"{sum(marks.first_try.values())}/{n}",
-            f"{sum(marks.final.values())}/{n}",
-            str(int(result.usage["turns"])),
-            str(int(result.usage["model_calls"])),
+            row.run_id[:12],
+            row.stop,
+            f"{row.right_first}/{row.items}",
+            f"{row.right_last}/{row.items}",
+            str(row.turns),
+            str(row.model_calls),
+            f"{row.approved}/{row.reviews}",
         )
     console.print(table)
     console.print(
         f"Runs saved to {mask_db_url(resolve_db_url(db))}. Inspect one with "
-        f"`lyceum runs show {rows[0][1].run_id[:12]}`, replay it with "
-        f"`lyceum runs replay {rows[0][1].run_id[:12]}`."
+        f"`lyceum runs show {run_ids[0][1][:12]}`, replay it with "
+        f"`lyceum runs replay {run_ids[0][1][:12]}`."
     )
 
 

@@ -14,7 +14,7 @@ provenance.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,9 +22,27 @@ from agents.agent import RunContext
 from agents.experts import ExpertRegistry
 from agents.models import ModelClient, ModelRequest
 from knowledge_graph.retrieval import Retriever
+from personas.persona import STRUCTURED_MAX_TOKENS
+from personas.prompting import (
+    MetaExplainVars,
+    MetaPlanVars,
+    MetaRegenerateVars,
+    MetaStepVars,
+    render_prompt,
+)
 from personas.reviewer import review_text
-from personas.tools import ToolRegistry
-from protocols import Envelope, LyceumError, Message, TaskAssignment, TaskResult, UserError
+from personas.tools import Calculation, Retrieved, ToolRegistry
+from protocols import (
+    Envelope,
+    LyceumError,
+    Message,
+    ModelContext,
+    TaskAssignment,
+    TaskResult,
+    UserError,
+)
+
+T = TypeVar("T", bound=BaseModel)
 
 __all__ = ["LLMPlanner", "MetaAgent", "RuleBasedPlanner", "SubTask", "TaskPlan"]
 
@@ -98,8 +116,13 @@ class RuleBasedPlanner:
                     kind="explain",
                     assignee=expert.name,
                     skills=list(task.skills),
-                    instruction=f"Explain kindly why {task.inputs['student_answer']} is wrong "
-                    f"for: {task.inputs['question']}",
+                    instruction=render_prompt(
+                        "meta_explain",
+                        MetaExplainVars(
+                            question=str(task.inputs["question"]),
+                            student_answer=str(task.inputs["student_answer"]),
+                        ),
+                    ),
                 ),
             ]
         )
@@ -126,22 +149,19 @@ class LLMPlanner:
     def __init__(self, model: ModelClient) -> None:
         self.model = model
 
+    async def _ask(self, ctx: ModelContext, prompt: str, output: type[T]) -> T:
+        request = ModelRequest.of(prompt, max_tokens=STRUCTURED_MAX_TOKENS)
+        return await ctx.complete(self.model, request, output=output)
+
     async def plan(self, task: TaskAssignment, ctx: RunContext) -> TaskPlan:
-        prompt = (
-            f"Split this task into steps (kinds: retrieve, calculate, explain), each "
-            f"with an assignee.\nTask: {task.task}\nInputs: {task.inputs}\n"
-            'Answer with JSON: {"subtasks": [...]}'
-        )
-        return await ctx.ask(self.model, prompt, TaskPlan)
+        variables = MetaPlanVars(task=task.task, inputs=task.inputs)
+        return await self._ask(ctx, render_prompt("meta_plan", variables), TaskPlan)
 
     async def regenerate(
         self, step: SubTask, error: str, tried: Sequence[str], ctx: RunContext
     ) -> SubTask | None:
-        prompt = (
-            f"This step failed: {step.model_dump_json()}\nError: {error}\n"
-            f"Already tried: {', '.join(tried)}. Rewrite the step as JSON."
-        )
-        return await ctx.ask(self.model, prompt, SubTask)
+        variables = MetaRegenerateVars(step=step.model_dump_json(), error=error, tried=list(tried))
+        return await self._ask(ctx, render_prompt("meta_regenerate", variables), SubTask)
 
 
 class MetaAgent:
@@ -179,21 +199,33 @@ class MetaAgent:
         self.max_attempts = max_attempts
         self.emits = (TaskResult,)
 
-    async def _run(self, step: SubTask, notes: list[str], ctx: RunContext) -> str:
+    async def _run(
+        self, step: SubTask, notes: list[str], ctx: RunContext
+    ) -> tuple[str, tuple[str, ...]]:
+        """Run one step: its text, and the knowledge-graph node ids it cited."""
         if step.kind == "explain":
             client = self.clients.get(step.assignee)
             if client is None:
                 raise UserError(f"no model client for expert {step.assignee!r}")
-            prompt = "\n".join([step.instruction, *notes])
+            prompt = render_prompt(
+                "meta_step", MetaStepVars(instruction=step.instruction, notes=notes)
+            )
             settings = self.experts.get(step.assignee).generation  # the expert's own settings
             request = ModelRequest.of(
                 prompt, max_tokens=settings.max_tokens, temperature=settings.temperature
             )
-            return (await ctx.complete(client, request)).text
-        out = await self.tools.get(step.assignee)(**step.inputs)
-        if out.get("error"):
-            raise UserError(str(out["error"]))
-        return str(out.get("context") if "context" in out else out.get("value"))
+            return (await ctx.complete(client, request)).text, ()
+        result = await self.tools.get(step.assignee)(call_id=step.id, **step.inputs)
+        if result.error is not None:
+            raise UserError(result.error)
+        match result.output:
+            case Retrieved(context=context, citations=citations):
+                return context, citations
+            case Calculation(value=value):
+                return str(value), ()
+            case BaseModel() as output:
+                return output.model_dump_json(), ()
+        return str(result.output), ()
 
     async def handle(self, message: Message, ctx: RunContext) -> Sequence[Envelope]:
         if not isinstance(message, TaskAssignment):
@@ -208,7 +240,7 @@ class MetaAgent:
             while current is not None:
                 tried.append(current.assignee)
                 try:
-                    text = await self._run(current, notes, ctx)
+                    text, cited = await self._run(current, notes, ctx)
                 except (LyceumError, ValueError) as exc:
                     provenance.append(f"{current.id}: {current.assignee} failed ({exc})")
                     current = (
@@ -228,11 +260,7 @@ class MetaAgent:
                         ]
                     continue
                 provenance.append(f"{current.id}: {current.assignee}")
-                if current.kind == "retrieve":
-                    cited = [
-                        line.split("]")[0][1:] for line in text.splitlines() if line.startswith("[")
-                    ]
-                    provenance.extend(f"kg:{node}" for node in cited[:3])
+                provenance.extend(f"kg:{node}" for node in cited[:3])
                 notes.append(f"{current.id}: {text}")
                 break
         issues = review_text(text, answer=None, is_hint=False, max_words=120)

@@ -8,11 +8,13 @@ from protocols import (
     Explanation,
     Hint,
     Message,
+    Plan,
     Question,
     Review,
     Stop,
     TaskAssignment,
     TaskResult,
+    Thought,
 )
 
 __all__ = ["render_message"]
@@ -34,6 +36,13 @@ def _body(message: Message) -> str:
             return f"{reason}: {detail}" if detail else reason
         case Error(error_type=etype, detail=detail):
             return f"{etype}: {detail}"
+        case Thought(about=about, knowledge=knowledge, misconception=mis, emotion=emotion):
+            seen = f"{about}: {knowledge}" + (f" ({mis})" if mis else "")
+            seen += f", feels {emotion}" if emotion else ""
+            return f"{seen}. Guideline: {message.guideline}."
+        case Plan(calls=calls, rationale=rationale):
+            tools = f"  [tools: {', '.join(c.tool for c in calls)}]" if calls else ""
+            return f"{rationale or 'no rationale'}{tools}"
         case TaskAssignment(task=task):
             return task
         case TaskResult(output=output):

@@ -13,8 +13,10 @@ from personas import (
     PROFILES,
     LLMMind,
     Persona,
+    PlanOut,
     RubricReviewer,
     SimulatedStudent,
+    ThoughtVars,
     builtin_persona,
     learner_items,
 )
@@ -22,13 +24,13 @@ from protocols import Answer, Hint, Question, Review
 
 
 def teacher_model() -> FunctionModel:
-    """What a model would answer in each phase (a stand-in for a real LLM)."""
+    """What a model would answer in each phase (a stand-in for a real LLM). The phase is
+    the request's typed ``output_type``, never read from the prompt."""
     drafts = iter(["The answer is 1/2."])  # a first draft the reviewer will reject
 
     def reply(request: ModelRequest) -> str:
         prompt = request.messages[0].content
-        phase = prompt.splitlines()[0].removeprefix("PHASE: ")
-        if phase == "think":
+        if request.output_type is ThoughtVars:
             return json.dumps(
                 {
                     "knowledge": "adds numerators and denominators",
@@ -36,7 +38,7 @@ def teacher_model() -> FunctionModel:
                     "guideline": "hint at sixths",
                 }
             )
-        if phase == "plan":
+        if request.output_type is PlanOut:
             return json.dumps({"calls": [], "rationale": "a hint is enough"})
         if "said: 1/2" in prompt:
             return json.dumps({"kind": "stop", "text": "Well done: 1/3 + 1/6 = 1/2."})

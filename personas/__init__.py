@@ -14,8 +14,8 @@ from personas.minds import (
 )
 from personas.minds.few_shot import FewShotMentalModel
 from personas.patient import PatientSession, SimulatedPatient, score_cognitive_model
-from personas.persona import LLMMind, Mind, Persona, PersonaState, Reply
-from personas.prompting import TEMPLATES, render_prompt
+from personas.persona import LLMMind, Mind, Persona, PersonaState, PlanOut, Reply
+from personas.prompting import TEMPLATES, ThoughtVars, render_prompt
 from personas.reviewer import RubricReviewer, review_text
 from personas.sandbox import SandboxError, SandboxResult, run_sandboxed
 from personas.simulated import SimulatedStudent, appraise, learner_items
@@ -51,6 +51,7 @@ __all__ = [
     "Persona",
     "PersonaSpec",
     "PersonaState",
+    "PlanOut",
     "Reply",
     "RubricReviewer",
     "SandboxError",
@@ -59,6 +60,7 @@ __all__ = [
     "SimulatedPatient",
     "SimulatedStudent",
     "SimulatedTeacherMind",
+    "ThoughtVars",
     "ToolRegistry",
     "appraise",
     "brier_score",

@@ -10,15 +10,18 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from personas.tools import ConceptualTool
+from personas.tools import ConceptualTool, ToolOutput
 
 __all__ = [
     "BridgeDecision",
+    "BridgeGuidance",
     "CBTTechnique",
     "ErrorType",
     "Intention",
+    "MoveGuidance",
     "Strategy",
     "TeacherMove",
+    "TechniqueGuidance",
     "bridge_tool",
     "cbt_tool",
     "moves_tool",
@@ -155,12 +158,33 @@ CBT_GUIDANCE = {
 }
 
 
+class MoveGuidance(ToolOutput):
+    """``teacher_moves``: the chosen move and how to make it."""
+
+    move: TeacherMove
+    guidance: str
+
+
+class BridgeGuidance(ToolOutput):
+    """``bridge_decision``: the validated decision and guidance for its error type."""
+
+    decision: BridgeDecision
+    guidance: str
+
+
+class TechniqueGuidance(ToolOutput):
+    """``cbt_technique``: the chosen technique and how to use it."""
+
+    technique: CBTTechnique
+    guidance: str
+
+
 def moves_tool() -> ConceptualTool:
     """``teacher_moves``: guidance for one MathDial move (``move``)."""
 
-    async def call(move: str) -> dict[str, Any]:
+    async def call(move: str) -> MoveGuidance:
         chosen = TeacherMove(move)
-        return {"move": chosen.value, "guidance": MOVE_GUIDANCE[chosen]}
+        return MoveGuidance(move=chosen, guidance=MOVE_GUIDANCE[chosen])
 
     return ConceptualTool(
         "teacher_moves",
@@ -172,13 +196,13 @@ def moves_tool() -> ConceptualTool:
 def bridge_tool() -> ConceptualTool:
     """``bridge_decision``: validate an (error type, strategy, intention) decision."""
 
-    async def call(error_type: str, strategy: str, intention: str) -> dict[str, Any]:
+    async def call(error_type: str, strategy: str, intention: str) -> BridgeGuidance:
         decision = BridgeDecision(
             error_type=ErrorType(error_type),
             strategy=Strategy(strategy),
             intention=Intention(intention),
         )
-        return {**decision.model_dump(mode="json"), "guidance": ERROR_GUIDANCE[decision.error_type]}
+        return BridgeGuidance(decision=decision, guidance=ERROR_GUIDANCE[decision.error_type])
 
     return ConceptualTool(
         "bridge_decision",
@@ -191,9 +215,9 @@ def bridge_tool() -> ConceptualTool:
 def cbt_tool() -> ConceptualTool:
     """``cbt_technique``: guidance for one CBT technique (``technique``)."""
 
-    async def call(technique: str) -> dict[str, Any]:
+    async def call(technique: str) -> TechniqueGuidance:
         chosen = CBTTechnique(technique)
-        return {"technique": chosen.value, "guidance": CBT_GUIDANCE[chosen]}
+        return TechniqueGuidance(technique=chosen, guidance=CBT_GUIDANCE[chosen])
 
     return ConceptualTool(
         "cbt_technique",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Literal, Protocol, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -31,24 +31,28 @@ from personas.spec import PersonaSpec
 from personas.state import run_state
 from personas.tools import ToolRegistry
 from protocols import (
+    MESSAGE_TAGS,
     Answer,
     Envelope,
     Explanation,
-    Hint,
     Message,
+    ModelClient,
+    ModelContext,
+    ModelRequest,
     PatientUtterance,
     Plan,
     PlannedCall,
-    Question,
     Review,
     Stop,
+    TaskResult,
     Thought,
+    ToolResult,
+    UserError,
 )
 
 __all__ = [
     "LLMMind",
     "Mind",
-    "ModelContext",
     "Persona",
     "PersonaState",
     "PlanOut",
@@ -58,37 +62,14 @@ __all__ = [
 
 T = TypeVar("T", bound=BaseModel)
 OBSERVER = "user"
-Kind = Literal["question", "answer", "explanation", "hint", "patient_utterance", "stop"]
-_KINDS: dict[str, type[Envelope]] = {
-    "question": Question,
-    "answer": Answer,
-    "explanation": Explanation,
-    "hint": Hint,
-    "patient_utterance": PatientUtterance,
-    "stop": Stop,
-}
-
-
-class ModelContext(Protocol):
-    """What a mind needs from the run: budgeted, recorded structured model calls.
-    ``agents.RunContext`` provides it."""
-
-    agent: str
-
-    async def say(
-        self, client: Any, prompt: str, *, system: str | None = None, max_tokens: int = 256
-    ) -> str: ...
-
-    async def ask(
-        self,
-        client: Any,
-        prompt: str,
-        output_type: type[T],
-        *,
-        system: str | None = None,
-        max_retries: int = 2,
-        max_tokens: int = 512,
-    ) -> T: ...
+Kind = Literal[
+    "question", "answer", "explanation", "hint", "patient_utterance", "stop", "task_result"
+]
+"""The kinds of message a persona may reply with: ``kind`` tags of the ``Message`` union."""
+_TAGS: dict[str, Kind] = {tag: tag for tag in get_args(Kind)}
+_KINDS: dict[str, type[Envelope]] = {tag: MESSAGE_TAGS[tag] for tag in _TAGS}
+STRUCTURED_MAX_TOKENS = 512
+"""The reply budget of one structured phase call."""
 
 
 class PlanOut(BaseModel):
@@ -98,12 +79,18 @@ class PlanOut(BaseModel):
 
 
 class Reply(BaseModel):
-    """The Execute phase's output: the kind of message and its text."""
+    """The Execute phase's output: the kind of message and its text.
+
+    Attributes:
+        targets: For an explanation, the knowledge-graph nodes it explains (the skills it
+            teaches, the misconceptions it remedies), as ``Explanation.targets``.
+    """
 
     model_config = ConfigDict(extra="forbid")
     kind: Kind
     text: str
     confidence: float | None = Field(default=None, ge=0, le=1)
+    targets: tuple[str, ...] = ()
 
 
 class TurnState(BaseModel):
@@ -119,8 +106,8 @@ class TurnState(BaseModel):
     message: Message
     history: list[str]
     thought: ThoughtVars | None = None
-    results: list[str] = Field(default_factory=list)
-    state: Any = None
+    results: list[ToolResult] = Field(default_factory=list)
+    state: object = None
 
 
 @dataclass
@@ -135,7 +122,7 @@ class PersonaState:
 
     history: list[str] = field(default_factory=list)
     item_id: str | None = None
-    mind: Any = None
+    mind: object = None
 
 
 class Mind(Protocol):
@@ -148,6 +135,17 @@ class Mind(Protocol):
     async def execute(self, turn: TurnState, kinds: list[str], ctx: ModelContext) -> Reply: ...
 
 
+def _tag(kind: str | type[Envelope]) -> Kind:
+    """A reply kind's tag, from a message class or a tag; only ``Kind`` members qualify."""
+    tag = kind.model_fields["kind"].default if isinstance(kind, type) else kind
+    if tag not in _TAGS:
+        shown = kind.__name__ if isinstance(kind, type) else repr(kind)
+        raise UserError(
+            f"a persona cannot reply with {shown}; its replies may be: {', '.join(_TAGS)}"
+        )
+    return _TAGS[tag]
+
+
 def _text(message: Message) -> str:
     return str(
         getattr(message, "text", None) or getattr(message, "detail", None) or message.content()
@@ -158,13 +156,18 @@ class LLMMind:
     """A mind whose phases are model calls: templates in, validated structured output out.
 
     Args:
-        model: The model client (any ``agents.models.ModelClient``).
+        model: The model client (any ``protocols.ModelClient``, e.g. from
+            ``agents.models``).
         max_retries: Re-asks per phase when the output does not validate.
     """
 
-    def __init__(self, model: Any, *, max_retries: int = 2) -> None:
+    def __init__(self, model: ModelClient, *, max_retries: int = 2) -> None:
         self.model = model
         self.max_retries = max_retries
+
+    async def _ask(self, ctx: ModelContext, prompt: str, output: type[T]) -> T:
+        request = ModelRequest.of(prompt, max_tokens=STRUCTURED_MAX_TOKENS)
+        return await ctx.complete(self.model, request, output=output, max_retries=self.max_retries)
 
     async def think(self, turn: TurnState, ctx: ModelContext) -> ThoughtVars:
         prompt = render_prompt(
@@ -176,7 +179,7 @@ class LLMMind:
                 message=_text(turn.message),
             ),
         )
-        return await ctx.ask(self.model, prompt, ThoughtVars, max_retries=self.max_retries)
+        return await self._ask(ctx, prompt, ThoughtVars)
 
     async def plan(self, turn: TurnState, tools: list[ToolInfo], ctx: ModelContext) -> PlanOut:
         assert turn.thought is not None
@@ -186,7 +189,7 @@ class LLMMind:
                 persona=turn.persona, sender=turn.message.sender, thought=turn.thought, tools=tools
             ),
         )
-        return await ctx.ask(self.model, prompt, PlanOut, max_retries=self.max_retries)
+        return await self._ask(ctx, prompt, PlanOut)
 
     async def execute(self, turn: TurnState, kinds: list[str], ctx: ModelContext) -> Reply:
         assert turn.thought is not None
@@ -203,7 +206,7 @@ class LLMMind:
         )
         # Only the allowed kinds validate, so a reply of another kind is re-asked.
         allowed = create_model("Reply", __base__=Reply, kind=(Literal[tuple(kinds)], ...))  # type: ignore[arg-type]
-        reply: Reply = await ctx.ask(self.model, prompt, allowed, max_retries=self.max_retries)
+        reply: Reply = await self._ask(ctx, prompt, allowed)
         return reply
 
 
@@ -214,7 +217,9 @@ class Persona:
         spec: Who it is.
         mind: What runs its turns.
         tools: The conceptual tools it may call; only those named in ``spec.tools``.
-        kinds: The message kinds its replies may take (default: by role).
+        kinds: The message kinds its replies may take, as message classes (``[Hint, Stop]``,
+            as on graph edges) or their ``kind`` tags (``["hint", "stop"]``); default: by
+            role.
     """
 
     def __init__(
@@ -223,7 +228,7 @@ class Persona:
         mind: Mind,
         *,
         tools: ToolRegistry | None = None,
-        kinds: Sequence[Kind] | None = None,
+        kinds: Sequence[Kind | type[Envelope]] | None = None,
     ) -> None:
         self.spec = spec
         self.name = spec.name
@@ -236,7 +241,7 @@ class Persona:
             if spec.role == "simulated_patient"
             else ["question", "hint", "explanation", "stop"]
         )
-        self.kinds: list[Kind] = list(kinds or default)
+        self.kinds: list[Kind] = [_tag(k) for k in kinds or default]
         self.emits = (Thought, Plan, *(_KINDS[k] for k in self.kinds))
 
     def new_state(self) -> PersonaState:
@@ -263,14 +268,18 @@ class Persona:
         thought = await self.mind.think(turn, ctx)
         turn.thought = thought
         plan = await self.mind.plan(turn, self._tool_infos(), ctx)
-        for call in plan.calls:
+        for i, call in enumerate(plan.calls):
+            call_id = f"{self.name}:{len(memory.history)}:{i}"
             if call.tool not in self.spec.tools or call.tool not in self.tools.names():
-                turn.results.append(f"{call.tool}: not available to {self.name}")
+                turn.results.append(
+                    ToolResult(
+                        call_id=call_id, tool=call.tool, error=f"not available to {self.name}"
+                    )
+                )
                 continue
             tool = self.tools.get(call.tool)
             arguments = {**call.arguments, "ctx": ctx} if tool.needs_context else call.arguments
-            out = await tool(**arguments)
-            turn.results.append(f"{call.tool}: {out}")
+            turn.results.append(await tool(call_id=call_id, **arguments))
         reply = await self.mind.execute(turn, [str(k) for k in self.kinds], ctx)
         memory.history.append(f"{self.name}: {reply.text}")
         return [
@@ -295,4 +304,8 @@ class Persona:
             return Answer(text=reply.text, confidence=reply.confidence, item_id=item_id)
         if cls is PatientUtterance:
             return PatientUtterance(text=reply.text)
+        if cls is TaskResult:  # e.g. a teacher reporting to a lesson that an item is done
+            return TaskResult(output=reply.text)
+        if cls is Explanation:
+            return Explanation(text=reply.text, item_id=item_id, targets=reply.targets)
         return cls(text=reply.text, item_id=item_id)  # type: ignore[call-arg]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from typing import Any
 
@@ -10,11 +11,15 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, Template, Undefi
 from pydantic import BaseModel, ConfigDict
 
 from personas.spec import PersonaSpec
-from protocols import UserError
+from protocols import ToolResult, UserError
 
 __all__ = [
     "TEMPLATES",
     "ExecuteVars",
+    "MetaExplainVars",
+    "MetaPlanVars",
+    "MetaRegenerateVars",
+    "MetaStepVars",
     "Observation",
     "PlanVars",
     "SimulateVars",
@@ -61,7 +66,7 @@ class ExecuteVars(_Vars):
     sender: str
     message: str
     thought: ThoughtVars
-    results: list[str]
+    results: list[ToolResult]
     kinds: list[str]
 
 
@@ -80,13 +85,53 @@ class SimulateVars(_Vars):
     explanation: str | None = None
 
 
+class MetaPlanVars(_Vars):
+    """The meta-agent's action generator: the task to split into steps."""
+
+    task: str
+    inputs: dict[str, Any]
+
+
+class MetaRegenerateVars(_Vars):
+    """The meta-agent's action generator, after a step failed."""
+
+    step: str
+    error: str
+    tried: list[str]
+
+
+class MetaExplainVars(_Vars):
+    """The rule-based plan's explain step: the instruction given to the expert."""
+
+    question: str
+    student_answer: str
+
+
+class MetaStepVars(_Vars):
+    """An expert step's prompt: its instruction, then the earlier steps' notes."""
+
+    instruction: str
+    notes: list[str]
+
+
 TEMPLATES: dict[str, type[_Vars]] = {
     "think": ThinkVars,
     "plan": PlanVars,
     "execute": ExecuteVars,
     "simulate_student": SimulateVars,
+    "meta_plan": MetaPlanVars,
+    "meta_regenerate": MetaRegenerateVars,
+    "meta_explain": MetaExplainVars,
+    "meta_step": MetaStepVars,
 }
 """Every template and the type of its variables."""
+
+
+def _json(value: object) -> str:
+    """The ``json`` filter: a tool output (a pydantic model) or plain value as JSON."""
+    if isinstance(value, BaseModel):
+        return value.model_dump_json()
+    return json.dumps(value, default=str)
 
 
 @cache
@@ -98,6 +143,7 @@ def _template(name: str) -> Template:
         keep_trailing_newline=True,
         trim_blocks=True,
     )
+    env.filters["json"] = _json
     return env.get_template(f"{name}.jinja")
 
 

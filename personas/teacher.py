@@ -10,34 +10,84 @@ explains from the knowledge graph.
   persona records and runs them, and the telling move states the computed answer.
 - **Execute**: probing → a question about their reasoning; focus → a hint from the skill;
   a remedy → the explanation node that REMEDIATES the misconception; telling (the second
-  wrong try) → the worked answer.
+  wrong try) → the worked answer; a right answer → "Yes, … is right.", which ends the run
+  (``Stop``), or, when the persona's kinds include ``task_result``, reports the item done
+  to whoever set it (a lesson) as a ``TaskResult``.
+- **A lesson's step**: a ``Question`` naming an item is put to the student (again, after a
+  try), with no tool call.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from fractions import Fraction
 
 from knowledge_graph import GraphStore
-from personas.moves import ErrorType, Intention, Strategy, TeacherMove
-from personas.persona import ModelContext, PlanOut, Reply, TurnState
+from personas.moves import BridgeDecision, ErrorType, Intention, Strategy, TeacherMove
+from personas.persona import PlanOut, Reply, TurnState
 from personas.prompting import ThoughtVars, ToolInfo
 from personas.sandbox import needs_calculation
 from personas.state import run_state
-from protocols import Answer, PlannedCall
+from personas.tools import Calculation
+from protocols import Answer, ModelContext, PlannedCall, Question
 
-__all__ = ["SimulatedTeacherMind", "TeacherMemory"]
+__all__ = ["Diagnosis", "Knowledge", "SimulatedTeacherMind", "TeacherDecision", "TeacherMemory"]
 
 
-def _calculated(result: str) -> str | None:
-    """The value of a calculator tool result as the persona recorded it."""
-    import ast
+class Knowledge(StrEnum):
+    """What the teacher concludes the student knows of the item (its value is the
+    ``Thought.knowledge`` text)."""
 
-    try:
-        out = ast.literal_eval(result)
-    except (ValueError, SyntaxError):
-        return None
-    return None if not isinstance(out, dict) or out.get("error") else str(out.get("value"))
+    NO_ITEM = "no item to assess"
+    KNOWS_IT = "knows it"
+    WRONG_RULE = "applies a wrong rule consistently"
+    UNCLEAR = "unclear"
+    NOT_ASKED = "not asked yet"  # a lesson poses an item the student has not seen
+    TRIED_IT = "has tried it"  # a lesson poses it again after a remedy
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """The Think phase's reading of one answer: the knowledge state, and the misconception
+    node the wrong answer matches, if any."""
+
+    knowledge: Knowledge
+    misconception: str | None = None
+
+
+@dataclass(frozen=True)
+class TeacherDecision:
+    """The Plan phase's decision: Bridge's (error type, strategy, intention), then the
+    MathDial move."""
+
+    bridge: BridgeDecision
+    move: TeacherMove
+
+    @classmethod
+    def of(
+        cls, error_type: ErrorType, strategy: Strategy, intention: Intention, move: TeacherMove
+    ) -> TeacherDecision:
+        bridge = BridgeDecision(error_type=error_type, strategy=strategy, intention=intention)
+        return cls(bridge, move)
+
+
+_GUIDELINES = {
+    Knowledge.NO_ITEM: "ask a question",
+    Knowledge.KNOWS_IT: "affirm and move on",
+    Knowledge.WRONG_RULE: "clarify the misunderstanding",
+    Knowledge.UNCLEAR: "find out how they got it",
+    Knowledge.NOT_ASKED: "ask the question",
+    Knowledge.TRIED_IT: "ask it again",
+}
+
+
+def _calculated(turn: TurnState) -> str | None:
+    """The value the calculator computed this turn, if it ran and succeeded."""
+    for result in turn.results:
+        if isinstance(result.output, Calculation) and result.error is None:
+            return str(result.output.value)
+    return None
 
 
 def _number(text: str) -> Fraction | None:
@@ -74,67 +124,85 @@ class SimulatedTeacherMind:
             return None
         return message.item_id, str(node.properties["answer"])
 
-    async def think(self, turn: TurnState, ctx: ModelContext) -> ThoughtVars:
+    def _posed(self, turn: TurnState) -> str | None:
+        """The item a ``Question`` asks the teacher to put to the student (a lesson's step)."""
+        message = turn.message
+        if not isinstance(message, Question) or not message.item_id:
+            return None
+        node = self.kg.node(message.item_id)
+        return message.item_id if node is not None and "text" in node.properties else None
+
+    def _diagnose(self, turn: TurnState) -> Diagnosis:
         found = self._item(turn)
         if found is None:
-            return ThoughtVars(knowledge="no item to assess", guideline="ask a question")
+            return Diagnosis(Knowledge.NO_ITEM)
         item, answer = found
-        given = str(getattr(turn.message, "text", ""))
-        attempts = run_state(turn, TeacherMemory).attempts
-        attempts[item] = attempts.get(item, 0) + 1
-        if _number(given) is not None and _number(given) == _number(answer):
-            return ThoughtVars(knowledge="knows it", guideline="affirm and move on")
+        given = _number(str(getattr(turn.message, "text", "")))
+        if given is not None and given == _number(answer):
+            return Diagnosis(Knowledge.KNOWS_IT)
         for edge in self.kg.edges(item, type="EXHIBITS"):
-            if _number(given) == _number(str(edge.properties.get("wrong_answer", ""))):
-                return ThoughtVars(
-                    knowledge="applies a wrong rule consistently",
-                    misconception=edge.target,
-                    guideline="clarify the misunderstanding",
-                )
-        return ThoughtVars(knowledge="unclear", guideline="find out how they got it")
+            if given == _number(str(edge.properties.get("wrong_answer", ""))):
+                return Diagnosis(Knowledge.WRONG_RULE, misconception=edge.target)
+        return Diagnosis(Knowledge.UNCLEAR)
 
-    def _decide(
-        self, turn: TurnState, thought: ThoughtVars
-    ) -> tuple[ErrorType, Strategy, Intention, TeacherMove]:
+    async def think(self, turn: TurnState, ctx: ModelContext) -> ThoughtVars:
+        posed = self._posed(turn)
+        if posed is not None:
+            tried = run_state(turn, TeacherMemory).attempts.get(posed, 0)
+            state = Knowledge.TRIED_IT if tried else Knowledge.NOT_ASKED
+            return ThoughtVars(knowledge=state.value, guideline=_GUIDELINES[state])
+        diagnosis = self._diagnose(turn)
+        found = self._item(turn)
+        if found is not None:
+            attempts = run_state(turn, TeacherMemory).attempts
+            attempts[found[0]] = attempts.get(found[0], 0) + 1
+        return ThoughtVars(
+            knowledge=diagnosis.knowledge.value,
+            misconception=diagnosis.misconception,
+            guideline=_GUIDELINES[diagnosis.knowledge],
+        )
+
+    def _decide(self, turn: TurnState) -> TeacherDecision:
         found = self._item(turn)
         item, answer = found if found else ("", "")
         given, right = _number(str(getattr(turn.message, "text", ""))), _number(answer)
-        if thought.knowledge == "knows it":
-            return (
+        diagnosis = self._diagnose(turn)
+        if diagnosis.knowledge is Knowledge.KNOWS_IT:
+            return TeacherDecision.of(
                 ErrorType.OTHER,
                 Strategy.AFFIRM_CORRECT_ANSWER,
                 Intention.SIGNAL_GOAL,
                 TeacherMove.GENERIC,
             )
         if run_state(turn, TeacherMemory).attempts.get(item, 0) > 1:
-            return (
+            return TeacherDecision.of(
                 ErrorType.RIGHT_IDEA,
                 Strategy.PROVIDE_EXAMPLE,
                 Intention.CORRECT_MISTAKE,
                 TeacherMove.TELLING,
             )
-        if thought.misconception:
-            return (
+        if diagnosis.misconception:
+            return TeacherDecision.of(
                 ErrorType.OTHER,
                 Strategy.EXPLAIN_CONCEPT,
                 Intention.CLARIFY_MISUNDERSTANDING,
                 TeacherMove.FOCUS,
             )
         if given is not None and right is not None and abs(given - right) <= 1:
-            return (
+            return TeacherDecision.of(
                 ErrorType.CARELESS,
                 Strategy.PROVIDE_HINT,
                 Intention.HINT_MISTAKE,
                 TeacherMove.FOCUS,
             )
         if given is None:
-            return (
+            return TeacherDecision.of(
                 ErrorType.GUESS,
                 Strategy.ASK_QUESTION,
                 Intention.DIAGNOSE_MISTAKE,
                 TeacherMove.PROBING,
             )
-        return (
+        return TeacherDecision.of(
             ErrorType.DIAGNOSE,
             Strategy.ASK_QUESTION,
             Intention.DIAGNOSE_MISTAKE,
@@ -142,8 +210,16 @@ class SimulatedTeacherMind:
         )
 
     async def plan(self, turn: TurnState, tools: list[ToolInfo], ctx: ModelContext) -> PlanOut:
-        assert turn.thought is not None
-        error, strategy, intention, move = self._decide(turn, turn.thought)
+        posed = self._posed(turn)
+        if posed is not None:
+            return PlanOut(rationale=f"put {posed} to the student; no tool needed")
+        decision = self._decide(turn)
+        error, strategy, intention = (
+            decision.bridge.error_type,
+            decision.bridge.strategy,
+            decision.bridge.intention,
+        )
+        move = decision.move
         found = self._item(turn)
         node = self.kg.node(found[0]) if found else None
         code = needs_calculation(str(node.properties.get("text", ""))) if node else None
@@ -165,35 +241,46 @@ class SimulatedTeacherMind:
         )
 
     async def execute(self, turn: TurnState, kinds: list[str], ctx: ModelContext) -> Reply:
-        assert turn.thought is not None
-        _, strategy, _, move = self._decide(turn, turn.thought)
+        posed = self._posed(turn)
+        if posed is not None:
+            node = self.kg.node(posed)
+            assert node is not None
+            again = "Try again: " if run_state(turn, TeacherMemory).attempts.get(posed) else ""
+            return Reply(kind="question", text=again + str(node.properties["text"]))
+        decision = self._decide(turn)
+        strategy, move = decision.bridge.strategy, decision.move
         found = self._item(turn)
         item, answer = found if found else ("", "")
         given = str(getattr(turn.message, "text", ""))
         if strategy is Strategy.AFFIRM_CORRECT_ANSWER:
+            if "task_result" in kinds:  # report the item done to whoever set it (a lesson)
+                return Reply(kind="task_result", text=f"Yes, {answer} is right.")
             return Reply(kind="stop", text=f"Yes, {answer} is right.")
         if move is TeacherMove.TELLING:
-            computed = next(
-                (
-                    r.removeprefix("calculator: ")
-                    for r in turn.results
-                    if r.startswith("calculator: ")
-                ),
-                None,
-            )
-            value = answer if computed is None else str(_calculated(computed) or answer)
+            value = _calculated(turn) or answer
             return Reply(
-                kind="explanation", text=f"The answer is {value}. {self._remedy(turn)}".strip()
+                kind="explanation",
+                text=f"The answer is {value}. {self._remedy(turn)}".strip(),
+                targets=self._explains(turn),
             )
         if move is TeacherMove.PROBING:
             return Reply(kind="question", text=f"How did you get {given}? Walk me through it.")
         return Reply(
             kind="explanation" if strategy is Strategy.EXPLAIN_CONCEPT else "hint",
             text=self._remedy(turn) or self._skill(item),
+            targets=self._explains(turn),
         )
 
+    def _explains(self, turn: TurnState) -> tuple[str, ...]:
+        """What the remedy text explains, as an explanation's targets: the skill the
+        diagnosed misconception is PART_OF, and the misconception. None without a remedy."""
+        mis = self._diagnose(turn).misconception
+        if not mis or not self._remedy(turn):
+            return ()
+        return (*(e.target for e in self.kg.edges(mis, type="PART_OF")), mis)
+
     def _remedy(self, turn: TurnState) -> str:
-        mis = turn.thought.misconception if turn.thought else None
+        mis = self._diagnose(turn).misconception
         if not mis:
             return ""
         for edge in self.kg.edges(mis, type="REMEDIATES", direction="in"):

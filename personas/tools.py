@@ -1,7 +1,12 @@
 """Conceptual tools: what a persona's Plan phase can call. This module holds the registry,
 the knowledge-graph retrieval tool, the calculator (an arithmetic interpreter), the python
 tool (the isolating executor) and expert calls; tutoring moves and CBT techniques live
-with their personas."""
+with their personas.
+
+A tool returns a typed output (a pydantic model such as ``Retrieved`` or ``Calculation``);
+calling a ``ConceptualTool`` wraps it in a ``protocols.ToolResult`` record, with ``error``
+set when the tool raised ``ToolError``. The persona keeps those records for its mind to
+read, typed, in the Execute phase."""
 
 from __future__ import annotations
 
@@ -11,13 +16,21 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from knowledge_graph.retrieval import Retriever
 from personas.executor import CodeExecutor
 from personas.sandbox import SandboxError, run_sandboxed
-from protocols import UserError
+from protocols import LyceumError, ModelClient, ModelContext, ModelRequest, ToolResult, UserError
 
 __all__ = [
+    "Calculation",
     "ConceptualTool",
+    "ExpertReply",
+    "PythonRun",
+    "Retrieved",
+    "ToolError",
+    "ToolOutput",
     "ToolRegistry",
     "calculator_tool",
     "expert_tool",
@@ -26,17 +39,81 @@ __all__ = [
 ]
 
 
+class ToolOutput(BaseModel):
+    """Base of every tool's typed output."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ToolError(LyceumError):
+    """Raised by a tool that ran but failed (the failure is reported to the mind, in the
+    ``ToolResult``'s ``error``, instead of ending the turn).
+
+    Args:
+        message: What went wrong.
+        output: What the tool can still report (e.g. why the calculator refused).
+    """
+
+    def __init__(self, message: str, *, output: ToolOutput | None = None) -> None:
+        super().__init__(message)
+        self.output = output
+
+
+class Retrieved(ToolOutput):
+    """``kg_retrieval``: the context text, with ``[node-id]`` citations, and the cited ids."""
+
+    context: str
+    citations: tuple[str, ...] = ()
+
+
+class Calculation(ToolOutput):
+    """``calculator``: the last expression's value and what the program printed; ``reason``
+    says why a refused or failed program was not evaluated."""
+
+    value: Any = None
+    output: str = ""
+    reason: str | None = None
+
+
+class PythonRun(ToolOutput):
+    """``python``: what the isolated program printed, and how it ended."""
+
+    stdout: str
+    stderr: str
+    exit_code: int | None
+    timed_out: bool
+    truncated: bool
+    isolation: str
+
+
+class ExpertReply(ToolOutput):
+    """``ask_expert``: which expert answered, and its reply."""
+
+    expert: str
+    reply: str
+
+
 @dataclass(frozen=True)
 class ConceptualTool:
-    """A named capability with a description (shown to LLM planners) and an async call."""
+    """A named capability with a description (shown to LLM planners) and an async call
+    that returns a typed ``ToolOutput``.
+
+    Calling the tool returns a ``ToolResult`` record: the output, or the error when the
+    call raised ``ToolError``."""
 
     name: str
     description: str
-    call: Callable[..., Awaitable[dict[str, Any]]]
+    call: Callable[..., Awaitable[ToolOutput]]
     needs_context: bool = False  # called with ctx= (the run), e.g. to make model calls
 
-    async def __call__(self, **arguments: Any) -> dict[str, Any]:
-        return await self.call(**arguments)
+    async def __call__(self, *, call_id: str | None = None, **arguments: Any) -> ToolResult:
+        """Run the tool with ``arguments``; ``call_id`` names the call in the record."""
+        cid = call_id or self.name
+        try:
+            output = await self.call(**arguments)
+        except ToolError as exc:
+            return ToolResult(call_id=cid, tool=self.name, output=exc.output, error=str(exc))
+        return ToolResult(call_id=cid, tool=self.name, output=output)
 
 
 class ToolRegistry:
@@ -69,13 +146,13 @@ class ToolRegistry:
 
 def retrieval_tool(retriever: Retriever, *, name: str = "kg_retrieval") -> ConceptualTool:
     """Knowledge-graph retrieval as a conceptual tool: ``query``, ``k``, ``hops``, ``labels``
-    in; ``context`` (text with [node-id] citations) and ``citations`` out."""
+    in; ``Retrieved``: ``context`` (text with [node-id] citations) and ``citations`` out."""
 
     async def call(
         query: str, k: int = 5, hops: int = 1, labels: list[str] | None = None
-    ) -> dict[str, Any]:
+    ) -> Retrieved:
         result = retriever.search(query, k=k, hops=hops, labels=labels)
-        return {"context": result.context(), "citations": result.citations}
+        return Retrieved(context=result.context(), citations=tuple(result.citations))
 
     return ConceptualTool(
         name=name,
@@ -87,15 +164,16 @@ def retrieval_tool(retriever: Retriever, *, name: str = "kg_retrieval") -> Conce
 
 def calculator_tool(*, timeout: float = 2.0, name: str = "calculator") -> ConceptualTool:
     """The code-soliloquy calculator: evaluates a small arithmetic program with the
-    interpreter of ``personas.sandbox`` (no ``exec``) and returns its ``value`` and printed
-    ``output``, or an ``error`` and ``reason`` saying why it was refused or failed."""
+    interpreter of ``personas.sandbox`` (no ``exec``) and returns a ``Calculation``: its
+    ``value`` and printed ``output``, or (with the result's ``error``) the ``reason`` it was
+    refused or failed."""
 
-    async def call(code: str) -> dict[str, Any]:
+    async def call(code: str) -> Calculation:
         try:
             result = await asyncio.to_thread(run_sandboxed, code, timeout=timeout)
         except SandboxError as exc:
-            return {"value": None, "output": "", "error": str(exc), "reason": exc.reason}
-        return {"value": result.value, "output": result.output, "error": None, "reason": None}
+            raise ToolError(str(exc), output=Calculation(reason=exc.reason)) from None
+        return Calculation(value=result.value, output=result.output)
 
     return ConceptualTool(
         name=name,
@@ -108,25 +186,24 @@ def calculator_tool(*, timeout: float = 2.0, name: str = "calculator") -> Concep
 
 def python_tool(executor: CodeExecutor | None = None, *, name: str = "python") -> ConceptualTool:
     """Model-written Python, run by the isolating ``CodeExecutor`` (a separate, unprivileged,
-    rlimited process; bubblewrap where it works). Returns ``stdout``, ``stderr``,
-    ``exit_code``, ``timed_out``, ``truncated`` and the ``isolation`` level, or an ``error``
-    when the program was not run at all."""
+    rlimited process; bubblewrap where it works). Returns a ``PythonRun`` (``stdout``,
+    ``stderr``, ``exit_code``, ``timed_out``, ``truncated`` and the ``isolation`` level), or
+    an ``error`` when the program was not run at all."""
     runner = executor or CodeExecutor()
 
-    async def call(code: str) -> dict[str, Any]:
+    async def call(code: str) -> PythonRun:
         try:
             result = await asyncio.to_thread(runner.run, code)
         except UserError as exc:
-            return {"error": str(exc), "stdout": "", "stderr": "", "exit_code": None}
-        return {
-            "error": None,
-            "stdout": result.stdout,
-            "stderr": result.stderr,
-            "exit_code": result.exit_code,
-            "timed_out": result.timed_out,
-            "truncated": result.truncated,
-            "isolation": result.isolation.value,
-        }
+            raise ToolError(str(exc)) from None
+        return PythonRun(
+            stdout=result.stdout,
+            stderr=result.stderr,
+            exit_code=result.exit_code,
+            timed_out=result.timed_out,
+            truncated=result.truncated,
+            isolation=result.isolation.value,
+        )
 
     return ConceptualTool(
         name=name,
@@ -137,17 +214,21 @@ def python_tool(executor: CodeExecutor | None = None, *, name: str = "python") -
 
 
 def expert_tool(
-    route: Callable[[Sequence[str]], str], clients: Mapping[str, Any], *, name: str = "ask_expert"
+    route: Callable[[Sequence[str]], str],
+    clients: Mapping[str, ModelClient],
+    *,
+    name: str = "ask_expert",
 ) -> ConceptualTool:
     """Expert-model calls as a conceptual tool: ``skills`` pick the expert (``route``, e.g.
     ``ExpertRegistry.route(...).name``), ``prompt`` is sent to its client through the run,
-    so the call is budgeted and recorded."""
+    so the call is budgeted and recorded. Returns an ``ExpertReply``."""
 
-    async def call(ctx: Any, skills: list[str], prompt: str) -> dict[str, Any]:
+    async def call(ctx: ModelContext, skills: list[str], prompt: str) -> ExpertReply:
         expert = route(skills)
         if expert not in clients:
-            return {"expert": expert, "reply": None, "error": f"no client for {expert!r}"}
-        return {"expert": expert, "reply": await ctx.say(clients[expert], prompt), "error": None}
+            raise ToolError(f"no client for {expert!r}")
+        response = await ctx.complete(clients[expert], ModelRequest.of(prompt))
+        return ExpertReply(expert=expert, reply=response.text)
 
     return ConceptualTool(
         name,

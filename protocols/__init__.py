@@ -1,4 +1,6 @@
-"""protocols: what agents say (messages), what observers see (events), and the error tree.
+"""protocols: what agents say (messages), what observers see (events), the model vocabulary
+(requests, responses, the client seam and the run context that reaches it), and the error
+tree.
 
 This package imports nothing else of lyceum's; every other package builds on it.
 """
@@ -28,6 +30,8 @@ from protocols.events import (
 from protocols.messages import (
     MESSAGE_ADAPTER,
     MESSAGE_KINDS,
+    MESSAGE_TAGS,
+    MESSAGE_TYPES,
     Answer,
     Envelope,
     Error,
@@ -49,15 +53,27 @@ from protocols.messages import (
     ToolResult,
     transcript,
 )
+from protocols.models import (
+    ChatMessage,
+    ModelClient,
+    ModelContext,
+    ModelRequest,
+    ModelResponse,
+    TextDelta,
+    Usage,
+)
 from protocols.schema import json_schema
 
 __all__ = [
     "EVENT_ADAPTER",
     "MESSAGE_ADAPTER",
     "MESSAGE_KINDS",
+    "MESSAGE_TAGS",
+    "MESSAGE_TYPES",
     "Answer",
     "BudgetExceeded",
     "BudgetWarning",
+    "ChatMessage",
     "ConfigError",
     "Envelope",
     "Error",
@@ -71,8 +87,12 @@ __all__ = [
     "MessageSent",
     "ModelCallFinished",
     "ModelCallStarted",
+    "ModelClient",
+    "ModelContext",
     "ModelHTTPError",
+    "ModelRequest",
     "ModelRequestsBlocked",
+    "ModelResponse",
     "PatientUtterance",
     "Plan",
     "PlannedCall",
@@ -85,11 +105,13 @@ __all__ = [
     "StoreError",
     "TaskAssignment",
     "TaskResult",
+    "TextDelta",
     "Thought",
     "TokenDelta",
     "ToolCall",
     "ToolResult",
     "UnexpectedModelOutput",
+    "Usage",
     "UserError",
     "json_schema",
     "transcript",

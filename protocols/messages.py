@@ -19,13 +19,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar, Literal, TypeAlias
+from typing import Annotated, Any, ClassVar, Literal, TypeAlias, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 __all__ = [
     "MESSAGE_ADAPTER",
     "MESSAGE_KINDS",
+    "MESSAGE_TAGS",
+    "MESSAGE_TYPES",
     "Answer",
     "Envelope",
     "Error",
@@ -299,46 +301,41 @@ Message = Annotated[
 
 MESSAGE_ADAPTER: TypeAdapter[Message] = TypeAdapter(Message)
 
-MESSAGE_KINDS: dict[str, type[Envelope]] = {
-    cls.__name__: cls
-    for cls in (
-        TaskAssignment,
-        TaskResult,
-        Question,
-        Answer,
-        Explanation,
-        Hint,
-        Review,
-        Thought,
-        Plan,
-        ToolCall,
-        ToolResult,
-        PatientUtterance,
-        Handoff,
-        Stop,
-        Error,
-    )
+MESSAGE_TYPES: tuple[type[Envelope], ...] = get_args(get_args(Message)[0])
+"""Every message class, in the order of the ``Message`` union (derived from it)."""
+
+MESSAGE_KINDS: dict[str, type[Envelope]] = {cls.__name__: cls for cls in MESSAGE_TYPES}
+"""Message classes by class name, as graph YAML files and edges spell them."""
+
+MESSAGE_TAGS: dict[str, type[Envelope]] = {
+    cls.model_fields["kind"].default: cls for cls in MESSAGE_TYPES
 }
-"""Message classes by class name, as graph YAML files spell them."""
+"""Message classes by their ``kind`` tag (``"patient_utterance"``): the serialised form."""
 
 
 def transcript(messages: Iterable[Envelope]) -> list[dict[str, Any]]:
     """A run's messages without ids and times, for comparing runs and snapshot tests.
 
     Each entry has ``sender``, ``recipients``, the message content, and ``parent`` as the
-    index of the parent message in the same list (or None).
+    index of the parent message in the same list (or None). A content field that names an
+    earlier message of the list (``Review.reviewed_id``, ``TaskResult.task_id``) holds that
+    message's index too, so two runs of the same conversation compare equal.
     """
     index: dict[str, int] = {}
     out: list[dict[str, Any]] = []
     for i, message in enumerate(messages):
         index[message.id] = i
         parent = index.get(message.parent_id) if message.parent_id else None
+        content = message.content()
+        for key, value in content.items():
+            if key.endswith("_id") and isinstance(value, str) and value in index:
+                content[key] = index[value]
         out.append(
             {
                 "sender": message.sender,
                 "recipients": list(message.recipients),
                 "parent": parent,
-                **message.content(),
+                **content,
             }
         )
     return out

@@ -11,7 +11,18 @@ from click.testing import CliRunner
 
 from agents.cli import main
 from agents.store import SqlRunStore
-from protocols import Answer, Explanation, Question, Stop, TaskAssignment
+from protocols import (
+    Answer,
+    Explanation,
+    Hint,
+    Plan,
+    Question,
+    Review,
+    Stop,
+    TaskAssignment,
+    TaskResult,
+    Thought,
+)
 
 
 def commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -47,9 +58,21 @@ def test_demo_runs_offline_persists_and_replays_exactly(tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(main, ["demo", "--db", str(db), "--profiles", "novice,strong"])
     assert result.exit_code == 0, result.output
-    assert "SIMULATION: the students are simulated learners" in result.output
+    assert result.output.startswith(
+        "SIMULATION: no LLM and no model call. The teacher is a persona"
+    )
     assert "teacher → student  Question: What is 1/3 + 1/6?" in result.output
-    assert "Demo summary (simulated students, not LLMs)" in result.output
+    assert "Demo summary (simulated students, not LLMs; read from the store)" in result.output
+    shown = [line for line in result.output.splitlines() if "teacher → user" in line]
+    assert shown == [  # Think and Plan, for each run's first wrong answer only
+        "  teacher → user  Thought: student: applies a wrong rule consistently "
+        "(misconception:add_across). Guideline: clarify the misunderstanding.",
+        "  teacher → user  Plan: other → explain_concept → clarify_misunderstanding; move focus"
+        "  [tools: calculator, bridge_decision, teacher_moves]",
+        "  teacher → user  Thought: student: unclear. Guideline: find out how they got it.",
+        "  teacher → user  Plan: careless → provide_hint → hint_mistake; move focus"
+        "  [tools: calculator, bridge_decision, teacher_moves]",
+    ]
     with SqlRunStore(str(db)) as store:
         runs = store.list_runs()
         assert len(runs) == 2 and all(r.status == "completed" for r in runs)
@@ -57,16 +80,15 @@ def test_demo_runs_offline_persists_and_replays_exactly(tmp_path: Path) -> None:
         messages = store.messages(novice.id)
         calls = store.model_calls(novice.id)
     assert isinstance(messages[0], TaskAssignment)
-    assert isinstance(messages[-1], Stop) and messages[-1].sender == "teacher"
+    assert isinstance(messages[-1], Stop) and messages[-1].sender == "lesson"
     kinds = {type(m) for m in messages}
-    assert {Question, Answer, Explanation} <= kinds
-    explanations = [m for m in messages if isinstance(m, Explanation)]
-    assert len(calls) == len(explanations) > 0  # each explanation is one recorded model call
+    assert {Question, Answer, Explanation, Hint, Review, TaskResult, Thought, Plan} <= kinds
+    assert calls == []  # no model anywhere: the minds are simulations
 
-    shown = runner.invoke(main, ["runs", "show", novice.id[:10], "--db", str(db)])
-    assert shown.exit_code == 0, shown.output
-    assert "status: completed" in shown.output
-    assert "user → teacher  TaskAssignment: teach the sample curriculum" in shown.output
+    shown_run = runner.invoke(main, ["runs", "show", novice.id[:10], "--db", str(db)])
+    assert shown_run.exit_code == 0, shown_run.output
+    assert "status: completed" in shown_run.output
+    assert "user → lesson  TaskAssignment: teach the sample curriculum" in shown_run.output
 
     listed = runner.invoke(main, ["runs", "list", "--db", str(db)])
     assert novice.id[:12] in listed.output

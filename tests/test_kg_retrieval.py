@@ -105,13 +105,16 @@ def test_recall_at_5_on_the_real_misconceptions() -> None:
 
 async def test_retrieval_is_a_conceptual_tool_personas_can_call() -> None:
     from personas import ToolRegistry, retrieval_tool
+    from personas.tools import Retrieved
 
     tools = ToolRegistry([retrieval_tool(Retriever(sample_curriculum()))])
-    out = await tools.get("kg_retrieval")(
+    result = await tools.get("kg_retrieval")(
         query="adds numerators and denominators", k=2, labels=["Misconception"]
     )
-    assert out["citations"][0] == "misconception:add_across"
-    assert out["context"].startswith("[misconception:add_across]")
+    assert (result.tool, result.error) == ("kg_retrieval", None)
+    assert isinstance(result.output, Retrieved)
+    assert result.output.citations[0] == "misconception:add_across"
+    assert result.output.context.startswith("[misconception:add_across]")
     with pytest.raises(
         UserError, match=r"unknown tool 'kg_retreival'\. Did you mean 'kg_retrieval'"
     ):

@@ -18,7 +18,9 @@ from protocols import (
     MESSAGE_ADAPTER,
     MESSAGE_KINDS,
     Answer,
+    Hint,
     Question,
+    Review,
     json_schema,
     transcript,
 )
@@ -178,3 +180,39 @@ def test_json_schema_covers_every_message_and_event_kind() -> None:
         cls.model_fields["kind"].default for cls in EVENT_CLASSES
     }
     json.dumps(messages)  # serialisable as it is
+
+
+def test_message_kinds_are_derived_from_the_union() -> None:
+    from protocols import MESSAGE_TAGS, MESSAGE_TYPES, Message
+
+    members = get_args(get_args(Message)[0])
+    assert members == MESSAGE_TYPES
+    assert {cls.__name__: cls for cls in members} == MESSAGE_KINDS
+    assert {cls.model_fields["kind"].default: cls for cls in members} == MESSAGE_TAGS
+    assert MESSAGE_TAGS["patient_utterance"].__name__ == "PatientUtterance"
+
+
+def test_a_transcript_names_a_referenced_message_by_its_index_like_the_parent() -> None:
+    """Two runs of one conversation have different message ids; their transcripts match."""
+    runs = []
+    for run in ("run-a", "run-b"):
+        draft = Hint(id=f"{run}/0", sender="teacher", to="reviewer", text="Think in sixths.")
+        review = Review(
+            id=f"{run}/1",
+            sender="reviewer",
+            parent_id=draft.id,
+            approved=True,
+            reviewed_id=draft.id,
+        )
+        runs.append(transcript([draft, review]))
+    assert runs[0] == runs[1]
+    assert runs[0][1] == {
+        "sender": "reviewer",
+        "recipients": [],
+        "parent": 0,
+        "kind": "review",
+        "approved": True,
+        "critique": "",
+        "issues": [],
+        "reviewed_id": 0,
+    }

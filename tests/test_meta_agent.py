@@ -7,7 +7,7 @@ import pytest
 
 from agents import AgentGraph, Budget, Runtime
 from agents.experts import Expert, ExpertRegistry
-from agents.meta import MetaAgent, RuleBasedPlanner
+from agents.meta import MetaAgent, RuleBasedPlanner, SubTask, TaskPlan
 from agents.models import FunctionModel, ModelRequest
 from knowledge_graph.builders import sample_curriculum
 from knowledge_graph.retrieval import Retriever
@@ -155,3 +155,4 @@ async def test_an_llm_planner_writes_the_plan_and_regenerates_a_failed_step() ->
     assert final.provenance[0].startswith("calc: calculator failed (imports are not allowed")
     assert final.provenance[1:] == ("calc: calculator", "review: approved")
     assert "Error: imports are not allowed" in planner_model.calls[1].messages[-1].content
+    assert [r.output_type for r in planner_model.calls] == [TaskPlan, SubTask]

@@ -10,9 +10,12 @@ import pytest
 
 from personas.moves import (
     BridgeDecision,
+    BridgeGuidance,
     ErrorType,
     Intention,
+    MoveGuidance,
     Strategy,
+    TeacherMove,
     bridge_tool,
     cbt_tool,
     moves_tool,
@@ -25,12 +28,21 @@ from .conftest import require
 async def test_the_planning_tools_answer_with_guidance() -> None:
     tools = ToolRegistry([moves_tool(), bridge_tool(), cbt_tool()])
     assert tools.names() == ["bridge_decision", "cbt_technique", "teacher_moves"]
-    probing = await tools.get("teacher_moves")(move="probing")
-    assert probing["move"] == "probing" and "reasoning" in probing["guidance"]
-    decision = await tools.get("bridge_decision")(
-        error_type="right-idea", strategy="provide_hint", intention="hint_mistake"
+    probing = (await tools.get("teacher_moves")(move="probing")).output
+    assert isinstance(probing, MoveGuidance)
+    assert probing.move is TeacherMove.PROBING and "reasoning" in probing.guidance
+    decided = (
+        await tools.get("bridge_decision")(
+            error_type="right-idea", strategy="provide_hint", intention="hint_mistake"
+        )
+    ).output
+    assert isinstance(decided, BridgeGuidance)
+    assert decided.decision == BridgeDecision(
+        error_type=ErrorType.RIGHT_IDEA,
+        strategy=Strategy.PROVIDE_HINT,
+        intention=Intention.HINT_MISTAKE,
     )
-    assert decision["strategy"] == "provide_hint" and "last step" in decision["guidance"]
+    assert "last step" in decided.guidance
     with pytest.raises(ValueError, match="'shouting' is not a valid TeacherMove"):
         await tools.get("teacher_moves")(move="shouting")
 

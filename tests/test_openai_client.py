@@ -46,7 +46,7 @@ def one_call_graph(
     async def ask(message: Message, ctx: RunContext) -> Envelope:
         request = ModelRequest.of("What is 2+2?", system="Be brief.")
         if structured:
-            verdict = await ctx.complete_structured(client, request, Verdict, max_retries=2)
+            verdict = await ctx.complete(client, request, output=Verdict, max_retries=2)
             return Stop(detail=f"{verdict.correct}: {verdict.reason}")
         if stream:
             return Stop(detail="".join([p async for p in ctx.stream(client, request)]))
@@ -292,13 +292,20 @@ def test_answers_are_not_retried_on_4xx(server: FakeOpenAIServer) -> None:
     assert Answer  # the module's imports are all used
 
 
-async def test_a_client_validates_structured_output_directly(server: FakeOpenAIServer) -> None:
+async def test_structured_re_asks_are_held_to_the_runs_budget(server: FakeOpenAIServer) -> None:
     server.enqueue(Scripted(text="nope"), Scripted(text='{"correct": false, "reason": "5"}'))
     client = client_for(server)
-    verdict = await client.complete_structured(ModelRequest.of("2+2=5?"), Verdict)
-    await client.aclose()
-    assert verdict == Verdict(correct=False, reason="5")
-    assert len(server.requests) == 2
+    try:
+        result = await Runtime().run(
+            one_call_graph(client, structured=True),
+            Question(to="asker", text="go"),
+            budget=Budget(model_calls=1),
+        )
+    finally:
+        await client.aclose()
+    assert result.reason == "max_model_calls"  # the re-ask would be a second call
+    assert len(server.requests) == 1
+    assert not hasattr(client, "complete_structured")  # no path around the budget
 
 
 # -- streams that drop before [DONE] ----------------------------------------------------------

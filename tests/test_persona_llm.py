@@ -10,10 +10,15 @@ import pytest
 from agents import AgentGraph, Budget, FunctionAgent, Runtime
 from agents.models import FunctionModel, ModelRequest
 from personas import ToolRegistry, builtin_persona, calculator_tool
-from personas.persona import LLMMind, Persona
+from personas.minds.few_shot import Prediction
+from personas.persona import LLMMind, Persona, PlanOut, Reply
 from personas.prompting import (
     TEMPLATES,
     ExecuteVars,
+    MetaExplainVars,
+    MetaPlanVars,
+    MetaRegenerateVars,
+    MetaStepVars,
     Observation,
     PlanVars,
     SimulateVars,
@@ -22,15 +27,20 @@ from personas.prompting import (
     ToolInfo,
     render_prompt,
 )
-from protocols import Answer, Message, Question, Stop, UserError
+from personas.tools import Calculation
+from protocols import Answer, Message, Question, Stop, ToolResult, UserError
+
+
+def is_reply(request: ModelRequest) -> bool:
+    """The Execute phase: its output type is ``Reply`` narrowed to the allowed kinds."""
+    return request.output_type is not None and issubclass(request.output_type, Reply)
 
 
 def scripted_teacher_model() -> FunctionModel:
     seen = {"think": 0}
 
     def reply(request: ModelRequest) -> str:
-        phase = request.messages[0].content.splitlines()[0].removeprefix("PHASE: ")
-        if phase == "think":
+        if request.output_type is ThoughtVars:
             seen["think"] += 1
             if seen["think"] == 1:
                 return "The student seems to add across."  # not JSON: must be re-asked
@@ -42,7 +52,7 @@ def scripted_teacher_model() -> FunctionModel:
                     "guideline": "check with exact arithmetic",
                 }
             )
-        if phase == "plan":
+        if request.output_type is PlanOut:
             return json.dumps(
                 {
                     "calls": [
@@ -54,8 +64,9 @@ def scripted_teacher_model() -> FunctionModel:
                     "rationale": "verify before explaining",
                 }
             )
+        assert is_reply(request)
         results = request.messages[0].content.split("Tool results:")[1]
-        value = "1/2" if "'value': '1/2'" in results else "?"
+        value = "1/2" if '"value":"1/2"' in results else "?"
         return json.dumps(
             {"kind": "hint", "text": f"Rewrite both over sixths; the sum is {value}."}
         )
@@ -123,8 +134,11 @@ async def test_a_teacher_persona_thinks_plans_and_executes_through_a_model() -> 
             "detail": "thanks",
         },
     ]
-    phases = [r.messages[0].content.splitlines()[0] for r in model.calls]
-    assert phases == ["PHASE: think", "PHASE: think", "PHASE: plan", "PHASE: execute"]
+    phases = [r.output_type.__name__ if r.output_type else None for r in model.calls]
+    assert phases == ["ThoughtVars", "ThoughtVars", "PlanOut", "Reply"]
+    assert not any(m.content.startswith("PHASE") for r in model.calls for m in r.messages)
+    sent = model.calls[3].model_dump(mode="json")
+    assert "output_type" not in sent and sent["response_schema"]["title"] == "Reply"
     reask = model.calls[1].messages
     assert [m.role for m in reask] == ["user", "assistant", "user"]
     assert "did not validate" in reask[-1].content
@@ -171,8 +185,19 @@ SAMPLES = {
         sender="student",
         message="2/9",
         thought=THOUGHT,
-        results=["calculator: 1/2"],
+        results=[
+            ToolResult(call_id="c1", tool="calculator", output=Calculation(value="1/2")),
+            ToolResult(call_id="c2", tool="python", error="not available to teacher"),
+        ],
         kinds=["hint", "question"],
+    ),
+    "meta_explain": MetaExplainVars(question="1/3 + 1/6?", student_answer="2/9"),
+    "meta_step": MetaStepVars(
+        instruction="Explain kindly", notes=["calculate: 1/2", "retrieve: adds across"]
+    ),
+    "meta_plan": MetaPlanVars(task="what is 3/4 - 1/2?", inputs={"expression": "3/4 - 1/2"}),
+    "meta_regenerate": MetaRegenerateVars(
+        step='{"id": "calc"}', error="imports are not allowed", tried=["calculator"]
     ),
     "simulate_student": SimulateVars(
         examples=[
@@ -190,13 +215,36 @@ SAMPLES = {
 }
 
 
+PLAIN_TEXT = {"meta_explain", "meta_step"}  # prompts whose reply is free text
+
+
 @pytest.mark.parametrize("name", sorted(TEMPLATES))
 def test_every_template_renders_with_sample_variables(name: str) -> None:
     text = render_prompt(name, SAMPLES[name])
-    assert text.startswith(f"PHASE: {name}\n")
+    assert not text.startswith("PHASE")  # the phase is a typed field of the request
     assert "None" not in text  # no optional value leaks into a prompt
     assert "{{" not in text and "{%" not in text
-    assert "JSON object" in text
+    assert ("JSON" in text) == (name not in PLAIN_TEXT)  # structured replies are asked for
+
+
+def test_tool_results_reach_the_execute_prompt_as_typed_json() -> None:
+    text = render_prompt("execute", SAMPLES["execute"])
+    assert "Tool results:\n" in text
+    assert '- calculator: {"value":"1/2","output":"","reason":null}\n' in text
+    assert "- python: failed: not available to teacher\n" in text
+
+
+def test_the_meta_planner_prompts_are_templates() -> None:
+    step = render_prompt("meta_step", SAMPLES["meta_step"])
+    assert step == "Explain kindly\ncalculate: 1/2\nretrieve: adds across"  # no trailing newline
+    assert render_prompt("meta_explain", SAMPLES["meta_explain"]) == (
+        "Explain kindly why 2/9 is wrong for: 1/3 + 1/6?"
+    )
+    assert render_prompt("meta_plan", SAMPLES["meta_plan"]) == (
+        "Split this task into steps (kinds: retrieve, calculate, explain), each with an "
+        "assignee.\nTask: what is 3/4 - 1/2?\nInputs: {'expression': '3/4 - 1/2'}\n"
+        'Answer with JSON: {"subtasks": [...]}\n'
+    )
 
 
 def test_rendering_with_the_wrong_variables_is_a_clear_error() -> None:
@@ -210,6 +258,7 @@ async def test_the_few_shot_mental_model_predicts_from_real_past_answers() -> No
     from personas.minds.few_shot import FewShotMentalModel
 
     def simulate(request: ModelRequest) -> str:
+        assert request.output_type is Prediction
         with_explanation = "after this explanation" in request.messages[-1].content
         return json.dumps({"correct_probability": 0.7 if with_explanation else 0.2})
 
@@ -261,8 +310,8 @@ async def test_a_persona_calls_an_expert_model_as_a_conceptual_tool() -> None:
 
     def teacher_model(request: ModelRequest) -> str:
         prompt = request.messages[-1].content
-        if prompt.startswith("PHASE: execute"):
-            reply = prompt.split("'reply': '")[1].split("'")[0]
+        if is_reply(request):
+            reply = prompt.split('"reply":"')[1].split('"')[0]
             return json.dumps({"kind": "explanation", "text": reply})
         return next(replies)
 

@@ -11,9 +11,12 @@ API = {
         "EVENT_ADAPTER",
         "MESSAGE_ADAPTER",
         "MESSAGE_KINDS",
+        "MESSAGE_TAGS",
+        "MESSAGE_TYPES",
         "Answer",
         "BudgetExceeded",
         "BudgetWarning",
+        "ChatMessage",
         "ConfigError",
         "Envelope",
         "Error",
@@ -27,8 +30,12 @@ API = {
         "MessageSent",
         "ModelCallFinished",
         "ModelCallStarted",
+        "ModelClient",
+        "ModelContext",
         "ModelHTTPError",
+        "ModelRequest",
         "ModelRequestsBlocked",
+        "ModelResponse",
         "PatientUtterance",
         "Plan",
         "PlannedCall",
@@ -41,11 +48,13 @@ API = {
         "StoreError",
         "TaskAssignment",
         "TaskResult",
+        "TextDelta",
         "Thought",
         "TokenDelta",
         "ToolCall",
         "ToolResult",
         "UnexpectedModelOutput",
+        "Usage",
         "UserError",
         "json_schema",
         "transcript",
@@ -94,7 +103,6 @@ API = {
         "Usage",
         "call_hash",
         "check_model_requests_allowed",
-        "complete_structured",
         "parse_structured",
     ],
     "agents.store": [
@@ -157,6 +165,7 @@ API = {
         "Persona",
         "PersonaSpec",
         "PersonaState",
+        "PlanOut",
         "Reply",
         "RubricReviewer",
         "SandboxError",
@@ -169,6 +178,7 @@ API = {
         "SimulatedPatient",
         "SimulatedStudent",
         "SimulatedTeacherMind",
+        "ThoughtVars",
         "TEMPLATES",
         "ToolRegistry",
         "appraise",
@@ -209,3 +219,13 @@ def test_heavy_libraries_are_not_imported_eagerly() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_the_model_vocabulary_is_defined_once_in_protocols() -> None:
+    import agents.models
+    import protocols.models
+
+    for name in ("ChatMessage", "ModelClient", "ModelRequest", "ModelResponse", "TextDelta"):
+        assert getattr(agents.models, name) is getattr(protocols.models, name), name
+    assert agents.models.Usage is protocols.Usage
+    assert not hasattr(agents.models.ModelClient, "complete_structured")  # ctx.complete only

@@ -329,7 +329,7 @@ async def test_structured_output_is_re_asked_with_the_validation_error() -> None
     seen: list[Verdict] = []
 
     async def judge(message: Message, ctx: RunContext) -> Envelope:
-        seen.append(await ctx.complete_structured(model, ModelRequest.of("is 4 right?"), Verdict))
+        seen.append(await ctx.complete(model, ModelRequest.of("is 4 right?"), output=Verdict))
         return Stop()
 
     result = await Runtime().run(
@@ -342,13 +342,14 @@ async def test_structured_output_is_re_asked_with_the_validation_error() -> None
     assert "correct: Input should be a valid boolean" in reask[-1].content
     assert "reason: Field required" in reask[-1].content
     assert model.calls[0].response_schema == Verdict.model_json_schema()
+    assert [r.output_type for r in model.calls] == [Verdict, Verdict]  # what doubles dispatch on
 
 
 async def test_structured_output_gives_up_with_the_raw_text() -> None:
     model = FunctionModel(lambda r: "not json at all")
 
     async def judge(message: Message, ctx: RunContext) -> Envelope:
-        await ctx.complete_structured(model, ModelRequest.of("?"), Verdict, max_retries=1)
+        await ctx.complete(model, ModelRequest.of("?"), output=Verdict, max_retries=1)
         return Stop()
 
     result = await Runtime().run(

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from personas import SandboxError, calculator_tool, run_sandboxed
 from personas.sandbox import MAX_SOURCE, needs_calculation
+from personas.tools import Calculation
 
 
 @pytest.mark.parametrize(
@@ -120,18 +121,20 @@ def test_what_the_teacher_and_reviewer_generate_still_evaluates() -> None:
 
 async def test_the_calculator_is_a_conceptual_tool() -> None:
     calculator = calculator_tool(timeout=1.0)
-    assert await calculator(code="Fraction(3, 4) - Fraction(1, 2)") == {
-        "value": "1/4",
-        "output": "",
-        "error": None,
-        "reason": None,
-    }
-    assert await calculator(code="import socket") == {
-        "value": None,
-        "output": "",
-        "error": "imports are not allowed (line 1)",
-        "reason": "forbidden",
-    }
+    done = await calculator(call_id="c1", code="Fraction(3, 4) - Fraction(1, 2)")
+    assert (done.call_id, done.tool, done.output, done.error) == (
+        "c1",
+        "calculator",
+        Calculation(value="1/4"),
+        None,
+    )
+    refused = await calculator(call_id="c2", code="import socket")
+    assert (refused.call_id, refused.tool, refused.output, refused.error) == (
+        "c2",
+        "calculator",
+        Calculation(reason="forbidden"),
+        "imports are not allowed (line 1)",
+    )
 
 
 TOKENS = [

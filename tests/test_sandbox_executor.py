@@ -10,6 +10,7 @@ import pytest
 
 from personas import CodeExecutor, ExecutorLimits, Isolation, python_tool
 from personas.executor import bubblewrap_argv, probe_bubblewrap
+from personas.tools import PythonRun
 from protocols import UserError
 
 from .conftest import require
@@ -150,19 +151,19 @@ def test_the_bubblewrap_level_sees_only_its_own_filesystem() -> None:
 async def test_the_python_tool() -> None:
     tool = python_tool(CodeExecutor(isolation="rlimits"))
     assert tool.name == "python"
-    assert await tool(code="print(2 ** 10)") == {
-        "error": None,
-        "stdout": "1024\n",
-        "stderr": "",
-        "exit_code": 0,
-        "timed_out": False,
-        "truncated": False,
-        "isolation": "rlimits",
-    }
-    refused = python_tool(CodeExecutor(ExecutorLimits(code_chars=1)))
-    assert await refused(code="print(1)") == {
-        "error": "the program has 8 characters, over the limit of 1",
-        "stdout": "",
-        "stderr": "",
-        "exit_code": None,
-    }
+    ran = await tool(code="print(2 ** 10)")
+    assert (ran.tool, ran.error) == ("python", None)
+    assert ran.output == PythonRun(
+        stdout="1024\n",
+        stderr="",
+        exit_code=0,
+        timed_out=False,
+        truncated=False,
+        isolation="rlimits",
+    )
+    refused = await python_tool(CodeExecutor(ExecutorLimits(code_chars=1)))(code="print(1)")
+    assert (refused.tool, refused.output, refused.error) == (
+        "python",
+        None,
+        "the program has 8 characters, over the limit of 1",
+    )

@@ -1,47 +1,66 @@
-"""The offline demo: a teacher tutors *simulated* students through the sample curriculum.
+"""The offline demo: a teacher persona tutors *simulated* students through the sample curriculum.
 
-Nothing here calls an LLM. The curriculum is the knowledge graph shipped with the package
-(``knowledge_graph.builders.sample_curriculum``); the students are
-``personas.SimulatedStudent`` (Bayesian knowledge tracing with misconceptions); the teacher
-asks each item, diagnoses a wrong answer against the misconceptions the graph links to the
-item, and explains with the explanation node that remedies it. The explanation text comes
-from a ``FunctionModel`` that reads the graph, through the same budgeted, recorded
-model-call path an LLM would use. Results describe the simulation, never LLMs.
+Nothing here calls a model: every piece is the library's own, composed as a user would
+compose it (``docs/personas.md`` shows the same composition):
+
+- the **teacher** is a ``Persona`` with the built-in teacher spec, ``SimulatedTeacherMind``
+  (rules over the knowledge graph: diagnosis, Bridge decision, MathDial move) and the
+  ``bridge_decision``, ``teacher_moves`` and ``calculator`` tools; each turn it thinks
+  (a ``Thought``), plans (a ``Plan``) and replies;
+- a ``RubricReviewer`` checks each explanation and hint before the student sees it;
+- the **student** is a ``SimulatedStudent`` (Bayesian knowledge tracing with misconceptions);
+- the **lesson** (``Lesson``) is the script: it asks the teacher to put each item of the
+  curriculum to the student, in order, and once more after the teacher has explained it.
+  It judges no answer; the teacher reports an item done with a ``TaskResult``.
+
+Results describe the simulation, never LLMs.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents.agent import RunContext
 from agents.graph import AgentGraph
-from agents.models import FunctionModel, ModelClient, ModelRequest
-from knowledge_graph import GraphStore
+from knowledge_graph import GraphStore, Node
 from knowledge_graph.builders import sample_curriculum
-from personas import PROFILES
-from personas.simulated import SimulatedStudent, learner_items
-from personas.state import run_state
+from personas import (
+    PROFILES,
+    Persona,
+    RubricReviewer,
+    SimulatedStudent,
+    SimulatedTeacherMind,
+    ToolRegistry,
+    builtin_persona,
+    calculator_tool,
+    learner_items,
+    run_state,
+)
+from personas.moves import bridge_tool, moves_tool
 from protocols import (
     Answer,
     Envelope,
     Explanation,
+    Hint,
     Message,
     Question,
+    Review,
     Stop,
     TaskAssignment,
+    TaskResult,
     UserError,
 )
 
 __all__ = [
     "DEMO_MISCONCEPTIONS",
-    "DemoTeacher",
-    "LessonProgress",
+    "Lesson",
+    "LessonPlace",
     "build_lesson_graph",
-    "graph_explainer",
+    "lesson_items",
     "make_demo_agent",
+    "make_demo_lesson",
+    "make_demo_reviewer",
     "make_demo_teacher",
     "start_message",
 ]
@@ -59,167 +78,76 @@ DEMO_MISCONCEPTIONS: dict[str, tuple[str, ...]] = {
 """The misconceptions each demo student starts with."""
 
 
-def same_value(a: str, b: str) -> bool:
-    """Whether two answers denote the same number (fractions compared exactly)."""
-    from fractions import Fraction
-
-    try:
-        return Fraction(a.strip()) == Fraction(b.strip())
-    except (ValueError, ZeroDivisionError):
-        return a.strip().lower() == b.strip().lower()
+def _items(kg: GraphStore) -> list[Node]:
+    return sorted(kg.match("Item"), key=lambda n: n.properties.get("position", 0))
 
 
-def graph_explainer(kg: GraphStore) -> FunctionModel:
-    """A ``FunctionModel`` (no LLM) that writes an explanation from the graph: it reads the
-    ``item:``, ``student answer:`` and ``remedy:`` lines of the prompt, as an LLM would."""
-
-    def explain(request: ModelRequest) -> str:
-        prompt = request.messages[-1].content
-        item = re.search(r"^item: (\S+)$", prompt, re.M)
-        wrong = re.search(r"^student answer: (.+)$", prompt, re.M)
-        remedy = re.search(r"^remedy: (\S+)$", prompt, re.M)
-        skill = re.search(r"^skill: (\S+)$", prompt, re.M)
-        mistake = re.search(r"^misconception: (\S+)$", prompt, re.M)
-        node = kg.node(item.group(1)) if item else None
-        if node is None:
-            return "Let's look at this step by step."
-        parts = []
-        if mistake and wrong:
-            described = kg.node(mistake.group(1))
-            if described is not None:
-                parts.append(
-                    f"{wrong.group(1)} is the answer you get if one "
-                    f"{described.properties['description'][0].lower()}"
-                    f"{described.properties['description'][1:]}"
-                )
-        text = kg.node(remedy.group(1)) if remedy else None
-        how = kg.node(skill.group(1)) if skill else None
-        if text is not None:
-            parts.append(str(text.properties["text"]))
-        elif how is not None:
-            parts.append(f"{how.properties['name']}: {how.properties['description']}")
-        return " ".join(parts) or f"Check each step of '{node.properties['text']}' again."
-
-    return FunctionModel(explain, model="graph-explainer")
+def lesson_items(kg: GraphStore) -> list[str]:
+    """The ids of the graph's ``Item`` nodes in lesson order (their ``position``)."""
+    return [item.id for item in _items(kg)]
 
 
 @dataclass
-class LessonProgress:
-    """Where one run's lesson stands: the next item, the items re-asked, and per item
-    whether the student was right at the first try and at the last."""
+class LessonPlace:
+    """Where one run's lesson stands: the next item, and the items already asked again."""
 
     next: int = 0
-    retried: set[str] = field(default_factory=set)
-    first_try: dict[str, bool] = field(default_factory=dict)
-    final: dict[str, bool] = field(default_factory=dict)
+    asked_again: set[str] = field(default_factory=set)
 
 
-class DemoTeacher:
-    """Asks each item in order; on a wrong answer diagnoses, explains and re-asks once.
-    Each run's place in the lesson is a ``LessonProgress`` (``new_state()``)."""
+class Lesson:
+    """The lesson script: puts each item to ``teacher`` (a ``Question`` naming it) in order.
 
-    def __init__(self, name: str, kg: GraphStore, explainer: ModelClient, student: str) -> None:
+    After the teacher's ``Explanation`` of an item it puts the item once more; after a
+    second explanation, or the teacher's ``TaskResult`` (the item is done), it moves on,
+    and after the last item it stops the run. It never judges an answer itself. Each run's
+    place in the lesson is a ``LessonPlace`` (``new_state()``).
+
+    It hears the teacher's explanation as the teacher sends it, before the reviewer has
+    passed it: were one rejected, the item would still be put again.
+
+    Args:
+        name: The agent name.
+        kg: The curriculum: its ``Item`` nodes, in ``position`` order.
+        teacher: Who puts the items to the student.
+    """
+
+    def __init__(self, name: str, kg: GraphStore, teacher: str = "teacher") -> None:
         self.name = name
-        self.kg = kg
-        self.explainer = explainer
-        self.student = student
-        self.emits = (Question, Explanation, Stop)
-        items = kg.match("Item")
-        self.items = [i.id for i in sorted(items, key=lambda n: n.properties.get("position", 0))]
+        self.teacher = teacher
+        self.items = lesson_items(kg)
+        self.texts = {n.id: str(n.properties["text"]) for n in _items(kg)}
+        self.emits = (Question, Stop)
 
-    def new_state(self) -> LessonProgress:
-        return LessonProgress()
+    def new_state(self) -> LessonPlace:
+        return LessonPlace()
 
-    def progress(self, messages: Sequence[Message]) -> LessonProgress:
-        """The marks of a finished run, from its transcript (the student's answers)."""
-        marks = LessonProgress()
-        for message in messages:
-            if isinstance(message, Answer) and message.item_id and self.student == message.sender:
-                self._mark(marks, message.item_id, message.text)
-        return marks
+    def _ask(self, item: str) -> Question:
+        return Question(to=self.teacher, text=self.texts[item], item_id=item)
 
-    def _mark(self, progress: LessonProgress, item_id: str, text: str) -> bool:
-        item = self.kg.node(item_id)
-        if item is None:
-            raise UserError(f"the student answered unknown item {item_id!r}")
-        right = same_value(text, str(item.properties["answer"]))
-        progress.first_try.setdefault(item_id, right)
-        progress.final[item_id] = right
-        return right
+    def _next(self, place: LessonPlace) -> list[Envelope]:
+        if place.next >= len(self.items):
+            return [Stop(detail=f"lesson finished: {len(self.items)} items")]
+        place.next += 1
+        return [self._ask(self.items[place.next - 1])]
 
-    def _ask(self, progress: LessonProgress) -> list[Envelope]:
-        if progress.next >= len(self.items):
-            n = len(self.items)
-            first, final = sum(progress.first_try.values()), sum(progress.final.values())
-            return [
-                Stop(
-                    reason="completed",
-                    detail=(
-                        f"lesson finished: {first}/{n} right at first try, "
-                        f"{final}/{n} right in the end"
-                    ),
-                )
-            ]
-        item = self.kg.node(self.items[progress.next])
-        progress.next += 1
-        assert item is not None
-        return [Question(to=self.student, text=str(item.properties["text"]), item_id=item.id)]
-
-    async def handle(self, message: Message, ctx: RunContext) -> Sequence[Envelope]:
-        progress = run_state(ctx, LessonProgress)
+    async def handle(self, message: Message, ctx: object) -> Sequence[Envelope]:
+        place = run_state(ctx, LessonPlace)
         match message:
-            case TaskAssignment():
-                return self._ask(progress)
-            case Answer(item_id=item_id, text=text) if item_id:
-                right = self._mark(progress, item_id, text)
-                if right or item_id in progress.retried:
-                    return self._ask(progress)
-                progress.retried.add(item_id)
-                item = self.kg.node(item_id)
-                assert item is not None
-                return [
-                    await self._explain(ctx, item_id, text),
-                    Question(
-                        to=self.student,
-                        text=f"Try again: {item.properties['text']}",
-                        item_id=item_id,
-                    ),
-                ]
+            case TaskAssignment() | TaskResult():
+                return self._next(place)
+            case Explanation(item_id=item) if item in self.texts and item not in place.asked_again:
+                place.asked_again.add(item)
+                return [self._ask(item)]
+            case Explanation():
+                return self._next(place)
             case _:
                 return []
 
-    async def _explain(self, ctx: RunContext, item_id: str, wrong: str) -> Explanation:
-        skill = self.kg.edges(item_id, type="REQUIRES")[0].target
-        exhibits = [
-            e
-            for e in self.kg.edges(item_id, type="EXHIBITS")
-            if same_value(wrong, str(e.properties.get("wrong_answer", "")))
-        ]
-        lines = [f"item: {item_id}", f"skill: {skill}", f"student answer: {wrong}"]
-        targets: list[str] = [skill]
-        citations: list[str] = [item_id]
-        if exhibits:
-            misconception = exhibits[0].target
-            remedies = self.kg.edges(misconception, type="REMEDIATES", direction="in")
-            lines.append(f"misconception: {misconception}")
-            targets.append(misconception)
-            citations.append(misconception)
-            if remedies:
-                lines.append(f"remedy: {remedies[0].source}")
-                citations.append(remedies[0].source)
-        prompt = "Explain the mistake briefly and kindly.\n" + "\n".join(lines)
-        reply = await ctx.complete(self.explainer, ModelRequest.of(prompt, max_tokens=160))
-        return Explanation(
-            to=self.student,
-            text=reply.text,
-            item_id=item_id,
-            targets=tuple(targets),
-            citations=tuple(citations),
-        )
-
 
 def make_demo_agent(name: str, profile: str = "novice", seed: int = 0) -> SimulatedStudent:
-    """A factory for graph YAML files: a simulated student on the sample curriculum."""
+    """A simulated student on the sample curriculum, with its profile's misconceptions.
+    Like the other ``make_demo_*`` factories, usable from graph YAML files."""
     if profile not in PROFILES:
         raise UserError(f"unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
     return SimulatedStudent(
@@ -231,20 +159,47 @@ def make_demo_agent(name: str, profile: str = "novice", seed: int = 0) -> Simula
     )
 
 
-def make_demo_teacher(name: str, student: str = "student") -> DemoTeacher:
-    """A factory for graph YAML files: the demo teacher on the sample curriculum."""
+def make_demo_teacher(name: str = "teacher") -> Persona:
+    """The teacher: the built-in teacher persona on its simulated mind, with the tools its
+    mind plans with. It reports a finished item to the lesson (``task_result``) instead of
+    stopping the run."""
     kg = sample_curriculum()
-    return DemoTeacher(name, kg, graph_explainer(kg), student=student)
+    spec = builtin_persona("teacher")
+    return Persona(
+        spec if name == spec.name else spec.model_copy(update={"name": name}),
+        SimulatedTeacherMind(kg),
+        tools=ToolRegistry([bridge_tool(), moves_tool(), calculator_tool()]),
+        kinds=["question", "hint", "explanation", "task_result"],
+    )
+
+
+def make_demo_reviewer(name: str = "reviewer", student: str = "student") -> RubricReviewer:
+    """The rubric reviewer gating what reaches ``student``."""
+    return RubricReviewer(name, student=student, kg=sample_curriculum())
+
+
+def make_demo_lesson(name: str = "lesson", teacher: str = "teacher") -> Lesson:
+    """The lesson script over the sample curriculum."""
+    return Lesson(name, sample_curriculum(), teacher=teacher)
 
 
 def build_lesson_graph(profile: str = "novice", seed: int = 0) -> AgentGraph:
-    """The demo graph: teacher ⇄ simulated student. Rebuildable from its ``source``."""
+    """The demo graph: lesson → teacher ⇄ student, the reviewer gating the teacher's
+    explanations and hints. Rebuildable from its ``source`` (``lyceum runs replay``)."""
+    teacher = make_demo_teacher("teacher")
+    reviewer = make_demo_reviewer("reviewer", student="student")
     student = make_demo_agent("student", profile, seed)
-    teacher = make_demo_teacher("teacher", student="student")
+    lesson = make_demo_lesson("lesson", teacher="teacher")
     graph = (
         AgentGraph()
-        .edge(teacher, student, kinds=[Question, Explanation])
+        .add(teacher, reviewer, student, lesson)  # the order replies are committed in a step
+        .edge(lesson, teacher, kinds=[Question])
+        .edge(teacher, student, kinds=[Question])
         .edge(student, teacher, kinds=[Answer])
+        .edge(teacher, reviewer, kinds=[Explanation, Hint])
+        .edge(reviewer, student, kinds=[Explanation, Hint])
+        .edge(reviewer, teacher, kinds=[Review])
+        .edge(teacher, lesson, kinds=[Explanation, TaskResult])
     )
     kwargs: dict[str, Any] = {"profile": profile, "seed": seed}
     graph.source = {"factory": "agents.demo.lesson:build_lesson_graph", "kwargs": kwargs}
@@ -252,4 +207,4 @@ def build_lesson_graph(profile: str = "novice", seed: int = 0) -> AgentGraph:
 
 
 def start_message() -> TaskAssignment:
-    return TaskAssignment(to="teacher", task="teach the sample curriculum")
+    return TaskAssignment(to="lesson", task="teach the sample curriculum")

@@ -1,5 +1,8 @@
 """Model clients: one small async interface and its implementations.
 
+The vocabulary (``ModelRequest``, ``ModelResponse``, ``Usage``, ``TextDelta``,
+``ModelClient``) lives in ``protocols.models`` and is re-exported here.
+
 - ``OpenAIChatClient``: any OpenAI-compatible server over httpx (vLLM, llama.cpp, Ollama).
 - ``TransformersClient``: an in-process ``transformers`` model (lazy import; CPU or GPU).
 - ``FunctionModel`` and ``ReplayModel``: test doubles.
@@ -22,7 +25,7 @@ from agents.models.cache import CachedModel
 from agents.models.fake_server import FakeOpenAIServer, ReceivedRequest, Scripted
 from agents.models.local import TransformersClient
 from agents.models.openai import OpenAIChatClient
-from agents.models.structured import complete_structured, parse_structured
+from agents.models.structured import parse_structured
 from agents.models.testing import FunctionModel, ReplayModel
 
 __all__ = [
@@ -43,6 +46,5 @@ __all__ = [
     "Usage",
     "call_hash",
     "check_model_requests_allowed",
-    "complete_structured",
     "parse_structured",
 ]

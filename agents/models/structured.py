@@ -1,4 +1,8 @@
-"""Structured output: validate a reply into a pydantic model, re-asking on failure."""
+"""Structured output: validate a reply into a pydantic model, re-asking on failure.
+
+Agents get structured output from ``ctx.complete(model, request, output=SomeModel)``, which
+runs the loop below with every attempt going through the run's gateway (budgeted and
+recorded). There is no client-side shortcut around the budget."""
 
 from __future__ import annotations
 
@@ -55,9 +59,10 @@ async def complete_structured(
     """Ask for a reply that validates as ``output_type``; re-ask with the error on failure.
 
     Args:
-        complete: The call to make, e.g. ``client.complete`` or ``ctx.complete`` bound to a
-            client (so each attempt is budgeted and recorded).
-        request: The request; its ``response_schema`` is set from ``output_type``.
+        complete: The call to make: the run's gateway bound to a client, so each attempt is
+            budgeted and recorded (``RunContext.complete`` passes it).
+        request: The request; its ``response_schema`` and ``output_type`` are set from
+            ``output_type``.
         output_type: The pydantic model the reply must validate into.
         max_retries: How many times to re-ask after the first failure.
 
@@ -70,7 +75,7 @@ async def complete_structured(
     if max_retries < 0:
         raise UserError(f"max_retries must be >= 0, got {max_retries}")
     schema = output_type.model_json_schema()
-    request = request.model_copy(update={"response_schema": schema})
+    request = request.model_copy(update={"response_schema": schema, "output_type": output_type})
     responses: list[ModelResponse] = []
     errors: list[str] = []
     for _ in range(max_retries + 1):

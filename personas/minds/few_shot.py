@@ -5,13 +5,11 @@ The Expected Utility of explaining is the difference."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, Field
 
-from personas.persona import ModelContext
+from personas.persona import STRUCTURED_MAX_TOKENS
 from personas.prompting import Observation, SimulateVars, render_prompt
-from protocols import UserError
+from protocols import ModelClient, ModelContext, ModelRequest, UserError
 
 __all__ = ["FewShotMentalModel", "Prediction"]
 
@@ -29,7 +27,7 @@ class FewShotMentalModel:
         shots: How many of the most recent observations go into the prompt.
     """
 
-    def __init__(self, model: Any, *, shots: int = 8) -> None:
+    def __init__(self, model: ModelClient, *, shots: int = 8) -> None:
         if shots < 1:
             raise UserError(f"shots must be >= 1, got {shots}")
         self.model = model
@@ -58,7 +56,10 @@ class FewShotMentalModel:
         self, question: str, ctx: ModelContext, explanation: str | None = None
     ) -> float:
         """P̂(correct), without an intervention or after ``explanation``."""
-        out = await ctx.ask(self.model, self.prompt(question, explanation), Prediction)
+        request = ModelRequest.of(
+            self.prompt(question, explanation), max_tokens=STRUCTURED_MAX_TOKENS
+        )
+        out = await ctx.complete(self.model, request, output=Prediction)
         return out.correct_probability
 
     async def utility(self, question: str, explanation: str, ctx: ModelContext) -> float:
