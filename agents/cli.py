@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from agents.budget import Budget
-from agents.cli_options import db_option
+from agents.cli_options import db_option, output_error
 from agents.graph import AgentGraph
 from agents.kg_cli import kg
 from agents.render import render_message
@@ -69,6 +69,11 @@ def demo(db: str | None, profiles: str, seed: int, quiet: bool) -> None:
     from personas import PROFILES
 
     names = [p.strip() for p in profiles.split(",") if p.strip()]
+    if not names:
+        raise UserError(
+            f"--profiles {profiles!r} names no profile; give one or more of "
+            f"{', '.join(PROFILES)}, separated by commas"
+        )
     for name in names:
         if name not in PROFILES:
             raise UserError(f"unknown profile {name!r}; choose from {', '.join(PROFILES)}")
@@ -155,7 +160,10 @@ def schema(events: bool, output: Path | None) -> None:
     if output is None:
         click.echo(text)
     else:
-        output.write_text(text + "\n", encoding="utf-8")
+        try:
+            output.write_text(text + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise output_error(output, exc) from None
         click.echo(f"wrote {output}")
 
 
@@ -175,7 +183,7 @@ def _status_style(status: str) -> str:
 @click.option("--limit", default=20, show_default=True, help="How many runs, newest first.")
 def runs_list(db: str | None, limit: int) -> None:
     """List the newest runs."""
-    records = RunStore(db).list_runs(limit)
+    records = RunStore(db, read_only=True).list_runs(limit)
     if not records:
         click.echo(f"no runs in {resolve_db_url(db)}; `lyceum demo` makes some")
         return
@@ -201,7 +209,7 @@ def runs_list(db: str | None, limit: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the run and messages as JSON.")
 def runs_show(run_id: str, db: str | None, as_json: bool) -> None:
     """Show one run: status, budget, usage and the whole transcript."""
-    store = RunStore(db)
+    store = RunStore(db, read_only=True)
     record = store.get_run(run_id)
     messages = store.messages(record.id)
     calls = store.model_calls(record.id)

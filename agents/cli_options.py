@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-__all__ = ["db_option"]
+from protocols import UserError
+
+__all__ = ["db_option", "output_error"]
 
 db_option = click.option(
     "--db",
@@ -13,3 +17,13 @@ db_option = click.option(
     show_envvar=True,
     help="Store: a SQLite path or a SQLAlchemy URL (default: sqlite:///lyceum.db).",
 )
+
+
+def output_error(path: Path, exc: OSError) -> UserError:
+    """The one-line error for an output file that cannot be written."""
+    if not path.parent.exists():
+        return UserError(
+            f"cannot write {str(path)!r}: the folder {str(path.parent)!r} does not exist; "
+            "create it first or choose another path"
+        )
+    return UserError(f"cannot write {str(path)!r}: {exc.strerror}; choose another path")

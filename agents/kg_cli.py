@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from agents.cli_options import db_option
+from agents.cli_options import db_option, output_error
 from agents.store import resolve_db_url
 from knowledge_graph import (
     SqlGraphStore,
@@ -41,8 +41,8 @@ def _progress() -> Progress:
     )
 
 
-def _store(db: str | None) -> SqlGraphStore:
-    return SqlGraphStore(resolve_db_url(db))
+def _store(db: str | None, *, read_only: bool = False) -> SqlGraphStore:
+    return SqlGraphStore(resolve_db_url(db), read_only=read_only)
 
 
 data_option = click.option(
@@ -122,7 +122,7 @@ def build(
 @db_option
 def stats(db: str | None) -> None:
     """Counts of nodes and edges, by label and by edge type."""
-    store = _store(db)
+    store = _store(db, read_only=True)
     s = store.stats()
     console = Console()
     console.print(f"{store.url}: {s.nodes} nodes, {s.edges} edges")
@@ -165,7 +165,7 @@ def query(
     """Retrieve the nodes that best match TEXT, with their ids as citations."""
     from knowledge_graph.retrieval import Retriever, SentenceEmbedder
 
-    store = _store(db)
+    store = _store(db, read_only=True)
     embedder = SentenceEmbedder() if embeddings or mode == "embedding" else None
     result = Retriever(store, embedder=embedder).search(
         text,
@@ -191,14 +191,19 @@ def query(
 def export(path: Path, fmt: str | None, db: str | None) -> None:
     """Write the whole graph to PATH as JSONL or GraphML."""
     fmt = fmt or ("graphml" if path.suffix == ".graphml" else "jsonl")
-    store = _store(db)
-    if fmt == "jsonl":
-        lines = export_jsonl(store, path)
-        click.echo(f"wrote {lines} lines to {path}")
-    else:
-        export_graphml(store, path)
-        click.echo(f"wrote {path}")
-    store.close()
+    store = _store(db, read_only=True)
+    store.stats()  # opens the store: a bad --db fails before PATH is created
+    try:
+        if fmt == "jsonl":
+            lines = export_jsonl(store, path)
+            click.echo(f"wrote {lines} lines to {path}")
+        else:
+            export_graphml(store, path)
+            click.echo(f"wrote {path}")
+    except OSError as exc:
+        raise output_error(path, exc) from None
+    finally:
+        store.close()
 
 
 @kg.command("eval-retrieval")

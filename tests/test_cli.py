@@ -101,6 +101,12 @@ def test_errors_are_one_clear_line_and_exit_2(tmp_path: Path) -> None:
     )
     assert not (tmp_path / "x.db").exists()
     result = CliRunner().invoke(main, ["runs", "show", "nope", "--db", str(tmp_path / "y.db")])
+    assert (
+        result.exit_code == 2 and f"there is no run store at {tmp_path / 'y.db'}" in result.output
+    )
+    assert not (tmp_path / "y.db").exists()
+    RunStore(str(tmp_path / "z.db")).init()
+    result = CliRunner().invoke(main, ["runs", "show", "nope", "--db", str(tmp_path / "z.db")])
     assert result.exit_code == 2 and "no run matches 'nope'" in result.output
 
 
@@ -120,3 +126,84 @@ def test_graph_check_validates_yaml(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["graph", "check", str(bad)])
     assert result.exit_code == 2
     assert f"error: {bad}:5: edges.0.to: unknown agent 'c'" in result.output
+
+
+GRAPHML = (
+    '<?xml version="1.0"?><graphml xmlns="http://graphml.graphdrawing.org/xmlns">'
+    '<key id="p" for="node" attr.name="properties" attr.type="string"/>'
+    '<graph edgedefault="directed"><node id="n0"><data key="p">{}</data></node></graph>'
+    "</graphml>"
+)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["schema", "-o", "{tmp}/no/such/folder/schema.json"],
+            "cannot write '{tmp}/no/such/folder/schema.json': the folder "
+            "'{tmp}/no/such/folder' does not exist; create it first or choose another path",
+        ),
+        (
+            ["kg", "export", "{tmp}/missing/out.jsonl", "--db", "{tmp}/kg.db"],
+            "cannot write '{tmp}/missing/out.jsonl': the folder '{tmp}/missing' does not "
+            "exist; create it first or choose another path",
+        ),
+        (
+            ["kg", "export", "{tmp}/kg.db/g.graphml", "--db", "{tmp}/kg.db"],
+            "cannot write '{tmp}/kg.db/g.graphml': Not a directory; choose another path",
+        ),
+        (
+            ["demo", "--profiles", " , ", "--db", "{tmp}/runs.db"],
+            "--profiles ' , ' names no profile; give one or more of novice, average, strong, "
+            "overconfident, separated by commas",
+        ),
+        (
+            ["runs", "list", "--db", "mysql://user@host/db"],
+            "unsupported store URL 'mysql://user@host/db': lyceum stores live in SQLite or "
+            "PostgreSQL. Use a path like 'lyceum.db', 'sqlite:///lyceum.db' or "
+            "'postgresql+psycopg://user@host/db'.",
+        ),
+        (
+            ["demo", "--db", "notascheme://x"],
+            "unsupported store URL 'notascheme://x': lyceum stores live in SQLite or PostgreSQL.",
+        ),
+        (
+            ["kg", "stats", "--db", "mysql://user@host/db"],
+            "unsupported graph store URL 'mysql://user@host/db': lyceum stores live in SQLite "
+            "or PostgreSQL.",
+        ),
+        (
+            ["kg", "build", "curriculum", "--db", "notascheme://x"],
+            "unsupported graph store URL 'notascheme://x'",
+        ),
+        (
+            ["runs", "show", "f" * 100_000, "--db", "{tmp}/runs.db"],
+            f"no run matches '{'f' * 76}...(100002 characters) in RunStore('sqlite:///{{tmp}}/"
+            "runs.db'); `lyceum runs list` shows the ids",
+        ),
+        (
+            ["runs", "show", "%", "--db", "{tmp}/runs.db"],
+            "no run matches '%' in RunStore('sqlite:///{tmp}/runs.db')",
+        ),
+        (
+            ["kg", "build", "graphml", "--file", "{tmp}/g.graphml", "--db", "{tmp}/new.db"],
+            "{tmp}/g.graphml: node 'n0': 'properties' must be a JSON object, got []",
+        ),
+    ],
+)
+def test_bad_arguments_are_one_line_errors(tmp_path: Path, args: list[str], expected: str) -> None:
+    from knowledge_graph import SqlGraphStore
+
+    graph = SqlGraphStore(str(tmp_path / "kg.db"))
+    graph.stats()
+    graph.close()
+    RunStore(str(tmp_path / "runs.db")).init().close()
+    (tmp_path / "g.graphml").write_text(GRAPHML.replace("{}", "[]"))
+    tmp = str(tmp_path)
+    result = CliRunner().invoke(main, [a.replace("{tmp}", tmp) for a in args])
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("error: " + expected.replace("{tmp}", tmp))
+    assert not (tmp_path / "new.db").exists() or "graphml" in args
