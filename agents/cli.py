@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import io
 import json
 import sys
 from pathlib import Path
@@ -39,14 +40,27 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except LyceumError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {_one_line(str(exc))}", err=True)
             ctx.exit(2)
+
+
+def _one_line(text: str) -> str:
+    """``text`` with line breaks and other control characters escaped, so that an error
+    stays one line whatever value it shows."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="lyceum")
 def main() -> None:
     """lyceum: multi-agent LLM systems that teach and do expert work."""
+    for stream in (sys.stdout, sys.stderr):
+        # A path from the shell may hold bytes that are not UTF-8 (surrogateescape):
+        # show them escaped instead of failing to print.
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
 
 
 @main.command()
@@ -57,7 +71,13 @@ def main() -> None:
     show_default=True,
     help="Comma-separated simulated-student profiles; one lesson run each.",
 )
-@click.option("--seed", default=0, show_default=True, help="Seed of the simulated students.")
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 10**9),
+    default=0,
+    show_default=True,
+    help="Seed of the simulated students.",
+)
 @click.option("--quiet", is_flag=True, help="Print only the summary, not the transcripts.")
 def demo(db: str | None, profiles: str, seed: int, quiet: bool) -> None:
     """Run the offline demo: a teacher tutors simulated students through the sample lesson.
@@ -180,7 +200,13 @@ def _status_style(status: str) -> str:
 
 @runs.command("list")
 @db_option
-@click.option("--limit", default=20, show_default=True, help="How many runs, newest first.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 10_000),
+    default=20,
+    show_default=True,
+    help="How many runs, newest first.",
+)
 def runs_list(db: str | None, limit: int) -> None:
     """List the newest runs."""
     records = RunStore(db, read_only=True).list_runs(limit)
@@ -334,7 +360,13 @@ def experts_list(path: Path) -> None:
 
 @experts.command("check")
 @experts_file
-@click.option("--timeout", default=5.0, show_default=True, help="Seconds per probe.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0, 600, min_open=True),
+    default=5.0,
+    show_default=True,
+    help="Seconds per probe.",
+)
 def experts_check(path: Path, timeout: float) -> None:
     """Probe every expert's endpoint (health and model list); exit 1 if any fails."""
     from agents.experts import load_experts

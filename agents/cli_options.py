@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from protocols import UserError
+from protocols.errors import shorten
 
 __all__ = ["db_option", "output_error"]
 
@@ -21,9 +22,14 @@ db_option = click.option(
 
 def output_error(path: Path, exc: OSError) -> UserError:
     """The one-line error for an output file that cannot be written."""
-    if not path.parent.exists():
+    try:
+        missing = not path.parent.exists()
+    except OSError:
+        missing = False
+    shown = shorten(str(path), 300)
+    if missing:
         return UserError(
-            f"cannot write {str(path)!r}: the folder {str(path.parent)!r} does not exist; "
-            "create it first or choose another path"
+            f"cannot write {shown}: the folder {shorten(str(path.parent), 300)} does not "
+            "exist; create it first or choose another path"
         )
-    return UserError(f"cannot write {str(path)!r}: {exc.strerror}; choose another path")
+    return UserError(f"cannot write {shown}: {exc.strerror}; choose another path")

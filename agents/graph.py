@@ -26,7 +26,7 @@ from typing import Any, Self
 import networkx as nx
 
 from agents.agent import Agent
-from protocols import MESSAGE_KINDS, Envelope, GraphBuildError
+from protocols import MESSAGE_KINDS, Envelope, GraphBuildError, LyceumError
 from protocols.config import LineMap, load_yaml
 from protocols.errors import shorten
 
@@ -224,8 +224,9 @@ class _GraphYaml:
 
     def where(self, *loc: str | int) -> str:
         line = self.lines.line(loc)
+        at = f"{self.path}:{line}: " if line is not None else f"{self.path}: "
         field = ".".join(str(p) for p in loc)
-        return f"{self.path}:{line}: {field}: " if field else f"{self.path}:{line}: "
+        return f"{at}{field}: " if field else at
 
     def build(self, graph: AgentGraph) -> AgentGraph:
         if not isinstance(self.data, dict):
@@ -275,7 +276,14 @@ class _GraphYaml:
                 f"got {shorten(args)}"
             )
         _check_call(factory, target, {"name": name, **args}, where)
-        agent: Agent = factory(name=name, **args)
+        try:
+            agent: Agent = factory(name=name, **args)
+        except LyceumError:
+            raise
+        except Exception as exc:  # the factory's own error, shown on the YAML's line
+            raise GraphBuildError(
+                f"{where}{target} raised {shorten(exc, 200)}; fix 'args' or the factory"
+            ) from exc
         if not callable(getattr(agent, "handle", None)):
             raise GraphBuildError(
                 f"{where}{target!r} returned {shorten(agent)}, not an agent; a factory must "

@@ -8,6 +8,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.engine import make_url
 
 from agents.cli_options import db_option, output_error
 from agents.store import resolve_db_url
@@ -32,6 +33,7 @@ from protocols import UserError
 
 __all__ = ["kg"]
 
+TOP_K = click.IntRange(1, 10_000)
 SOURCES = ("curriculum", "misconceptions", "gsm8k", "cbt", "jsonl", "graphml")
 
 
@@ -69,7 +71,12 @@ def kg() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Input file (curriculum YAML, JSONL or GraphML).",
 )
-@click.option("--limit", type=int, default=None, help="gsm8k: only the first N problems.")
+@click.option(
+    "--limit",
+    type=click.IntRange(0, 10**9),
+    default=None,
+    help="gsm8k: only the first N problems.",
+)
 @db_option
 @data_option
 def build(
@@ -138,8 +145,14 @@ def stats(db: str | None) -> None:
 
 @kg.command()
 @click.argument("text")
-@click.option("-k", default=5, show_default=True, help="How many nodes.")
-@click.option("--hops", default=1, show_default=True, help="Graph expansion depth (hybrid).")
+@click.option("-k", type=TOP_K, default=5, show_default=True, help="How many nodes.")
+@click.option(
+    "--hops",
+    type=click.IntRange(0, 100),
+    default=1,
+    show_default=True,
+    help="Graph expansion depth (hybrid).",
+)
 @click.option(
     "--mode",
     type=click.Choice(["hybrid", "bm25", "embedding"]),
@@ -193,7 +206,10 @@ def export(path: Path, fmt: str | None, db: str | None) -> None:
     fmt = fmt or ("graphml" if path.suffix == ".graphml" else "jsonl")
     store = _store(db, read_only=True)
     store.stats()  # opens the store: a bad --db fails before PATH is created
+    database = make_url(store.url).database if store.dialect == "sqlite" else None
     try:
+        if database and path.exists() and path.samefile(database):
+            raise UserError(f"{path} is the graph store itself; export to another file")
         if fmt == "jsonl":
             lines = export_jsonl(store, path)
             click.echo(f"wrote {lines} lines to {path}")
@@ -207,7 +223,7 @@ def export(path: Path, fmt: str | None, db: str | None) -> None:
 
 
 @kg.command("eval-retrieval")
-@click.option("-k", default=5, show_default=True)
+@click.option("-k", type=TOP_K, default=5, show_default=True)
 @click.option(
     "--embeddings/--no-embeddings",
     default=True,

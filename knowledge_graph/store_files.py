@@ -14,6 +14,7 @@ names it. ``readonly_connect`` then reads a store without writing to it.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Set
 from pathlib import Path
@@ -31,6 +32,7 @@ __all__ = [
     "create_store_engine",
     "parse_store_url",
     "readonly_connect",
+    "shown_url",
 ]
 
 BACKENDS = ("sqlite", "postgresql")
@@ -60,6 +62,15 @@ _HEADER = b"SQLite format 3\x00"
 _FIX = "Move it aside, or pass --db / LYCEUM_DB with another path"
 
 
+def shown_url(url: str | URL) -> str:
+    """``url`` with its password hidden, for messages."""
+    parsed = make_url(url)
+    try:
+        return parsed.render_as_string(hide_password=True)
+    except UnicodeError:  # a stray byte from the shell (surrogateescape) in the URL
+        return f"{parsed.drivername}://…/{parsed.database!a}"
+
+
 def parse_store_url(url: str, what: str) -> URL:
     """``url`` parsed; ``UserError`` unless it names SQLite or PostgreSQL."""
     try:
@@ -67,7 +78,7 @@ def parse_store_url(url: str, what: str) -> URL:
     except (ArgumentError, ValueError) as exc:
         raise UserError(f"cannot parse {what} URL {shorten(url)}: {exc}. {_URL_HINT}") from None
     if parsed.get_backend_name() not in BACKENDS:
-        shown = shorten(parsed.render_as_string(hide_password=True))
+        shown = shorten(shown_url(parsed))
         raise UserError(
             f"unsupported {what} URL {shown}: lyceum stores live in SQLite or PostgreSQL. "
             + _URL_HINT
@@ -86,7 +97,7 @@ def create_store_engine(url: str, what: str, *, readonly_path: str | None = None
             return create_engine("sqlite://", creator=lambda: readonly_connect(readonly_path))
         return create_engine(url)
     except (ImportError, ArgumentError) as exc:
-        shown = shorten(make_url(url).render_as_string(hide_password=True))
+        shown = shorten(shown_url(url))
         raise UserError(
             f"cannot use the {what} URL {shown}: {exc}. Install its driver, or use "
             "'postgresql+psycopg://…' (pip install psycopg) or a SQLite path."
@@ -96,7 +107,7 @@ def create_store_engine(url: str, what: str, *, readonly_path: str | None = None
 def _uri(path: Path, header: bytes) -> str:
     """A read-only URI. A WAL-mode file (header bytes 18-19 are 2) without a ``-wal`` file
     is opened ``immutable``: otherwise SQLite would create ``-wal`` and ``-shm`` files."""
-    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+    uri = f"file:{quote(os.fsencode(path.resolve()))}?mode=ro"  # any bytes the OS allows
     wal = header[18:20] == b"\x02\x02"
     if wal and not Path(f"{path}-wal").exists():
         uri += "&immutable=1"
@@ -175,7 +186,15 @@ def check_store_file(
         read_only: Whether the caller only reads.
     """
     path = Path(path)
-    if not path.exists():
+    try:
+        exists = path.exists()
+    except (OSError, ValueError) as exc:  # a name too long, or with a NUL byte
+        reason = exc.strerror if isinstance(exc, OSError) else exc
+        raise StoreError(
+            f"cannot use {shorten(str(path))} as the {what}: {reason}. Pass --db / LYCEUM_DB "
+            "with another path."
+        ) from None
+    if not exists:
         if read_only:
             raise StoreError(
                 f"there is no {what} at {path}: no such file, and reading does not create "

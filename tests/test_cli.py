@@ -207,3 +207,73 @@ def test_bad_arguments_are_one_line_errors(tmp_path: Path, args: list[str], expe
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith("error: " + expected.replace("{tmp}", tmp))
     assert not (tmp_path / "new.db").exists() or "graphml" in args
+
+
+def test_kg_export_refuses_to_overwrite_its_own_store(tmp_path: Path) -> None:
+    db = tmp_path / "kg.db"
+    assert CliRunner().invoke(main, ["kg", "build", "curriculum", "--db", str(db)]).exit_code == 0
+    before = db.read_bytes()
+    result = CliRunner().invoke(main, ["kg", "export", str(db), "--db", str(db)])
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {db} is the graph store itself; export to another file\n"
+    assert db.read_bytes() == before
+
+
+# Found by tests/test_cli_fuzz.py: each was a traceback (or a two-line error) before.
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["demo", "--seed", str(10**20)], "Invalid value for '--seed': 100000000000000000000"),
+        (["runs", "list", "--limit", str(10**20)], "Invalid value for '--limit'"),
+        (["kg", "query", "x", "--hops", str(10**20)], "Invalid value for '--hops'"),
+        (["runs", "list", "--db", "a\nb.db"], "error: there is no run store at a\\nb.db: no"),
+        (["runs", "show", "x", "--db", "x" * 100_000], "error: cannot use 'xxxxxxxxxxxxxxx"),
+        (["kg", "export", "x" * 100_000], "error: cannot write 'xxxxxxxxxxxxxxxx"),
+        (
+            ["kg", "eval-retrieval", "--no-embeddings", "--data", "x" * 100_000],
+            "error: xxxxxxxxxxxxxxxxxxxx",
+        ),
+        (["graph", "check", "empty.yaml"], "error: empty.yaml: expected a mapping with 'agents'"),
+        (
+            ["graph", "check", "raises.yaml"],
+            "error: raises.yaml:2: agents.a.factory: agents.demo.lesson:make_demo_agent raised "
+            "TypeError(\"unhashable type: 'list'\"); fix 'args' or the factory",
+        ),
+        (["runs", "show", "caf\udce9"], "error: no run matches 'caf\\udce9'"),
+        (["runs", "show", "x", "--db", "caf\udce9.db"], "error: no run matches 'x' in RunStore("),
+    ],
+)
+def test_fuzz_findings_are_one_line_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], expected: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("empty.yaml").write_text("")
+    Path("raises.yaml").write_text(
+        "agents:\n  a: {factory: 'agents.demo.lesson:make_demo_agent', args: {profile: [x]}}\n"
+    )
+    RunStore(str(tmp_path / "lyceum.db")).init().close()
+    RunStore(str(tmp_path / "caf\udce9.db")).init().close()
+    assert (
+        CliRunner().invoke(main, ["kg", "build", "curriculum", "--db", "lyceum.db"]).exit_code == 0
+    )
+    result = CliRunner().invoke(main, args, env={"LYCEUM_DB": "lyceum.db"})
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 2
+    if expected.startswith("error: "):
+        assert result.stderr.count("\n") == 1
+        assert result.stderr.startswith(expected)
+    else:
+        assert result.stderr.startswith("Usage: ") and expected in result.stderr
+
+
+def test_a_path_with_bytes_that_are_not_utf8_is_shown_escaped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    db = "caf\udce9.db"  # `--db $'caf\xe9.db'` from a shell, as Python decodes argv
+    built = CliRunner().invoke(main, ["kg", "build", "curriculum", "--db", db])
+    assert built.exit_code == 0, built.exception
+    assert "built curriculum into sqlite:///caf\\udce9.db: 27 nodes, 41 edges" in built.output
+    stats = CliRunner().invoke(main, ["kg", "stats", "--db", db])
+    assert stats.exit_code == 0, stats.exception
+    assert "sqlite:///caf\\udce9.db: 27 nodes, 41 edges" in stats.output

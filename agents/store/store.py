@@ -23,13 +23,17 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, event, func, select, update
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from agents.store.records import ModelCallRecord, RunRecord
 from agents.store.tables import Base, EventRow, MessageRow, ModelCallRow, RunRow
-from knowledge_graph.store_files import check_store_file, create_store_engine, parse_store_url
+from knowledge_graph.store_files import (
+    check_store_file,
+    create_store_engine,
+    parse_store_url,
+    shown_url,
+)
 from protocols import EVENT_ADAPTER, MESSAGE_ADAPTER, Event, Message, StoreError, UserError
 from protocols.errors import shorten
 
@@ -103,7 +107,7 @@ class RunStore:
         self._sessions: sessionmaker[Session] | None = None
 
     def __repr__(self) -> str:
-        return f"RunStore({make_url(self.url).render_as_string(hide_password=True)!r})"
+        return f"RunStore({shown_url(self.url)!r})"
 
     # -- lifecycle ---------------------------------------------------------------------
     def _open(self) -> sessionmaker[Session]:
@@ -112,12 +116,6 @@ class RunStore:
         script = ScriptDirectory.from_config(_config())
         path = self._path if self._is_sqlite and self._path != ":memory:" else None
         if path:
-            parent = Path(path).parent
-            if not parent.exists():
-                raise StoreError(
-                    f"the folder of the run store {path!r} does not exist; create "
-                    f"{str(parent)!r} or pass --db / LYCEUM_DB with another path"
-                )
             check_store_file(
                 path,
                 what="run store",
@@ -128,6 +126,12 @@ class RunStore:
                 maker="`lyceum demo`",
                 read_only=self.read_only,
             )
+            parent = Path(path).parent
+            if not parent.exists():
+                raise StoreError(
+                    f"the folder of the run store {path!r} does not exist; create "
+                    f"{str(parent)!r} or pass --db / LYCEUM_DB with another path"
+                )
         engine = self._engine_for(path or None)
         try:
             # One migrator at a time: BEGIN IMMEDIATE on SQLite, an advisory lock elsewhere.
@@ -363,11 +367,13 @@ class RunStore:
     def get_run(self, run_id: str) -> RunRecord:
         """The run with this id (or unique id prefix)."""
         with self._session() as s:
-            row = s.get(RunRow, run_id) if len(run_id) <= _ID_LENGTH else None
+            # An id longer than the column, or not text (a stray byte from the shell), is
+            # no run's id; '%' and '_' match only themselves.
+            usable = len(run_id) <= _ID_LENGTH and run_id.isprintable()
+            row = s.get(RunRow, run_id) if usable else None
             if row is None:
-                prefix = RunRow.id.startswith(run_id, autoescape=True)  # '%' is no wildcard
-                too_long = len(run_id) > _ID_LENGTH
-                rows = [] if too_long else s.scalars(select(RunRow).where(prefix).limit(2)).all()
+                prefix = RunRow.id.startswith(run_id, autoescape=True)
+                rows = s.scalars(select(RunRow).where(prefix).limit(2)).all() if usable else []
                 if len(rows) != 1:
                     raise UserError(
                         f"no run {'matches' if not rows else 'is uniquely matched by'} "
