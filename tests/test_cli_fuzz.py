@@ -42,8 +42,8 @@ ALWAYS: dict[str, list[str]] = {
 }
 # Exit code 1 is documented for these: a failed probe, a replay that differs.
 MAY_EXIT_1 = {"experts check", "runs replay"}
-EXAMPLES = {"demo": 15}
-DEFAULT_EXAMPLES = 40
+EXAMPLES = {"demo": 12}
+DEFAULT_EXAMPLES = 30
 
 
 def leaf_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
