@@ -25,7 +25,6 @@ from sqlalchemy import (
     String,
     Table,
     bindparam,
-    create_engine,
     delete,
     event,
     func,
@@ -40,6 +39,7 @@ from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 
 from knowledge_graph.model import Edge, GraphSchema, Node
 from knowledge_graph.store import Direction, GraphIntegrityError, GraphStats, GraphStore
+from knowledge_graph.store_files import check_store_file, create_store_engine, parse_store_url
 from protocols import StoreError, UserError
 from protocols.secrets import Redactor, mask_db_url, url_secrets
 
@@ -95,22 +95,50 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_readonly(dbapi_connection: Any, _record: Any) -> None:
+    # A read-only connection (mode=ro): no journal-mode change, nothing written.
+    dbapi_connection.isolation_level = None
+
+
+def _migrations() -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("knowledge_graph") / "migrations"))
+    return cfg
+
+
 class SqlGraphStore(GraphStore):
     """A property graph in a SQL database.
+
+    The store never writes to a database that is not a lyceum store: a SQLite file holding
+    other tables, or another revision in ``kg_alembic_version``, is refused with
+    ``StoreError`` and left byte-identical. A ``read_only`` store does not create the file,
+    migrate the schema or change the journal mode, and refuses a database that holds no
+    graph store; its writes fail.
 
     Args:
         url: SQLAlchemy URL or SQLite path (may be the run store's database).
         schema: Optional label and edge-type schemas, checked on every write.
         chunk_size: Rows per statement when bulk loading.
+        read_only: Only read (``lyceum kg stats``, ``query`` and ``export``).
     """
 
     def __init__(
-        self, url: str, *, schema: GraphSchema | None = None, chunk_size: int = 5000
+        self,
+        url: str,
+        *,
+        schema: GraphSchema | None = None,
+        chunk_size: int = 5000,
+        read_only: bool = False,
     ) -> None:
         self.url = url if "://" in url else f"sqlite:///{url}"
         """The URL to connect with; it may hold a password, so show ``display_url``."""
+        parsed = parse_store_url(self.url, "graph store")
+        self._path = parsed.database if parsed.get_backend_name() == "sqlite" else None
         self.schema = schema
         self.chunk_size = chunk_size
+        self.read_only = read_only
         self._engine: Engine | None = None
 
     def __repr__(self) -> str:
@@ -124,37 +152,74 @@ class SqlGraphStore(GraphStore):
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            engine = create_engine(self.url)
-            if engine.dialect.name == "sqlite":
-                event.listen(engine, "connect", _sqlite_connect)
-                event.listen(engine, "begin", _sqlite_begin)
+            from alembic.script import ScriptDirectory
+            from alembic.util import CommandError
+
+            script = ScriptDirectory.from_config(_migrations())
+            path = self._path if self._path and self._path != ":memory:" else None
+            if path:
+                check_store_file(
+                    path,
+                    what="graph store",
+                    tables=frozenset(metadata.tables) | {"kg_alembic_version"},
+                    version_table="kg_alembic_version",
+                    revisions=frozenset(r.revision for r in script.walk_revisions()),
+                    heads=frozenset(script.get_heads()),
+                    maker="`lyceum kg build`",
+                    read_only=self.read_only,
+                )
+            engine = self._create_engine(path)
             try:
-                self._migrate(engine)
-            except (DatabaseError, OperationalError) as exc:
+                if self.read_only:
+                    self._check_schema(engine, script)
+                else:
+                    self._migrate(engine)
+            except (DatabaseError, OperationalError, CommandError) as exc:
                 engine.dispose()
-                why = Redactor(url_secrets(self.url))(str(exc.orig or exc))
+                why = Redactor(url_secrets(self.url))(str(getattr(exc, "orig", None) or exc))
                 raise StoreError(
                     f"cannot open the graph store {self.display_url}: {why}. "
                     "Check the path or URL; the file was left untouched."
                 ) from None
+            except StoreError:
+                engine.dispose()
+                raise
             self._engine = engine
         return self._engine
+
+    def _create_engine(self, path: str | None) -> Engine:
+        readonly = path if self.read_only else None
+        engine = create_store_engine(self.url, "graph store", readonly_path=readonly)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_readonly if self.read_only else _sqlite_connect)
+            event.listen(engine, "begin", _sqlite_begin)
+        return engine
+
+    def _check_schema(self, engine: Engine, script: Any) -> None:
+        """Reading needs the schema at its newest revision; nothing is migrated."""
+        from alembic.migration import MigrationContext
+
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"version_table": "kg_alembic_version"})
+            current = set(context.get_current_heads())
+            conn.rollback()
+        if current != set(script.get_heads()):
+            raise StoreError(
+                f"{self!r} holds no graph store; nothing was changed. `lyceum kg build` "
+                "creates one there, or pass --db / LYCEUM_DB with another store."
+            )
 
     @staticmethod
     def _migrate(engine: Engine) -> None:
         """Create or upgrade the schema with Alembic (version table ``kg_alembic_version``),
         one migrator at a time."""
         from alembic import command
-        from alembic.config import Config
 
         options = {"sqlite_begin": "BEGIN IMMEDIATE"} if engine.dialect.name == "sqlite" else {}
         with engine.connect().execution_options(**options) as conn, conn.begin():
             if engine.dialect.name == "postgresql":
                 conn.exec_driver_sql("SELECT pg_advisory_xact_lock(74658)")
-            cfg = Config()
-            cfg.set_main_option(
-                "script_location", str(resources.files("knowledge_graph") / "migrations")
-            )
+            cfg = _migrations()
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
 

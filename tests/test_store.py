@@ -141,6 +141,17 @@ def test_list_is_newest_first_and_ids_resolve_by_unique_prefix(store: RunStore) 
         store.get_run("nope")
 
 
+def test_an_id_is_matched_literally_whatever_its_length(store: RunStore) -> None:
+    store.create_run(make_run("xyz333", T0))
+    for pattern in ("%", "x_z", "%3"):  # LIKE wildcards match nothing but themselves
+        with pytest.raises(UserError, match="no run matches"):
+            store.get_run(pattern)
+    with pytest.raises(UserError) as info:
+        store.get_run("x" * 100_000)
+    assert str(info.value).startswith(f"no run matches '{'x' * 76}...(100002 characters) in ")
+    assert len(str(info.value)) < 300
+
+
 def test_a_run_whose_process_died_is_reported_interrupted(store: RunStore) -> None:
     store.create_run(make_run("r1"))
     dead = subprocess.run(

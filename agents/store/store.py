@@ -19,19 +19,28 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, func, select, update
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import Connection, Engine, event, func, select, update
+from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from agents.store.records import ModelCallRecord, RunRecord
-from agents.store.tables import EventRow, MessageRow, ModelCallRow, RunRow
+from agents.store.tables import Base, EventRow, MessageRow, ModelCallRow, RunRow
+from knowledge_graph.store_files import (
+    check_store_file,
+    create_store_engine,
+    parse_store_url,
+)
 from protocols import EVENT_ADAPTER, MESSAGE_ADAPTER, Event, Message, StoreError, UserError
+from protocols.errors import shorten
 from protocols.secrets import Redactor, mask_db_url, url_secrets
 
 __all__ = ["DEFAULT_DB", "RunStore", "resolve_db_url"]
 
 DEFAULT_DB = "sqlite:///lyceum.db"
+_ID_LENGTH = 64  # the width of runs.id
 
 
 def resolve_db_url(db: str | None = None) -> str:
@@ -59,24 +68,38 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("agents.store") / "migrations"))
+    return cfg
+
+
 class RunStore:
     """Persists runs. Constructing one does not touch the database; the first use does.
+
+    A store never writes to a database that is not a lyceum store: a SQLite file holding
+    other tables, or another program's Alembic revision, is refused with ``StoreError`` and
+    left byte-identical. A ``read_only`` store never writes at all: it does not create the
+    file, migrate the schema or change the journal mode, and it refuses a database that
+    holds no run store. Its write methods fail.
 
     Args:
         url: A SQLAlchemy URL or a SQLite file path.
         stale_after: A ``running`` run from another host whose heartbeat is older than this
             is reported as ``interrupted``.
+        read_only: Only read (``lyceum runs list`` and ``show``).
     """
 
-    def __init__(self, url: str | None = None, *, stale_after: timedelta = timedelta(minutes=10)):
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        stale_after: timedelta = timedelta(minutes=10),
+        read_only: bool = False,
+    ):
         self.url = resolve_db_url(url)
-        try:
-            parsed = make_url(self.url)
-        except (ArgumentError, ValueError) as exc:
-            raise UserError(
-                f"cannot parse store URL {self.display_url!r}: {exc}. Use a path like 'runs.db', "
-                "'sqlite:///runs.db' or 'postgresql+psycopg://user@host/db'."
-            ) from None
+        parsed = parse_store_url(self.url, "store")
+        self.read_only = read_only
         self._is_sqlite = parsed.get_backend_name() == "sqlite"
         self._path = parsed.database if self._is_sqlite else None
         self.stale_after = stale_after
@@ -95,49 +118,97 @@ class RunStore:
     def _open(self) -> sessionmaker[Session]:
         if self._sessions is not None:
             return self._sessions
-        if self._is_sqlite and self._path and self._path != ":memory:":
-            parent = Path(self._path).parent
+        script = ScriptDirectory.from_config(_config())
+        path = self._path if self._is_sqlite and self._path != ":memory:" else None
+        if path:
+            check_store_file(
+                path,
+                what="run store",
+                tables=frozenset(Base.metadata.tables) | {"alembic_version"},
+                version_table="alembic_version",
+                revisions=frozenset(r.revision for r in script.walk_revisions()),
+                heads=frozenset(script.get_heads()),
+                maker="`lyceum demo`",
+                read_only=self.read_only,
+            )
+            parent = Path(path).parent
             if not parent.exists():
                 raise StoreError(
-                    f"the folder of the run store {self._path!r} does not exist; create "
+                    f"the folder of the run store {path!r} does not exist; create "
                     f"{str(parent)!r} or pass --db / LYCEUM_DB with another path"
                 )
-        engine = create_engine(self.url)
-        if self._is_sqlite:
-            event.listen(engine, "connect", _sqlite_connect)
-            event.listen(engine, "begin", _sqlite_begin)
+        engine = self._engine_for(path or None)
         try:
             # One migrator at a time: BEGIN IMMEDIATE on SQLite, an advisory lock elsewhere.
+            begin = "BEGIN" if self.read_only else "BEGIN IMMEDIATE"
             with (
-                engine.connect().execution_options(sqlite_begin="BEGIN IMMEDIATE") as conn,
+                engine.connect().execution_options(sqlite_begin=begin) as conn,
                 conn.begin(),
             ):
-                if self._is_sqlite:
-                    conn.exec_driver_sql("PRAGMA schema_version").fetchone()
-                elif engine.dialect.name == "postgresql":
-                    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(74657)")
-                cfg = Config()
-                cfg.set_main_option(
-                    "script_location", str(resources.files("agents.store") / "migrations")
-                )
-                cfg.attributes["connection"] = conn
-                command.upgrade(cfg, "head")
-        except (DatabaseError, OperationalError) as exc:
+                if self.read_only:
+                    self._check_schema(conn, script)
+                else:
+                    self._migrate(conn)
+        except (DatabaseError, OperationalError, CommandError) as exc:
             engine.dispose()
-            where = self._path if self._is_sqlite else repr(self)
-            why = Redactor(url_secrets(self.url))(str(exc.orig or exc))
-            raise StoreError(
-                f"cannot open the run store {where}: {why}. "
-                + (
-                    "The file is not a lyceum SQLite store (corrupt or another format); it was "
-                    "left untouched. Move it aside, or pass --db / LYCEUM_DB with another path."
-                    if self._is_sqlite
-                    else "Check that the database server is running and the URL is right."
-                )
-            ) from None
+            raise self._open_error(exc) from None
+        except StoreError:
+            engine.dispose()
+            raise
         self._engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         return self._sessions
+
+    def _engine_for(self, path: str | None) -> Engine:
+        """The engine; a read-only SQLite file is opened through ``readonly_connect``."""
+        readonly = path if self.read_only else None
+        engine = create_store_engine(self.url, "store", readonly_path=readonly)
+        if self._is_sqlite:
+            event.listen(engine, "connect", _sqlite_readonly if self.read_only else _sqlite_connect)
+            event.listen(engine, "begin", _sqlite_begin)
+        return engine
+
+    def _migrate(self, conn: Connection) -> None:
+        if self._is_sqlite:
+            conn.exec_driver_sql("PRAGMA schema_version").fetchone()
+        elif conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(74657)")
+        cfg = _config()
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+    def _check_schema(self, conn: Connection, script: ScriptDirectory) -> None:
+        """Reading needs the schema at its newest revision; nothing is migrated."""
+        current = set(MigrationContext.configure(conn).get_current_heads())
+        if current != set(script.get_heads()):
+            raise StoreError(
+                f"{self!r} holds no run store"
+                + (
+                    f" at the current schema (it is at {', '.join(sorted(current))})"
+                    if current
+                    else ""
+                )
+                + "; nothing was changed. `lyceum demo --db …` creates or upgrades it, or "
+                "pass --db / LYCEUM_DB with another store."
+            )
+
+    def _open_error(self, exc: Exception) -> StoreError:
+        where = self._path if self._is_sqlite else repr(self)
+        if isinstance(exc, CommandError):
+            return StoreError(
+                f"{where} is not a lyceum run store ({exc}); its alembic_version belongs to "
+                "another program. Pass --db / LYCEUM_DB with a lyceum store or a new database."
+            )
+        why = Redactor(url_secrets(self.url))(str(getattr(exc, "orig", None) or exc))
+        return StoreError(
+            f"cannot open the run store {where}: {why}. "
+            + (
+                "The file is not a lyceum SQLite store (corrupt or another format); it was "
+                "left untouched. Move it aside, or pass --db / LYCEUM_DB with another path."
+                if self._is_sqlite
+                else "Check that the database server is running and the URL is right."
+            )
+        )
 
     def init(self) -> RunStore:
         """Create or upgrade the schema now (otherwise done on first use)."""
@@ -160,6 +231,11 @@ class RunStore:
     @contextmanager
     def _session(self) -> Iterator[Session]:
         sessions = self._open()
+        if self.read_only:  # reads may mark runs interrupted in memory; nothing is written
+            with sessions() as session:
+                yield session
+                session.rollback()
+            return
         with sessions.begin() as session:
             yield session
 
@@ -296,13 +372,17 @@ class RunStore:
     def get_run(self, run_id: str) -> RunRecord:
         """The run with this id (or unique id prefix)."""
         with self._session() as s:
-            row = s.get(RunRow, run_id)
+            # An id longer than the column, or not text (a stray byte from the shell), is
+            # no run's id; '%' and '_' match only themselves.
+            usable = len(run_id) <= _ID_LENGTH and run_id.isprintable()
+            row = s.get(RunRow, run_id) if usable else None
             if row is None:
-                rows = s.scalars(select(RunRow).where(RunRow.id.startswith(run_id)).limit(2)).all()
+                prefix = RunRow.id.startswith(run_id, autoescape=True)
+                rows = s.scalars(select(RunRow).where(prefix).limit(2)).all() if usable else []
                 if len(rows) != 1:
                     raise UserError(
                         f"no run {'matches' if not rows else 'is uniquely matched by'} "
-                        f"{run_id!r} in {self!r}; `lyceum runs list` shows the ids"
+                        f"{shorten(run_id)} in {self!r}; `lyceum runs list` shows the ids"
                     )
                 row = rows[0]
             return self._record(s, row)
@@ -352,6 +432,12 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_readonly(dbapi_connection: Any, _record: Any) -> None:
+    # The connection is read-only (mode=ro): no journal-mode change, nothing written.
+    dbapi_connection.isolation_level = None
+    dbapi_connection.execute("PRAGMA busy_timeout=10000")
 
 
 def _sqlite_begin(conn: Connection) -> None:
