@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from agents.budget import Budget
-from agents.cli_options import db_option, make_console, make_progress
+from agents.cli_options import db_option, make_console, make_progress, output_error
 from agents.graph import AgentGraph
 from agents.kg_cli import kg
 from agents.rebuild import rebuild_graph
@@ -42,14 +43,27 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except LyceumError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {_one_line(str(exc))}", err=True)
             ctx.exit(2)
+
+
+def _one_line(text: str) -> str:
+    """``text`` with line breaks and other control characters escaped, so that an error
+    stays one line whatever value it shows."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="lyceum")
 def main() -> None:
     """lyceum: multi-agent LLM systems that teach and do expert work."""
+    for stream in (sys.stdout, sys.stderr):
+        # A path from the shell may hold bytes that are not UTF-8 (surrogateescape):
+        # show them escaped instead of failing to print.
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
 
 
 def _lesson_printer(console: Any, kg: Any, quiet: bool) -> Any:
@@ -79,7 +93,13 @@ def _lesson_printer(console: Any, kg: Any, quiet: bool) -> Any:
     show_default=True,
     help="Comma-separated simulated-student profiles; one lesson run each.",
 )
-@click.option("--seed", default=0, show_default=True, help="Seed of the simulated students.")
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 10**9),
+    default=0,
+    show_default=True,
+    help="Seed of the simulated students.",
+)
 @click.option("--quiet", is_flag=True, help="Print only the summary, not the transcripts.")
 def demo(db: str | None, profiles: str, seed: int, quiet: bool) -> None:
     """Run the offline demo: a teacher persona tutors simulated students through the sample
@@ -95,6 +115,11 @@ def demo(db: str | None, profiles: str, seed: int, quiet: bool) -> None:
     from personas import PROFILES
 
     names = [p.strip() for p in profiles.split(",") if p.strip()]
+    if not names:
+        raise UserError(
+            f"--profiles {profiles!r} names no profile; give one or more of "
+            f"{', '.join(PROFILES)}, separated by commas"
+        )
     for name in names:
         if name not in PROFILES:
             raise UserError(f"unknown profile {name!r}; choose from {', '.join(PROFILES)}")
@@ -165,7 +190,10 @@ def schema(events: bool, output: Path | None) -> None:
     if output is None:
         click.echo(text)
     else:
-        output.write_text(text + "\n", encoding="utf-8")
+        try:
+            output.write_text(text + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise output_error(output, exc) from None
         click.echo(f"wrote {output}")
 
 
@@ -182,10 +210,16 @@ def _status_style(status: str) -> str:
 
 @runs.command("list")
 @db_option
-@click.option("--limit", default=20, show_default=True, help="How many runs, newest first.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 10_000),
+    default=20,
+    show_default=True,
+    help="How many runs, newest first.",
+)
 def runs_list(db: str | None, limit: int) -> None:
     """List the newest runs."""
-    records = SqlRunStore(db).list_runs(limit)
+    records = SqlRunStore(db, read_only=True).list_runs(limit)
     if not records:
         click.echo(f"no runs in {mask_db_url(resolve_db_url(db))}; `lyceum demo` makes some")
         return
@@ -212,7 +246,7 @@ def runs_list(db: str | None, limit: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the run and messages as JSON.")
 def runs_show(run_id: str, db: str | None, as_json: bool) -> None:
     """Show one run: status, budget, usage and the whole transcript."""
-    store = SqlRunStore(db)
+    store = SqlRunStore(db, read_only=True)
     record = store.get_run(run_id)
     messages = store.messages(record.id)
     calls = store.model_calls(record.id)
@@ -335,7 +369,13 @@ def experts_list(path: Path) -> None:
 
 @experts.command("check")
 @experts_file
-@click.option("--timeout", default=5.0, show_default=True, help="Seconds per probe.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0, 600, min_open=True),
+    default=5.0,
+    show_default=True,
+    help="Seconds per probe.",
+)
 def experts_check(path: Path, timeout: float) -> None:
     """Probe every expert's endpoint (health and model list); exit 1 if any fails."""
     from agents.experts import load_experts

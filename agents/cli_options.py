@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-__all__ = ["PIPE_WIDTH", "db_option", "make_console", "make_progress"]
+from protocols import UserError
+from protocols.errors import shorten
+
+__all__ = ["PIPE_WIDTH", "db_option", "make_console", "make_progress", "output_error"]
 
 PIPE_WIDTH = 120
 """Width of command output that goes to a pipe or a file, whatever ``COLUMNS`` says."""
@@ -41,3 +46,18 @@ def make_progress(console: Console | None = None) -> Progress:
         TimeElapsedColumn(),
         console=console or make_console(),
     )
+
+
+def output_error(path: Path, exc: OSError) -> UserError:
+    """The one-line error for an output file that cannot be written."""
+    try:
+        missing = not path.parent.exists()
+    except OSError:
+        missing = False
+    shown = shorten(str(path), 300)
+    if missing:
+        return UserError(
+            f"cannot write {shown}: the folder {shorten(str(path.parent), 300)} does not "
+            "exist; create it first or choose another path"
+        )
+    return UserError(f"cannot write {shown}: {exc.strerror}; choose another path")

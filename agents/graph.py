@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import inspect
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,8 +26,9 @@ from typing import Any, Self
 import networkx as nx
 
 from agents.agent import Agent
-from protocols import MESSAGE_KINDS, Envelope, GraphBuildError
+from protocols import MESSAGE_KINDS, Envelope, GraphBuildError, LyceumError
 from protocols.config import LineMap, load_yaml
+from protocols.errors import shorten
 
 __all__ = ["AgentGraph", "Edge"]
 
@@ -47,9 +49,13 @@ def _suggest(word: str, options: Iterable[str]) -> str:
     return f" Did you mean {close[0]!r}?" if close else ""
 
 
-def _kind_names(kinds: Iterable[type[Envelope] | str] | None, where: str) -> frozenset[str]:
+def _kind_names(
+    kinds: Iterable[type[Envelope] | str] | type[Envelope] | str | None, where: str
+) -> frozenset[str]:
     if kinds is None:
         return _ALL_KINDS
+    if isinstance(kinds, str | type):
+        kinds = [kinds]  # one kind, written without a list
     names = set()
     for kind in kinds:
         name = kind if isinstance(kind, str) else getattr(kind, "__name__", repr(kind))
@@ -64,6 +70,23 @@ def _kind_names(kinds: Iterable[type[Envelope] | str] | None, where: str) -> fro
             f"{where}an edge needs at least one message kind (or kinds=None for all)"
         )
     return frozenset(names)
+
+
+def _check_call(factory: Any, target: str, kwargs: dict[str, Any], where: str) -> None:
+    """Raise ``GraphBuildError`` unless ``factory`` accepts ``kwargs`` (without calling it)."""
+    if not callable(factory):
+        raise GraphBuildError(f"{where}{target!r} is {shorten(factory)}, not a callable")
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):
+        return  # a builtin without a signature: let the call decide
+    try:
+        signature.bind(**kwargs)
+    except TypeError as exc:
+        raise GraphBuildError(
+            f"{where}{target}{signature} cannot be called with "
+            f"{', '.join(f'{k}=...' for k in kwargs)}: {exc}; fix 'args' or the factory"
+        ) from None
 
 
 def _mermaid_id(name: str) -> str:
@@ -123,11 +146,12 @@ class AgentGraph:
         source: Agent | str,
         target: Agent | str,
         *,
-        kinds: Sequence[type[Envelope] | str] | None = None,
+        kinds: Sequence[type[Envelope] | str] | type[Envelope] | str | None = None,
         _where: str = "",
     ) -> Self:
-        """Allow ``source`` to send ``kinds`` (message classes or their names; None = all)
-        to ``target``. Agents given as objects are added; names must already be known."""
+        """Allow ``source`` to send ``kinds`` (message classes or their names, one or a list;
+        None = all) to ``target``. Agents given as objects are added; names must already be
+        known."""
         src = self._resolve(source, _where)
         dst = self._resolve(target, _where)
         where = _where or f"edge {src} → {dst}: "
@@ -203,8 +227,9 @@ class _GraphYaml:
 
     def where(self, *loc: str | int) -> str:
         line = self.lines.line(loc)
+        at = f"{self.path}:{line}: " if line is not None else f"{self.path}: "
         field = ".".join(str(p) for p in loc)
-        return f"{self.path}:{line}: {field}: " if field else f"{self.path}:{line}: "
+        return f"{at}{field}: " if field else at
 
     def build(self, graph: AgentGraph) -> AgentGraph:
         if not isinstance(self.data, dict):
@@ -240,14 +265,33 @@ class _GraphYaml:
             return self.given[name]
         target = str(spec["factory"])
         module, _, attr = target.partition(":")
+        where = self.where("agents", name, "factory")
         try:
             factory = getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError, ValueError) as exc:
             raise GraphBuildError(
-                f"{self.where('agents', name, 'factory')}cannot import {target!r} ({exc}); "
-                "write it as 'package.module:callable'"
+                f"{where}cannot import {target!r} ({exc}); write it as 'package.module:callable'"
             ) from None
-        agent: Agent = factory(name=name, **dict(spec.get("args") or {}))
+        args = spec.get("args") or {}
+        if not isinstance(args, dict):
+            raise GraphBuildError(
+                f"{self.where('agents', name, 'args')}expected a mapping of keyword arguments, "
+                f"got {shorten(args)}"
+            )
+        _check_call(factory, target, {"name": name, **args}, where)
+        try:
+            agent: Agent = factory(name=name, **args)
+        except LyceumError:
+            raise
+        except Exception as exc:  # the factory's own error, shown on the YAML's line
+            raise GraphBuildError(
+                f"{where}{target} raised {shorten(exc, 200)}; fix 'args' or the factory"
+            ) from exc
+        if not callable(getattr(agent, "handle", None)):
+            raise GraphBuildError(
+                f"{where}{target!r} returned {shorten(agent)}, not an agent; a factory must "
+                "return an object with a 'name' and an async handle(message, ctx) method"
+            )
         return agent
 
     def add_edge(self, graph: AgentGraph, i: int, edge: Any) -> None:
@@ -267,7 +311,14 @@ class _GraphYaml:
                     f"{', '.join(sorted(graph.agents)) or '(none)'}."
                 )
         kinds = edge.get("kinds")
+        if isinstance(kinds, str):
+            kinds = [kinds]  # `kinds: Answer` means one kind
         if kinds is not None:
+            if not isinstance(kinds, list):
+                raise GraphBuildError(
+                    f"{self.where('edges', i, 'kinds')}expected a kind or a list of kinds, "
+                    f"got {shorten(kinds)}"
+                )
             for j, kind in enumerate(kinds):
                 _kind_names([str(kind)], self.where("edges", i, "kinds", j))
         graph.edge(str(edge["from"]), str(edge["to"]), kinds=kinds, _where=self.where("edges", i))

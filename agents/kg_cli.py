@@ -7,8 +7,9 @@ from pathlib import Path
 import click
 from rich.progress import Progress
 from rich.table import Table
+from sqlalchemy.engine import make_url
 
-from agents.cli_options import db_option, make_console, make_progress
+from agents.cli_options import db_option, make_console, make_progress, output_error
 from agents.store import resolve_db_url
 from knowledge_graph import (
     SqlGraphStore,
@@ -31,6 +32,7 @@ from protocols import UserError
 
 __all__ = ["kg"]
 
+TOP_K = click.IntRange(1, 10_000)
 SOURCES = ("curriculum", "misconceptions", "gsm8k", "cbt", "jsonl", "graphml")
 
 
@@ -38,8 +40,8 @@ def _progress() -> Progress:
     return make_progress()
 
 
-def _store(db: str | None) -> SqlGraphStore:
-    return SqlGraphStore(resolve_db_url(db))
+def _store(db: str | None, *, read_only: bool = False) -> SqlGraphStore:
+    return SqlGraphStore(resolve_db_url(db), read_only=read_only)
 
 
 data_option = click.option(
@@ -66,7 +68,12 @@ def kg() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Input file (curriculum YAML, JSONL or GraphML).",
 )
-@click.option("--limit", type=int, default=None, help="gsm8k: only the first N problems.")
+@click.option(
+    "--limit",
+    type=click.IntRange(0, 10**9),
+    default=None,
+    help="gsm8k: only the first N problems.",
+)
 @db_option
 @data_option
 def build(
@@ -121,7 +128,7 @@ def build(
 @db_option
 def stats(db: str | None) -> None:
     """Counts of nodes and edges, by label and by edge type."""
-    store = _store(db)
+    store = _store(db, read_only=True)
     s = store.stats()
     console = make_console()
     console.print(f"{store.display_url}: {s.nodes} nodes, {s.edges} edges")
@@ -137,8 +144,14 @@ def stats(db: str | None) -> None:
 
 @kg.command()
 @click.argument("text")
-@click.option("-k", default=5, show_default=True, help="How many nodes.")
-@click.option("--hops", default=1, show_default=True, help="Graph expansion depth (hybrid).")
+@click.option("-k", type=TOP_K, default=5, show_default=True, help="How many nodes.")
+@click.option(
+    "--hops",
+    type=click.IntRange(0, 100),
+    default=1,
+    show_default=True,
+    help="Graph expansion depth (hybrid).",
+)
 @click.option(
     "--mode",
     type=click.Choice(["hybrid", "bm25", "embedding"]),
@@ -164,7 +177,7 @@ def query(
     """Retrieve the nodes that best match TEXT, with their ids as citations."""
     from knowledge_graph.retrieval import Retriever, SentenceEmbedder
 
-    store = _store(db)
+    store = _store(db, read_only=True)
     embedder = SentenceEmbedder() if embeddings or mode == "embedding" else None
     result = Retriever(store, embedder=embedder).search(
         text,
@@ -190,18 +203,26 @@ def query(
 def export(path: Path, fmt: str | None, db: str | None) -> None:
     """Write the whole graph to PATH as JSONL or GraphML."""
     fmt = fmt or ("graphml" if path.suffix == ".graphml" else "jsonl")
-    store = _store(db)
-    if fmt == "jsonl":
-        lines = export_jsonl(store, path)
-        click.echo(f"wrote {lines} lines to {path}")
-    else:
-        export_graphml(store, path)
-        click.echo(f"wrote {path}")
-    store.close()
+    store = _store(db, read_only=True)
+    store.stats()  # opens the store: a bad --db fails before PATH is created
+    database = make_url(store.url).database if store.dialect == "sqlite" else None
+    try:
+        if database and path.exists() and path.samefile(database):
+            raise UserError(f"{path} is the graph store itself; export to another file")
+        if fmt == "jsonl":
+            lines = export_jsonl(store, path)
+            click.echo(f"wrote {lines} lines to {path}")
+        else:
+            export_graphml(store, path)
+            click.echo(f"wrote {path}")
+    except OSError as exc:
+        raise output_error(path, exc) from None
+    finally:
+        store.close()
 
 
 @kg.command("eval-retrieval")
-@click.option("-k", default=5, show_default=True)
+@click.option("-k", type=TOP_K, default=5, show_default=True)
 @click.option(
     "--embeddings/--no-embeddings",
     default=True,

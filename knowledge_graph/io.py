@@ -19,6 +19,7 @@ from knowledge_graph.model import Edge, Node
 from knowledge_graph.store import GraphStore
 from protocols import ConfigError
 from protocols.config import iter_jsonl
+from protocols.errors import shorten
 
 __all__ = ["export_graphml", "export_jsonl", "import_graphml", "import_jsonl", "read_jsonl"]
 
@@ -89,28 +90,47 @@ def export_graphml(store: GraphStore, path: str | Path) -> None:
     nx.write_graphml(graph, str(path))
 
 
+def _properties(data: dict[str, Any]) -> dict[str, Any]:
+    """The ``properties`` attribute of a GraphML node or edge: a JSON object."""
+    text = data.get("properties", "{}")
+    try:
+        value = json.loads(text) if isinstance(text, str) else text
+    except ValueError:
+        raise ValueError(
+            f"'properties' must be a JSON object, got {shorten(text)}; export with "
+            "`lyceum kg export` to see the expected form"
+        ) from None
+    if not isinstance(value, dict):
+        raise ValueError(f"'properties' must be a JSON object, got {shorten(value)}")
+    return value
+
+
 def import_graphml(store: GraphStore, path: str | Path) -> tuple[int, int]:
     """Load a GraphML file written by ``export_graphml``."""
     try:
         graph: Any = nx.read_graphml(str(path), force_multigraph=True)
     except (OSError, ValueError, SyntaxError) as exc:
         raise ConfigError(f"cannot read GraphML: {exc}", path=str(path)) from None
-    nodes = [
-        Node(
-            id=str(i),
-            labels=tuple(str(d.get("labels", "Node")).split(";")),
-            properties=json.loads(d.get("properties", "{}")),
-        )
-        for i, d in graph.nodes(data=True)
-    ]
-    edges = [
-        Edge(
-            source=str(s),
-            target=str(t),
-            type=str(d.get("type", k)),
-            properties=json.loads(d.get("properties", "{}")),
-        )
-        for s, t, k, d in graph.edges(keys=True, data=True)
-    ]
+    nodes: list[Node] = []
+    edges: list[Edge] = []
+    where = ""
+    try:
+        for i, d in graph.nodes(data=True):
+            where = f"node {shorten(str(i))}"
+            labels = tuple(str(d.get("labels", "Node")).split(";"))
+            nodes.append(Node(id=str(i), labels=labels, properties=_properties(d)))
+        for s, t, k, d in graph.edges(keys=True, data=True):
+            where = f"edge {shorten(str(s))} -> {shorten(str(t))}"
+            edge_type = str(d.get("type", k))
+            edges.append(
+                Edge(source=str(s), target=str(t), type=edge_type, properties=_properties(d))
+            )
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"{where}: {field}: {first['msg']}", path=str(path)) from None
+    except (ValueError, RecursionError) as exc:
+        problem = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise ConfigError(f"{where}: {problem}", path=str(path)) from None
     store.add(nodes, edges)
     return len(nodes), len(edges)

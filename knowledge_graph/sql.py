@@ -39,13 +39,10 @@ from knowledge_graph.model import Edge, GraphSchema, Node
 from knowledge_graph.store import Direction, GraphIntegrityError, GraphStats, GraphStore
 from protocols import UserError
 from protocols.secrets import mask_db_url
-from protocols.sql import GRAPH_STORE_LOCK, StoreSchema, db_url, open_engine
+from protocols.sql import GRAPH_STORE_LOCK, StoreSchema, db_url, open_engine, parse_db_url
 
 __all__ = ["SqlGraphStore"]
 
-GRAPH_STORE = StoreSchema("graph store", "knowledge_graph", GRAPH_STORE_LOCK)
-"""Opened with its own Alembic version table (``kg_alembic_version``), so the graph store
-can share a database with the run store."""
 T = TypeVar("T")
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _JSON = JSON().with_variant(JSONB(), "postgresql")
@@ -74,6 +71,17 @@ edges_t = Table(
     Index("ix_kg_edges_type", "type"),
 )
 
+GRAPH_STORE = StoreSchema(
+    "graph store",
+    "knowledge_graph",
+    GRAPH_STORE_LOCK,
+    tables=frozenset(metadata.tables),
+    version_table="kg_alembic_version",
+    maker="`lyceum kg build`",
+)
+"""Opened with its own Alembic version table (``kg_alembic_version``), so the graph store
+can share a database with the run store."""
+
 
 def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
     iterator = iter(items)
@@ -84,19 +92,33 @@ def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
 class SqlGraphStore(GraphStore):
     """A property graph in a SQL database.
 
+    The store never writes to a database that is not a lyceum store: a SQLite file holding
+    other tables, or another revision in ``kg_alembic_version``, is refused with
+    ``StoreError`` and left byte-identical. A ``read_only`` store does not create the file,
+    migrate the schema or change the journal mode, and refuses a database that holds no
+    graph store; its writes fail.
+
     Args:
         url: SQLAlchemy URL or SQLite path (may be the run store's database).
         schema: Optional label and edge-type schemas, checked on every write.
         chunk_size: Rows per statement when bulk loading.
+        read_only: Only read (``lyceum kg stats``, ``query`` and ``export``).
     """
 
     def __init__(
-        self, url: str, *, schema: GraphSchema | None = None, chunk_size: int = 5000
+        self,
+        url: str,
+        *,
+        schema: GraphSchema | None = None,
+        chunk_size: int = 5000,
+        read_only: bool = False,
     ) -> None:
         self.url = db_url(url)
         """The URL to connect with; it may hold a password, so show ``display_url``."""
+        parse_db_url(self.url, GRAPH_STORE.name)  # a bad URL fails here, not on first use
         self.schema = schema
         self.chunk_size = chunk_size
+        self.read_only = read_only
         self._engine: Engine | None = None
 
     def __repr__(self) -> str:
@@ -111,7 +133,7 @@ class SqlGraphStore(GraphStore):
     def engine(self) -> Engine:
         """The engine, opened (and the schema migrated) on first use."""
         if self._engine is None:
-            self._engine = open_engine(self.url, GRAPH_STORE)
+            self._engine = open_engine(self.url, GRAPH_STORE, read_only=self.read_only)
         return self._engine
 
     @property

@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from protocols.errors import ConfigError
+from protocols.errors import ConfigError, shorten
 
-__all__ = ["LineMap", "iter_jsonl", "load_yaml", "validate_yaml"]
+__all__ = ["MAX_ALIAS_REPEATS", "LineMap", "iter_jsonl", "load_yaml", "validate_yaml"]
 
 T = TypeVar("T", bound=BaseModel)
 Path_ = tuple[str | int, ...]
@@ -40,31 +40,105 @@ class LineMap:
         return self._lines.get((), None)
 
 
-def _convert(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> Any:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
+MAX_ALIAS_REPEATS = 10_000
+"""How many values YAML aliases may repeat in one file: a few anchors are fine, an alias
+bomb (nested aliases that expand to billions of values) is refused."""
+
+
+class _Converter:
+    """Turns a composed YAML node graph into plain data, recording each path's line.
+
+    Aliases share one node, so a value reached a second time is a repetition; their number
+    is bounded, and an alias inside its own anchor is refused.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lines: dict[Path_, int] = {}
+        self.seen: set[int] = set()
+        self.active: set[int] = set()
+        self.repeats = 0
+        self.constructor = yaml.SafeLoader("")
+
+    def error(self, problem: str, node: yaml.Node) -> ConfigError:
+        return ConfigError(problem, path=str(self.path), line=node.start_mark.line + 1)
+
+    def convert(self, node: yaml.Node, path: Path_) -> Any:
+        if id(node) in self.active:
+            raise self.error("a YAML alias refers to its own anchor (a recursive value)", node)
+        if id(node) in self.seen:
+            self.repeats += 1
+            if self.repeats > MAX_ALIAS_REPEATS:
+                raise self.error(
+                    f"YAML aliases repeat more than {MAX_ALIAS_REPEATS} values (an alias "
+                    "bomb?); write the values out or use fewer nested aliases",
+                    node,
+                )
+        self.seen.add(id(node))
+        self.lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node)
+        self.active.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self.mapping(node, path)
+            return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
+        finally:
+            self.active.discard(id(node))
+
+    def mapping(self, node: yaml.MappingNode, path: Path_) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = yaml.safe_load(yaml.serialize(key_node))
-            out[key] = _convert(value_node, (*path, key), lines)
-            lines[(*path, key)] = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise self.error(
+                    "a mapping key must be a plain value, not a list or a mapping", key_node
+                )
+            key = self.scalar(key_node)
+            out[key] = self.convert(value_node, (*path, key))
+            self.lines[(*path, key)] = key_node.start_mark.line + 1
         return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_convert(item, (*path, i), lines) for i, item in enumerate(node.value)]
-    return yaml.safe_load(yaml.serialize(node))
+
+    def scalar(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, TypeError) as exc:
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise self.error(
+                f"cannot read the value {shorten(node.value)}: {problem}", node
+            ) from None
+
+
+def _read_text(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the file: {exc.strerror}", path=str(path)) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, data[: exc.start].count(b"\n") + 1, exc) from None
+
+
+def _not_utf8(path: Path, line: int, exc: UnicodeDecodeError) -> ConfigError:
+    bad = exc.object[exc.start : exc.start + 1]
+    return ConfigError(
+        f"not UTF-8 text (byte 0x{bad.hex()} cannot be decoded); save the file as UTF-8",
+        path=str(path),
+        line=line,
+    )
 
 
 def load_yaml(path: str | Path) -> tuple[Any, LineMap]:
     """Read a YAML file into plain data and a ``LineMap``.
 
+    Aliases are expanded, but only up to ``MAX_ALIAS_REPEATS`` repeated values.
+
     Raises:
-        ConfigError: The file is missing or is not valid YAML (with the line of the problem).
+        ConfigError: The file is missing, is not UTF-8, is not valid YAML, or its aliases
+            expand too far (with the line of the problem).
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read the file: {exc.strerror}", path=str(path)) from None
+    text = _read_text(path)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
@@ -74,8 +148,16 @@ def load_yaml(path: str | Path) -> tuple[Any, LineMap]:
             path=str(path),
             line=mark.line + 1 if mark else None,
         ) from None
-    lines: dict[Path_, int] = {}
-    data = None if node is None else _convert(node, (), lines)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {exc}", path=str(path)) from None
+    except RecursionError:
+        raise ConfigError("not valid YAML: nested too deeply", path=str(path)) from None
+    converter = _Converter(path)
+    try:
+        data = None if node is None else converter.convert(node, ())
+    except RecursionError:
+        raise ConfigError("the YAML is nested too deeply", path=str(path)) from None
+    lines = converter.lines
     return data, LineMap(lines)
 
 
@@ -120,15 +202,20 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """``(line number, object)`` for each non-blank line of a JSONL file.
 
     Raises:
-        ConfigError: The file cannot be read, or a line is not a JSON object (with its line).
+        ConfigError: The file cannot be read or is not UTF-8, or a line is not a JSON object
+            (with its line).
     """
     path = Path(path)
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open("rb")
     except OSError as exc:
         raise ConfigError(f"cannot read the file: {exc.strerror}", path=str(path)) from None
     with handle:
-        for number, line in enumerate(handle, 1):
+        for number, raw in enumerate(handle, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise _not_utf8(path, number, exc) from None
             if not line.strip():
                 continue
             try:
@@ -136,6 +223,11 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
             except json.JSONDecodeError as exc:
                 raise ConfigError(
                     f"not valid JSON: {exc.msg} (column {exc.colno})", path=str(path), line=number
+                ) from None
+            except (ValueError, RecursionError) as exc:
+                problem = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+                raise ConfigError(
+                    f"not valid JSON: {problem}", path=str(path), line=number
                 ) from None
             if not isinstance(record, dict):
                 raise ConfigError(

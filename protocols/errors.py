@@ -25,7 +25,14 @@ __all__ = [
     "StoreError",
     "UnexpectedModelOutput",
     "UserError",
+    "shorten",
 ]
+
+
+def shorten(value: object, limit: int = 80) -> str:
+    """``repr(value)`` cut to about ``limit`` characters, for showing a value in an error."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}...({len(text)} characters)"
 
 
 class LyceumError(Exception):

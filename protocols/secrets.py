@@ -61,6 +61,8 @@ def mask_url(url: str) -> str:
     except ValueError:
         return MASK
     netloc = parts.netloc
+    if "@" not in netloc and not parts.query:
+        return url  # nothing to hide (and urlunsplit would turn sqlite:///x into sqlite:/x)
     if "@" in netloc:
         userinfo, _, hostport = netloc.rpartition("@")
         user, colon, _ = userinfo.partition(":")
@@ -83,7 +85,11 @@ def mask_db_url(url: str) -> str:
         return mask_url(url)
     if parsed.query:
         parsed = parsed.set(query={name: MASK for name in parsed.query})
-    return parsed.render_as_string(hide_password=True).replace(quote(MASK, safe=""), MASK)
+    try:
+        shown = parsed.render_as_string(hide_password=True)
+    except UnicodeError:  # a stray byte from the shell (surrogateescape): show it escaped
+        return mask_url(url.encode("utf-8", "backslashreplace").decode("utf-8"))
+    return shown.replace(quote(MASK, safe=""), MASK)
 
 
 def basic_token(username: str, password: str) -> str:

@@ -2,8 +2,9 @@
 
 ``open_engine(url, schema)`` returns a SQLAlchemy engine whose schema is current:
 
-* A URL, or a bare path taken as a SQLite file (``db_url``). A URL that cannot be parsed
-  is a ``UserError``; a SQLite file whose folder does not exist is a ``StoreError``.
+* A URL, or a bare path taken as a SQLite file (``db_url``). A URL that cannot be parsed,
+  or names neither SQLite nor PostgreSQL, is a ``UserError``; a SQLite file whose folder
+  does not exist is a ``StoreError``.
 * SQLite connections are set up alike for every store: foreign keys on, a busy timeout
   (``SQLITE_BUSY_TIMEOUT_MS``) so concurrent writers wait instead of failing, WAL (readers
   never block the writer, and a killed process loses nothing it committed) with
@@ -13,12 +14,20 @@
   ``BEGIN IMMEDIATE`` on SQLite, under a transaction-scoped advisory lock on PostgreSQL. Each
   store has its own lock key (``RUN_STORE_LOCK``, ``GRAPH_STORE_LOCK``) and its own version
   table, so both can share one database.
-* A file that is not a SQLite database is never modified: it is read before anything is
-  written, and the error says it was left untouched. Error texts show the URL with its
-  password masked (``mask_db_url``) and redact it from the driver's message.
+* A SQLite file is read before anything is written (``protocols.store_files``): a file
+  that is not a lyceum store (not SQLite, tables lyceum does not create, another program's
+  Alembic revision) is refused with an error that says it was left untouched, and it stays
+  byte-identical.
+* ``read_only=True`` (the CLI's ``runs list/show``, ``kg stats/query/export``) creates no
+  file, migrates nothing and leaves the journal mode alone: SQLite is opened ``mode=ro``
+  through ``readonly_connect``, PostgreSQL in read-only transactions, and a database
+  without the store at its newest revision is refused.
+* Error texts show the URL with its password masked (``mask_db_url``) and redact it from
+  the driver's message.
 
 This module sits in ``protocols`` because both stores need it and ``knowledge_graph`` may
-not import ``agents``; it imports SQLAlchemy, and Alembic only when migrating.
+not import ``agents``; it imports SQLAlchemy and Alembic, nothing of lyceum's beyond
+``protocols``.
 """
 
 from __future__ import annotations
@@ -26,17 +35,24 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from alembic import command
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 from sqlalchemy.pool import StaticPool
 
-from protocols.errors import StoreError, UserError
-from protocols.secrets import Redactor, mask_db_url, url_secrets
+from protocols.errors import StoreError, UserError, shorten
+from protocols.secrets import Redactor, mask_db_url, mask_url, url_secrets
+from protocols.store_files import check_store_file, readonly_connect
 
 __all__ = [
     "DEFAULT_DB",
@@ -66,6 +82,11 @@ stores use different keys so that opening one never waits on the other's migrati
 GRAPH_STORE_LOCK = 74658
 """PostgreSQL advisory-lock key held while the graph store's schema is migrated."""
 
+BACKENDS = ("sqlite", "postgresql")
+_URL_HINT = (
+    "Use a path like 'lyceum.db', 'sqlite:///lyceum.db' or 'postgresql+psycopg://user@host/db'."
+)
+
 
 class JsonText(str):
     """A JSON document already serialised (say by pydantic's ``dump_json``): a JSON column
@@ -86,11 +107,17 @@ class StoreSchema:
         name: How errors name the store: ``"run store"``, ``"graph store"``.
         migrations: The package whose ``migrations`` folder holds the Alembic scripts.
         lock: The PostgreSQL advisory-lock key held while migrating.
+        tables: The store's own tables (without its version table).
+        version_table: Where Alembic keeps the store's revision.
+        maker: The command that creates or upgrades the store, for error messages.
     """
 
     name: str
     migrations: str
     lock: int
+    tables: frozenset[str]
+    version_table: str
+    maker: str
 
 
 def db_url(value: str) -> str:
@@ -109,14 +136,19 @@ def resolve_db_url(db: str | None = None) -> str:
 
 
 def parse_db_url(url: str, name: str) -> URL:
-    """Parse ``url``, or raise a ``UserError`` that shows it masked and gives examples."""
+    """``url`` parsed; ``UserError`` unless it names SQLite or PostgreSQL. The error shows
+    the URL masked, redacts its secrets from the parser's message and gives examples."""
     try:
-        return make_url(url)
+        parsed = make_url(url)
     except (ArgumentError, ValueError) as exc:
+        shown, why = shorten(mask_url(url)), Redactor(url_secrets(url))(str(exc))
+        raise UserError(f"cannot parse {name} URL {shown}: {why}. {_URL_HINT}") from None
+    if parsed.get_backend_name() not in BACKENDS:
         raise UserError(
-            f"cannot parse {name} URL {mask_db_url(url)!r}: {exc}. Use a path like 'runs.db', "
-            "'sqlite:///runs.db' or 'postgresql+psycopg://user@host/db'."
-        ) from None
+            f"unsupported {name} URL {shorten(mask_db_url(url))}: lyceum stores live in SQLite "
+            f"or PostgreSQL. {_URL_HINT}"
+        )
+    return parsed
 
 
 def is_memory_sqlite(url: URL) -> bool:
@@ -124,54 +156,102 @@ def is_memory_sqlite(url: URL) -> bool:
     return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
-def open_engine(url: str, schema: StoreSchema) -> Engine:
+def open_engine(url: str, schema: StoreSchema, *, read_only: bool = False) -> Engine:
     """An engine on ``url`` whose schema is at Alembic's head (see the module docs).
 
     An in-memory SQLite database is one connection shared by every thread (it would
     otherwise be a different, empty database in each); its users serialise access.
 
+    Args:
+        url: A SQLAlchemy URL (``db_url`` turns a path into one).
+        schema: The store to open.
+        read_only: Only read: create no file, migrate nothing, leave the journal mode; the
+            schema must already be at its newest revision. Writes through the engine fail
+            (a ``mode=ro`` SQLite connection, a read-only PostgreSQL transaction).
+
     Raises:
-        UserError: ``url`` cannot be parsed.
-        StoreError: The SQLite file's folder does not exist, the file is not a SQLite
-            database (left untouched), or the server cannot be reached.
+        UserError: ``url`` cannot be parsed, names another database, or its driver is
+            not installed.
+        StoreError: The SQLite file's folder does not exist; the file is not a lyceum
+            store (left untouched); reading finds no store at the current schema; or the
+            server cannot be reached.
     """
     parsed = parse_db_url(url, schema.name)
     sqlite = parsed.get_backend_name() == "sqlite"
     path = parsed.database if sqlite and not is_memory_sqlite(parsed) else None
-    if path is not None and not Path(path).parent.exists():
+    if path is not None:
+        _check_file(path, schema, read_only=read_only)
+    engine = _create_engine(url, parsed, schema, path, read_only=read_only)
+    try:
+        if read_only:
+            _check_schema(engine, schema, path or mask_db_url(url))
+        else:
+            _migrate(engine, schema)
+    except (DatabaseError, OperationalError, CommandError) as exc:
+        engine.dispose()
+        raise _open_error(url, schema, path, exc) from None
+    except StoreError:
+        engine.dispose()
+        raise
+    return engine
+
+
+def _scripts(schema: StoreSchema) -> tuple[Config, ScriptDirectory]:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files(schema.migrations) / "migrations"))
+    return cfg, ScriptDirectory.from_config(cfg)
+
+
+def _check_file(path: str, schema: StoreSchema, *, read_only: bool) -> None:
+    """Refuse a SQLite file that is not this store (see ``check_store_file``), and a new
+    file whose folder does not exist."""
+    _, script = _scripts(schema)
+    check_store_file(
+        path,
+        what=schema.name,
+        tables=schema.tables | {schema.version_table},
+        version_table=schema.version_table,
+        revisions=frozenset(r.revision for r in script.walk_revisions()),
+        heads=frozenset(script.get_heads()),
+        maker=schema.maker,
+        read_only=read_only,
+    )
+    parent = Path(path).parent
+    if not parent.exists():
         raise StoreError(
             f"the folder of the {schema.name} {path!r} does not exist; create "
-            f"{str(Path(path).parent)!r} or pass --db / LYCEUM_DB with another path"
+            f"{str(parent)!r} or pass --db / LYCEUM_DB with another path"
         )
+
+
+def _create_engine(
+    url: str, parsed: URL, schema: StoreSchema, path: str | None, *, read_only: bool
+) -> Engine:
+    """The engine, with every store's SQLite connection setup; a read-only SQLite file is
+    opened through ``readonly_connect``."""
     options: dict[str, Any] = {"json_serializer": _json_serializer}
-    if sqlite and path is None:
+    if path is None and parsed.get_backend_name() == "sqlite":
         options |= {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
-    engine = create_engine(parsed, **options)
-    if sqlite:
-        event.listen(engine, "connect", _sqlite_connect)
-        event.listen(engine, "begin", _sqlite_begin)
+    if read_only and path is not None:
+        options["creator"] = partial(readonly_connect, path)
+        parsed = make_url("sqlite://")
+    elif read_only:
+        options["execution_options"] = {"postgresql_readonly": True}
     try:
-        _migrate(engine, schema)
-    except (DatabaseError, OperationalError) as exc:
-        engine.dispose()
-        why = Redactor(url_secrets(url))(str(exc.orig or exc))
-        raise StoreError(
-            f"cannot open the {schema.name} {path or mask_db_url(url)}: {why}. "
-            + (
-                "The file is not a lyceum SQLite store (corrupt or another format); it was "
-                "left untouched. Move it aside, or pass --db / LYCEUM_DB with another path."
-                if sqlite
-                else "Check that the database server is running and the URL is right."
-            )
+        engine = create_engine(parsed, **options)
+    except (ImportError, ArgumentError) as exc:
+        raise UserError(
+            f"cannot use the {schema.name} URL {shorten(mask_db_url(url))}: {exc}. Install its "
+            "driver, or use 'postgresql+psycopg://…' (pip install psycopg) or a SQLite path."
         ) from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_readonly if read_only else _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
 def _migrate(engine: Engine, schema: StoreSchema) -> None:
     """Create or upgrade the schema with Alembic, one migrator at a time."""
-    from alembic import command
-    from alembic.config import Config
-
     with (
         engine.connect().execution_options(sqlite_begin="BEGIN IMMEDIATE") as conn,
         conn.begin(),
@@ -181,12 +261,44 @@ def _migrate(engine: Engine, schema: StoreSchema) -> None:
             conn.exec_driver_sql("PRAGMA schema_version").fetchone()
         elif engine.dialect.name == "postgresql":
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({int(schema.lock)})")
-        cfg = Config()
-        cfg.set_main_option(
-            "script_location", str(resources.files(schema.migrations) / "migrations")
-        )
+        cfg, _ = _scripts(schema)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+def _check_schema(engine: Engine, schema: StoreSchema, where: str) -> None:
+    """Reading needs the schema at its newest revision; nothing is migrated."""
+    _, script = _scripts(schema)
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"version_table": schema.version_table})
+        current = set(context.get_current_heads())
+        conn.rollback()
+    if current != set(script.get_heads()):
+        at = f" at the current schema (it is at {', '.join(sorted(current))})" if current else ""
+        raise StoreError(
+            f"{where} holds no {schema.name}{at}; nothing was changed. {schema.maker} "
+            "creates or upgrades it there, or pass --db / LYCEUM_DB with another store."
+        )
+
+
+def _open_error(url: str, schema: StoreSchema, path: str | None, exc: Exception) -> StoreError:
+    where = path or mask_db_url(url)
+    if isinstance(exc, CommandError):
+        return StoreError(
+            f"{where} is not a lyceum {schema.name} ({exc}); its {schema.version_table} "
+            "belongs to another program. Pass --db / LYCEUM_DB with a lyceum store or a new "
+            "database."
+        )
+    why = Redactor(url_secrets(url))(str(getattr(exc, "orig", None) or exc))
+    return StoreError(
+        f"cannot open the {schema.name} {where}: {why}. "
+        + (
+            "The file is not a lyceum SQLite store (corrupt or another format); it was "
+            "left untouched. Move it aside, or pass --db / LYCEUM_DB with another path."
+            if path is not None or url.startswith("sqlite")
+            else "Check that the database server is running and the URL is right."
+        )
+    )
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -201,6 +313,12 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_readonly(dbapi_connection: Any, _record: Any) -> None:
+    # A read-only connection (``mode=ro``): no journal-mode change, nothing written.
+    dbapi_connection.isolation_level = None
+    dbapi_connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
 def _sqlite_begin(conn: Connection) -> None:

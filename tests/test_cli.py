@@ -123,6 +123,12 @@ def test_errors_are_one_clear_line_and_exit_2(tmp_path: Path) -> None:
     )
     assert not (tmp_path / "x.db").exists()
     result = CliRunner().invoke(main, ["runs", "show", "nope", "--db", str(tmp_path / "y.db")])
+    assert (
+        result.exit_code == 2 and f"there is no run store at {tmp_path / 'y.db'}" in result.output
+    )
+    assert not (tmp_path / "y.db").exists()
+    SqlRunStore(str(tmp_path / "z.db")).init()
+    result = CliRunner().invoke(main, ["runs", "show", "nope", "--db", str(tmp_path / "z.db")])
     assert result.exit_code == 2 and "no run matches 'nope'" in result.output
 
 
@@ -142,3 +148,159 @@ def test_graph_check_validates_yaml(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["graph", "check", str(bad)])
     assert result.exit_code == 2
     assert f"error: {bad}:5: edges.0.to: unknown agent 'c'" in result.output
+
+
+GRAPHML = (
+    '<?xml version="1.0"?><graphml xmlns="http://graphml.graphdrawing.org/xmlns">'
+    '<key id="p" for="node" attr.name="properties" attr.type="string"/>'
+    '<graph edgedefault="directed"><node id="n0"><data key="p">{}</data></node></graph>'
+    "</graphml>"
+)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["schema", "-o", "{tmp}/no/such/folder/schema.json"],
+            "cannot write '{tmp}/no/such/folder/schema.json': the folder "
+            "'{tmp}/no/such/folder' does not exist; create it first or choose another path",
+        ),
+        (
+            ["kg", "export", "{tmp}/missing/out.jsonl", "--db", "{tmp}/kg.db"],
+            "cannot write '{tmp}/missing/out.jsonl': the folder '{tmp}/missing' does not "
+            "exist; create it first or choose another path",
+        ),
+        (
+            ["kg", "export", "{tmp}/kg.db/g.graphml", "--db", "{tmp}/kg.db"],
+            "cannot write '{tmp}/kg.db/g.graphml': Not a directory; choose another path",
+        ),
+        (
+            ["demo", "--profiles", " , ", "--db", "{tmp}/runs.db"],
+            "--profiles ' , ' names no profile; give one or more of novice, average, strong, "
+            "overconfident, separated by commas",
+        ),
+        (
+            ["runs", "list", "--db", "mysql://user@host/db"],
+            "unsupported run store URL 'mysql://user@host/db': lyceum stores live in SQLite or "
+            "PostgreSQL. Use a path like 'lyceum.db', 'sqlite:///lyceum.db' or "
+            "'postgresql+psycopg://user@host/db'.",
+        ),
+        (
+            ["demo", "--db", "notascheme://x"],
+            "unsupported run store URL 'notascheme://x': lyceum stores live in SQLite or "
+            "PostgreSQL.",
+        ),
+        (
+            ["kg", "stats", "--db", "mysql://user@host/db"],
+            "unsupported graph store URL 'mysql://user@host/db': lyceum stores live in SQLite "
+            "or PostgreSQL.",
+        ),
+        (
+            ["kg", "build", "curriculum", "--db", "notascheme://x"],
+            "unsupported graph store URL 'notascheme://x'",
+        ),
+        (
+            ["runs", "show", "f" * 100_000, "--db", "{tmp}/runs.db"],
+            f"no run matches '{'f' * 76}...(100002 characters) in SqlRunStore('sqlite:///{{tmp}}/"
+            "runs.db'); `lyceum runs list` shows the ids",
+        ),
+        (
+            ["runs", "show", "%", "--db", "{tmp}/runs.db"],
+            "no run matches '%' in SqlRunStore('sqlite:///{tmp}/runs.db')",
+        ),
+        (
+            ["kg", "build", "graphml", "--file", "{tmp}/g.graphml", "--db", "{tmp}/new.db"],
+            "{tmp}/g.graphml: node 'n0': 'properties' must be a JSON object, got []",
+        ),
+    ],
+)
+def test_bad_arguments_are_one_line_errors(tmp_path: Path, args: list[str], expected: str) -> None:
+    from knowledge_graph import SqlGraphStore
+
+    graph = SqlGraphStore(str(tmp_path / "kg.db"))
+    graph.stats()
+    graph.close()
+    SqlRunStore(str(tmp_path / "runs.db")).init().close()
+    (tmp_path / "g.graphml").write_text(GRAPHML.replace("{}", "[]"))
+    tmp = str(tmp_path)
+    result = CliRunner().invoke(main, [a.replace("{tmp}", tmp) for a in args])
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("error: " + expected.replace("{tmp}", tmp))
+    assert not (tmp_path / "new.db").exists() or "graphml" in args
+
+
+def test_kg_export_refuses_to_overwrite_its_own_store(tmp_path: Path) -> None:
+    db = tmp_path / "kg.db"
+    assert CliRunner().invoke(main, ["kg", "build", "curriculum", "--db", str(db)]).exit_code == 0
+    before = db.read_bytes()
+    result = CliRunner().invoke(main, ["kg", "export", str(db), "--db", str(db)])
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {db} is the graph store itself; export to another file\n"
+    assert db.read_bytes() == before
+
+
+# Found by tests/test_cli_fuzz.py: each was a traceback (or a two-line error) before.
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["demo", "--seed", str(10**20)], "Invalid value for '--seed': 100000000000000000000"),
+        (["runs", "list", "--limit", str(10**20)], "Invalid value for '--limit'"),
+        (["kg", "query", "x", "--hops", str(10**20)], "Invalid value for '--hops'"),
+        (["runs", "list", "--db", "a\nb.db"], "error: there is no run store at a\\nb.db: no"),
+        (["runs", "show", "x", "--db", "x" * 100_000], "error: cannot use 'xxxxxxxxxxxxxxx"),
+        (["kg", "export", "x" * 100_000], "error: cannot write 'xxxxxxxxxxxxxxxx"),
+        (
+            ["kg", "eval-retrieval", "--no-embeddings", "--data", "x" * 100_000],
+            "error: xxxxxxxxxxxxxxxxxxxx",
+        ),
+        (["graph", "check", "empty.yaml"], "error: empty.yaml: expected a mapping with 'agents'"),
+        (
+            ["graph", "check", "raises.yaml"],
+            "error: raises.yaml:2: agents.a.factory: agents.demo.lesson:make_demo_agent raised "
+            "TypeError(\"unhashable type: 'list'\"); fix 'args' or the factory",
+        ),
+        (["runs", "show", "caf\udce9"], "error: no run matches 'caf\\udce9'"),
+        (
+            ["runs", "show", "x", "--db", "caf\udce9.db"],
+            "error: no run matches 'x' in SqlRunStore(",
+        ),
+    ],
+)
+def test_fuzz_findings_are_one_line_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], expected: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("empty.yaml").write_text("")
+    Path("raises.yaml").write_text(
+        "agents:\n  a: {factory: 'agents.demo.lesson:make_demo_agent', args: {profile: [x]}}\n"
+    )
+    SqlRunStore(str(tmp_path / "lyceum.db")).init().close()
+    SqlRunStore(str(tmp_path / "caf\udce9.db")).init().close()
+    assert (
+        CliRunner().invoke(main, ["kg", "build", "curriculum", "--db", "lyceum.db"]).exit_code == 0
+    )
+    result = CliRunner().invoke(main, args, env={"LYCEUM_DB": "lyceum.db"})
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 2
+    if expected.startswith("error: "):
+        assert result.stderr.count("\n") == 1
+        assert result.stderr.startswith(expected)
+    else:
+        assert result.stderr.startswith("Usage: ") and expected in result.stderr
+
+
+def test_a_path_with_bytes_that_are_not_utf8_is_shown_escaped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    db = "caf\udce9.db"  # `--db $'caf\xe9.db'` from a shell, as Python decodes argv
+    built = CliRunner().invoke(main, ["kg", "build", "curriculum", "--db", db])
+    assert built.exit_code == 0, built.exception
+    flat = " ".join(built.output.split())  # whatever the terminal width
+    assert "built curriculum into sqlite:///caf\\udce9.db: 27 nodes, 41 edges" in flat
+    stats = CliRunner().invoke(main, ["kg", "stats", "--db", db])
+    assert stats.exit_code == 0, stats.exception
+    assert "sqlite:///caf\\udce9.db: 27 nodes, 41 edges" in " ".join(stats.output.split())

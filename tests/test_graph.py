@@ -162,3 +162,73 @@ def test_broken_yaml_syntax_is_a_config_error_with_the_line(tmp_path: Path) -> N
         AgentGraph.from_yaml(path)
     with pytest.raises(ConfigError, match="cannot read the file"):
         AgentGraph.from_yaml(tmp_path / "missing.yaml")
+
+
+FACTORY = "agents.demo.lesson:make_demo_agent"
+
+
+def test_kinds_may_be_one_kind_instead_of_a_list(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        agents: {teacher: {}, student: {}}
+        edges:
+          - {from: teacher, to: student, kinds: Question}
+          - {from: student, to: teacher, kinds: [Answer]}
+        """,
+    )
+    given = {"teacher": agent("teacher"), "student": agent("student")}
+    graph = AgentGraph.from_yaml(path, agents=given)
+    assert [(e.source, e.target, sorted(e.kinds)) for e in graph.edges()] == [
+        ("teacher", "student", ["Question"]),
+        ("student", "teacher", ["Answer"]),
+    ]
+    python = AgentGraph().edge(given["teacher"], given["student"], kinds=Question)
+    python.edge("student", "teacher", kinds="Answer")
+    assert python.to_mermaid() == graph.to_mermaid()
+    path.write_text(path.read_text().replace("kinds: Question", "kinds: {Question: 1}"))
+    with pytest.raises(GraphBuildError) as info:
+        AgentGraph.from_yaml(path, agents=given)
+    assert str(info.value) == (
+        f"{path}:3: edges.0.kinds: expected a kind or a list of kinds, got {{'Question': 1}}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        (
+            f"{{factory: '{FACTORY}', args: {{level: 2}}}}",
+            f":2: agents.a.factory: {FACTORY}(name: 'str', profile: 'str' = 'novice', "
+            "seed: 'int' = 0) -> 'SimulatedStudent' cannot be called with name=..., level=...: "
+            "got an unexpected keyword argument 'level'; fix 'args' or the factory",
+        ),
+        (
+            "{factory: 'os:getcwd'}",
+            ":2: agents.a.factory: os:getcwd() cannot be called with name=...: got an "
+            "unexpected keyword argument 'name'; fix 'args' or the factory",
+        ),
+        (
+            "{factory: 'builtins:dict'}",
+            ":2: agents.a.factory: 'builtins:dict' returned {'name': 'a'}, not an agent; a "
+            "factory must return an object with a 'name' and an async handle(message, ctx) "
+            "method",
+        ),
+        (
+            "{factory: 'os:sep'}",
+            ":2: agents.a.factory: 'os:sep' is '/', not a callable",
+        ),
+        (
+            f"{{factory: '{FACTORY}', args: [strong]}}",
+            ":2: agents.a.args: expected a mapping of keyword arguments, got ['strong']",
+        ),
+    ],
+)
+def test_a_factory_that_cannot_make_the_agent_is_a_one_line_error(
+    tmp_path: Path, spec: str, expected: str
+) -> None:
+    path = tmp_path / "g.yaml"
+    path.write_text(f"agents:\n  a: {spec}\n")
+    with pytest.raises(GraphBuildError) as info:
+        AgentGraph.from_yaml(path)
+    assert str(info.value) == f"{path}{expected}"

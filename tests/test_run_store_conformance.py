@@ -19,7 +19,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, update
+from sqlalchemy import create_engine, select, update
 
 from agents import AgentGraph, Budget, FunctionAgent, RunContext, Runtime
 from agents.models import FunctionModel, ModelRequest
@@ -149,6 +149,17 @@ def test_list_is_newest_first_and_ids_resolve_by_unique_prefix(store: RunStore) 
         store.get_run("abc")
     with pytest.raises(UserError, match="no run matches 'nope'"):
         store.get_run("nope")
+
+
+def test_an_id_is_matched_literally_whatever_its_length(store: RunStore) -> None:
+    store.create_run(make_run("xyz333", T0))
+    for pattern in ("%", "x_z", "%3"):  # LIKE wildcards match nothing but themselves
+        with pytest.raises(UserError, match="no run matches"):
+            store.get_run(pattern)
+    with pytest.raises(UserError) as info:
+        store.get_run("x" * 100_000)
+    assert str(info.value).startswith(f"no run matches '{'x' * 76}...(100002 characters) in ")
+    assert len(str(info.value)) < 300
 
 
 def test_a_duplicate_run_id_is_refused(store: RunStore) -> None:
@@ -288,6 +299,13 @@ def test_a_run_whose_process_died_is_reported_interrupted(store_url: str) -> Non
         text=True,
         check=True,
     )
+    with SqlRunStore(store_url, read_only=True) as reader:  # `lyceum runs list` / `show`
+        assert [r.status for r in reader.list_runs()] == ["interrupted"]
+        assert reader.get_run("r1").status == "interrupted"
+    engine = create_engine(store_url)
+    with engine.connect() as conn:  # reading reported it, and wrote nothing
+        assert conn.scalar(select(RunRow.status)) == "running"
+    engine.dispose()
     with SqlRunStore(store_url) as store:
         record = store.get_run("r1")
         assert (record.status, record.stop_reason) == ("interrupted", "interrupted")

@@ -2,9 +2,10 @@
 
 SQLite by default (``sqlite:///lyceum.db``; ``--db`` or ``LYCEUM_DB``), PostgreSQL by URL
 (``postgresql+psycopg://…``). The engine is opened by ``protocols.sql.open_engine``, which
-creates and upgrades the schema with Alembic on first use. Each ``write_steps`` call is one
-transaction, so a process killed mid-run leaves every step committed before the kill; such
-a run is later marked ``interrupted``.
+creates and upgrades the schema with Alembic on first use, refuses a file that is not a
+lyceum store, and with ``read_only=True`` opens the database without changing it. Each
+``write_steps`` call is one transaction, so a process killed mid-run leaves every step
+committed before the kill; such a run is later marked ``interrupted``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from agents.store.base import RunStore
 from agents.store.records import ModelCallRecord, RunRecord, StepRecord
 from agents.store.tables import Base, EventRow, MessageRow, ModelCallRow, RunRow
 from protocols import EVENT_ADAPTER, MESSAGE_ADAPTER, Event, Message, StoreError, UserError
+from protocols.errors import shorten
 from protocols.secrets import Redactor, mask_db_url, url_secrets
 from protocols.sql import (
     DEFAULT_DB,
@@ -40,7 +42,15 @@ from protocols.sql import (
 
 __all__ = ["DEFAULT_DB", "RUN_STORE", "SqlRunStore", "resolve_db_url"]
 
-RUN_STORE = StoreSchema("run store", "agents.store", RUN_STORE_LOCK)
+RUN_STORE = StoreSchema(
+    "run store",
+    "agents.store",
+    RUN_STORE_LOCK,
+    tables=frozenset(Base.metadata.tables),
+    version_table="alembic_version",
+    maker="`lyceum demo`",
+)
+_ID_LENGTH = 64  # the width of runs.id
 
 _RUNS = Base.metadata.tables["runs"]
 _MESSAGES = Base.metadata.tables["messages"]
@@ -74,16 +84,30 @@ class SqlRunStore(RunStore):
     """Persists runs in a SQL database. Constructing one does not touch the database; the
     first use does.
 
+    A store never writes to a database that is not a lyceum store: a SQLite file holding
+    other tables, or another program's Alembic revision, is refused with ``StoreError`` and
+    left byte-identical. A ``read_only`` store never writes at all: it does not create the
+    file, migrate the schema or change the journal mode, and it refuses a database that
+    holds no run store. Its write methods raise ``UserError``.
+
     Args:
         url: A SQLAlchemy URL or a SQLite file path; None reads ``$LYCEUM_DB``, else
             ``sqlite:///lyceum.db``.
         stale_after: A ``running`` run from another host whose heartbeat is older than this
             is reported as ``interrupted``.
+        read_only: Only read (``lyceum runs list`` and ``show``).
     """
 
-    def __init__(self, url: str | None = None, *, stale_after: timedelta = timedelta(minutes=10)):
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        stale_after: timedelta = timedelta(minutes=10),
+        read_only: bool = False,
+    ):
         self.url = resolve_db_url(url)
         """The URL to connect with; it may hold a password, so show ``display_url``."""
+        self.read_only = read_only
         # One in-memory connection serves every thread, so its users take turns.
         shared = is_memory_sqlite(parse_db_url(self.url, RUN_STORE.name))
         self._turns: AbstractContextManager[Any] = threading.RLock() if shared else nullcontext()
@@ -102,7 +126,7 @@ class SqlRunStore(RunStore):
     # -- lifecycle ---------------------------------------------------------------------
     def _open(self) -> sessionmaker[Session]:
         if self._sessions is None:
-            self._engine = open_engine(self.url, RUN_STORE)
+            self._engine = open_engine(self.url, RUN_STORE, read_only=self.read_only)
             self._sessions = sessionmaker(self._engine, expire_on_commit=False)
         return self._sessions
 
@@ -121,6 +145,11 @@ class SqlRunStore(RunStore):
     @contextmanager
     def _session(self) -> Iterator[Session]:
         sessions = self._open()
+        if self.read_only:  # reads may mark runs interrupted in memory; nothing is written
+            with self._turns, sessions(autoflush=False) as session:
+                yield session
+                session.rollback()
+            return
         with self._turns, sessions.begin() as session:
             yield session
 
@@ -128,6 +157,11 @@ class SqlRunStore(RunStore):
     def _transaction(self) -> Iterator[Connection]:
         """A Core transaction; a database error is a ``StoreError`` naming the store, with
         the URL's secrets redacted from the driver's text."""
+        if self.read_only:
+            raise UserError(
+                f"{self!r} was opened read_only, so it cannot write; open it without "
+                "read_only=True to record runs"
+            )
         self._open()
         assert self._engine is not None
         try:
@@ -264,13 +298,17 @@ class SqlRunStore(RunStore):
     def get_run(self, run_id: str) -> RunRecord:
         """The run with this id (or unique id prefix)."""
         with self._session() as s:
-            row = s.get(RunRow, run_id)
+            # An id longer than the column, or not text (a stray byte from the shell), is
+            # no run's id; '%' and '_' match only themselves.
+            usable = len(run_id) <= _ID_LENGTH and run_id.isprintable()
+            row = s.get(RunRow, run_id) if usable else None
             if row is None:
-                rows = s.scalars(select(RunRow).where(RunRow.id.startswith(run_id)).limit(2)).all()
+                prefix = RunRow.id.startswith(run_id, autoescape=True)
+                rows = s.scalars(select(RunRow).where(prefix).limit(2)).all() if usable else []
                 if len(rows) != 1:
                     raise UserError(
                         f"no run {'matches' if not rows else 'is uniquely matched by'} "
-                        f"{run_id!r} in {self!r}; `lyceum runs list` shows the ids"
+                        f"{shorten(run_id)} in {self!r}; `lyceum runs list` shows the ids"
                     )
                 row = rows[0]
             return self._record(s, row)

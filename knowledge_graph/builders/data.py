@@ -25,7 +25,11 @@ def data_file(relative: str, data_dir: str | Path | None = None) -> Path:
             f"folder that holds {relative.split('/')[0]}/"
         )
     path = Path(base) / relative
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except OSError as exc:  # a name too long for the file system
+        raise ConfigError(f"cannot use the data folder: {exc.strerror}", path=str(path)) from None
+    if not found:
         raise ConfigError(
             f"{relative} is not in the data folder {base}; point {DATA_ENV} or "
             "--data at the folder described in shared/data/README.md",
@@ -39,6 +43,11 @@ def read_json(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise ConfigError(f"not valid JSON: {exc.msg}", path=str(path), line=exc.lineno) from None
+    except UnicodeDecodeError:
+        raise ConfigError("not UTF-8 text; save the file as UTF-8", path=str(path)) from None
+    except (ValueError, RecursionError) as exc:  # huge integers, deep nesting
+        problem = "nested too deeply" if isinstance(exc, RecursionError) else exc
+        raise ConfigError(f"not valid JSON: {problem}", path=str(path)) from None
 
 
 def read_jsonl_records(path: Path) -> list[dict[str, Any]]:
