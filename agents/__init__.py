@@ -5,10 +5,18 @@ from agents import AgentGraph, Budget, FunctionAgent, Runtime
 
 from agents.agent import Agent, FunctionAgent, RunContext, StatefulAgent
 from agents.budget import Budget
-from agents.experts import Expert, ExpertRegistry, load_experts
 from agents.graph import AgentGraph, Edge
 from agents.human import HumanAgent, InputSource, QueueInput, TerminalInput
-from agents.meta import LLMPlanner, MetaAgent, RuleBasedPlanner, SubTask, TaskPlan
+from agents.meta import (
+    Expert,
+    ExpertRegistry,
+    LLMPlanner,
+    MetaAgent,
+    RuleBasedPlanner,
+    SubTask,
+    TaskPlan,
+    load_experts,
+)
 from agents.runtime import ReplayReport, RunResult, Runtime
 from agents.store import RunStore, SqlRunStore
 

@@ -101,7 +101,7 @@ class AgentGraph:
             ``{"yaml": path}``), recorded with runs. ``lyceum runs replay`` treats it as
             data: it calls the factory only if it is registered under the
             ``lyceum.graphs`` entry points, and otherwise needs ``--graph``
-            (``agents/rebuild.py``). kwargs must be plain JSON values.
+            (``agents/cli/rebuild.py``). kwargs must be plain JSON values.
     """
 
     def __init__(self) -> None:

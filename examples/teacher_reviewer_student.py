@@ -6,8 +6,8 @@ import asyncio
 import json
 
 from agents import AgentGraph, Budget, Runtime
+from agents.cli import render_message
 from agents.models import FunctionModel, ModelRequest
-from agents.render import render_message
 from knowledge_graph.builders import sample_curriculum
 from personas import (
     PROFILES,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.models import FakeOpenAIServer
+from agents.models.fake_server import FakeOpenAIServer
 
 REQUIRE_ALL = os.environ.get("LYCEUM_REQUIRE_ALL") == "1"
 PG_ENV = "LYCEUM_TEST_POSTGRES_URL"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from agents import Budget, Runtime
+from agents.cli.render import render_message
 from agents.demo import build_lesson_graph, start_message
 from agents.demo.summary import FirstWrongAnswer, LessonSummary, lesson_summary
-from agents.render import render_message
 from agents.store import SqlRunStore
 from knowledge_graph.builders import sample_curriculum
 from personas import Persona, RubricReviewer, SimulatedStudent, SimulatedTeacherMind

@@ -10,8 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from agents.cli import main
-from agents.experts import load_experts
-from agents.models import FakeOpenAIServer, OpenAIChatClient, TransformersClient
+from agents.meta.experts import load_experts
+from agents.models import OpenAIChatClient, TransformersClient
+from agents.models.fake_server import FakeOpenAIServer
 from protocols import ConfigError, UserError
 
 

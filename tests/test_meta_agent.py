@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from agents import AgentGraph, Budget, Runtime
-from agents.experts import Expert, ExpertRegistry
 from agents.meta import MetaAgent, RuleBasedPlanner, SubTask, TaskPlan
+from agents.meta.experts import Expert, ExpertRegistry
 from agents.models import FunctionModel, ModelRequest
 from knowledge_graph.builders import sample_curriculum
 from knowledge_graph.retrieval import Retriever

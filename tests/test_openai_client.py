@@ -12,13 +12,8 @@ import pytest
 from pydantic import BaseModel
 
 from agents import AgentGraph, Budget, FunctionAgent, RunContext, Runtime, SqlRunStore
-from agents.models import (
-    CachedModel,
-    FakeOpenAIServer,
-    ModelRequest,
-    OpenAIChatClient,
-    Scripted,
-)
+from agents.models import CachedModel, ModelRequest, OpenAIChatClient
+from agents.models.fake_server import FakeOpenAIServer, Scripted
 from protocols import (
     Answer,
     Envelope,

@@ -20,8 +20,8 @@ from click.testing import CliRunner
 
 from agents import AgentGraph, Runtime
 from agents.cli import main
+from agents.cli.rebuild import registered_graph_factories
 from agents.demo import start_message
-from agents.rebuild import registered_graph_factories
 from agents.store import SqlRunStore
 from protocols import UserError
 

@@ -27,7 +27,7 @@ from click.testing import CliRunner
 
 from agents import AgentGraph, Budget, FunctionAgent, RunContext, Runtime, SqlRunStore
 from agents.cli import main
-from agents.experts import ExpertRegistry, load_experts
+from agents.meta.experts import ExpertRegistry, load_experts
 from agents.models import CachedModel, ModelRequest, OpenAIChatClient
 from knowledge_graph import SqlGraphStore
 from protocols import Envelope, Error, Message, Question, Stop, StoreError, UserError

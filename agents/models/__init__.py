@@ -7,7 +7,9 @@ The vocabulary (``ModelRequest``, ``ModelResponse``, ``Usage``, ``TextDelta``,
 - ``TransformersClient``: an in-process ``transformers`` model (lazy import; CPU or GPU).
 - ``FunctionModel`` and ``ReplayModel``: test doubles.
 - ``CachedModel``: a record/replay cache in SQLite.
-- ``FakeOpenAIServer``: a real loopback OpenAI-compatible server for tests.
+
+For tests, ``agents.models.fake_server.FakeOpenAIServer`` is a real loopback
+OpenAI-compatible server; it is a test tool, not part of the public API.
 """
 
 from agents.models.base import (
@@ -18,33 +20,25 @@ from agents.models.base import (
     ModelResponse,
     TextDelta,
     Usage,
-    call_hash,
     check_model_requests_allowed,
 )
 from agents.models.cache import CachedModel
-from agents.models.fake_server import FakeOpenAIServer, ReceivedRequest, Scripted
 from agents.models.local import TransformersClient
 from agents.models.openai import OpenAIChatClient
-from agents.models.structured import parse_structured
 from agents.models.testing import FunctionModel, ReplayModel
 
 __all__ = [
     "BLOCK_ENV",
     "CachedModel",
     "ChatMessage",
-    "FakeOpenAIServer",
     "FunctionModel",
     "ModelClient",
     "ModelRequest",
     "ModelResponse",
     "OpenAIChatClient",
-    "ReceivedRequest",
     "ReplayModel",
-    "Scripted",
     "TextDelta",
     "TransformersClient",
     "Usage",
-    "call_hash",
     "check_model_requests_allowed",
-    "parse_structured",
 ]

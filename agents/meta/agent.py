@@ -19,7 +19,7 @@ from typing import Any, Literal, Protocol, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.agent import RunContext
-from agents.experts import ExpertRegistry
+from agents.meta.experts import ExpertRegistry
 from agents.models import ModelClient, ModelRequest
 from knowledge_graph.retrieval import Retriever
 from personas.persona import STRUCTURED_MAX_TOKENS

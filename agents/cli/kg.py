@@ -9,7 +9,7 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
-from agents.cli_options import db_option, make_console, make_progress, output_error
+from agents.cli.options import db_option, make_console, make_progress, output_error
 from agents.store import resolve_db_url
 from knowledge_graph import (
     SqlGraphStore,

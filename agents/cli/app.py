@@ -15,11 +15,11 @@ from rich.table import Table
 from rich.text import Text
 
 from agents.budget import Budget
-from agents.cli_options import db_option, make_console, make_progress, output_error
+from agents.cli.kg import kg
+from agents.cli.options import db_option, make_console, make_progress, output_error
+from agents.cli.rebuild import rebuild_graph
+from agents.cli.render import render_message
 from agents.graph import AgentGraph
-from agents.kg_cli import kg
-from agents.rebuild import rebuild_graph
-from agents.render import render_message
 from agents.runtime import Runtime
 from agents.store import RunRecord, SqlRunStore, resolve_db_url
 from protocols import Event, LyceumError, MessageSent, UserError, json_schema
@@ -353,7 +353,7 @@ experts_file = click.option(
 @experts_file
 def experts_list(path: Path) -> None:
     """Show each expert, its skills and backend."""
-    from agents.experts import load_experts
+    from agents.meta.experts import load_experts
 
     table = Table()
     for col in ("expert", "skills", "backend"):
@@ -378,7 +378,7 @@ def experts_list(path: Path) -> None:
 )
 def experts_check(path: Path, timeout: float) -> None:
     """Probe every expert's endpoint (health and model list); exit 1 if any fails."""
-    from agents.experts import load_experts
+    from agents.meta.experts import load_experts
 
     results = asyncio.run(load_experts(path).check(timeout=timeout))
     for health in results:
@@ -389,5 +389,3 @@ def experts_check(path: Path, timeout: float) -> None:
 
 main.add_command(kg)
 
-if __name__ == "__main__":
-    main()
