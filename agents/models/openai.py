@@ -1,6 +1,12 @@
 """``OpenAIChatClient``: any OpenAI-compatible ``/v1/chat/completions`` endpoint over httpx.
 
-Works with vLLM, the llama.cpp server, Ollama and hosted APIs. Retries 429, 5xx, timeouts
+Works with vLLM, the llama.cpp server, Ollama, ``transformers serve`` and hosted APIs.
+Structured output speaks each server's dialect (``agents.models.dialects``): chosen with
+``dialect=``, or discovered (``"auto"``), falling back when the server refuses
+``response_format`` and remembering the answer. Such a refusal is never retried as
+transient. When a server reports no usage, the client counts the tokens itself (with the
+model's tokenizer when ``tokenizer=`` names a local folder, else ``ceil(chars / 4)``) and
+marks the usage ``estimated``. Retries 429, 5xx, timeouts
 and connection errors with exponential backoff and full jitter, honouring ``Retry-After``;
 limits concurrency; streams over SSE; raises ``ModelHTTPError(status, body)`` when it
 finally fails. A stream that drops before ``[DONE]`` or a ``finish_reason`` is an error
@@ -18,10 +24,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 import time
 from collections.abc import AsyncIterator
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 from urllib.request import getproxies, proxy_bypass
@@ -31,6 +39,7 @@ from httpx_sse import aconnect_sse
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from agents.models.base import (
+    ChatMessage,
     ModelClient,
     ModelRequest,
     ModelResponse,
@@ -38,13 +47,27 @@ from agents.models.base import (
     Usage,
     check_model_requests_allowed,
 )
+from agents.models.dialects import FALLBACK, Dialect, apply_dialect, check_dialect, names_format
+from agents.models.usage import TokenCounter, server_usage
 from protocols import ModelHTTPError, UserError
 from protocols.secrets import Redactor, basic_token, mask_url, url_secrets
 
 __all__ = ["OpenAIChatClient"]
 
 _SHARD = 8
+_ORDER = ("json_schema", "json_object", "prompt")
+log = logging.getLogger(__name__)
 _RETRY_STATUS = frozenset({408, 409, 429}) | frozenset(range(500, 600))
+
+
+class _Unsupported(Exception):
+    """The server refused the structured-output part of the request (never retried)."""
+
+    def __init__(self, status: int, body: str) -> None:
+        super().__init__(body)
+        self.status = status
+        self.body = body
+        self.attempts = 1
 
 
 class _Retryable(Exception):
@@ -170,6 +193,16 @@ class OpenAIChatClient(ModelClient):
         max_backoff: Upper bound of one delay, ``Retry-After`` included.
         max_concurrency: Requests in flight at once from this client.
         seed: Seed of the jitter, for reproducible retry timing.
+        dialect: How structured output (``ModelRequest.response_schema``) is asked for:
+            ``"json_schema"`` (OpenAI, vLLM, Ollama), ``"json_object"`` (llama.cpp:
+            ``{"type": "json_object", "schema": ...}``), ``"prompt"`` (no
+            ``response_format``; the schema goes into a system message), or ``"auto"``:
+            start with ``json_schema`` and, when the server answers 4xx/5xx with an error
+            that names ``response_format`` or the schema, fall back to the next dialect
+            and remember it for this client. ``dialect_in_use`` shows where it landed.
+        tokenizer: A local folder with the model's tokenizer, used to count tokens when the
+            server reports no usage; without it they are estimated as ``ceil(chars / 4)``.
+            Either way the ``Usage`` is marked ``estimated``.
     """
 
     def __init__(
@@ -185,7 +218,10 @@ class OpenAIChatClient(ModelClient):
         max_backoff: float = 30.0,
         max_concurrency: int = 16,
         seed: int | None = None,
+        dialect: Dialect = "auto",
+        tokenizer: str | Path | None = None,
     ) -> None:
+        self.dialect = check_dialect(dialect)
         if not base_url.startswith(("http://", "https://")):
             shown = mask_url(base_url if "://" in base_url else f"//{base_url}").lstrip("/")
             raise UserError(
@@ -229,6 +265,8 @@ class OpenAIChatClient(ModelClient):
         self._max_concurrency = max_concurrency
         self._limit = asyncio.Semaphore(max_concurrency)
         self._rng = random.Random(seed)
+        self._learned: str | None = None
+        self._counter = TokenCounter(tokenizer)
 
     def __repr__(self) -> str:
         return f"OpenAIChatClient(base_url={self.base_url!r}, model={self.model!r})"
@@ -285,7 +323,15 @@ class OpenAIChatClient(ModelClient):
             headers["Authorization"] = self._authorization
         return headers
 
-    def _body(self, request: ModelRequest, *, stream: bool) -> dict[str, Any]:
+    @property
+    def dialect_in_use(self) -> str:
+        """The structured-output dialect the next request will use: ``dialect``, or with
+        ``"auto"`` the one discovered so far (``json_schema`` until a server refuses it)."""
+        if self.dialect != "auto":
+            return self.dialect
+        return self._learned or "json_schema"
+
+    def _body(self, request: ModelRequest, *, stream: bool, dialect: str) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.model,
             "messages": [m.model_dump() for m in request.messages],
@@ -297,11 +343,7 @@ class OpenAIChatClient(ModelClient):
             body["stop"] = list(request.stop)
         if request.seed is not None:
             body["seed"] = request.seed
-        if request.response_schema is not None:
-            body["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": "output", "schema": request.response_schema},
-            }
+        apply_dialect(body, request, dialect)
         if stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
@@ -342,9 +384,14 @@ class OpenAIChatClient(ModelClient):
             return _Retryable(None, f"timed out after {self.timeout:g}s ({type(exc).__name__})")
         return _Retryable(None, self._redact(f"{type(exc).__name__}: {exc}"))
 
-    def _status_error(self, status: int, text: str, headers: httpx.Headers) -> Exception:
-        """The error for an HTTP error status: retryable or final, its body redacted."""
+    def _status_error(
+        self, status: int, text: str, headers: httpx.Headers, body_sent: dict[str, Any]
+    ) -> Exception:
+        """The error for an HTTP error status: retryable or final, its body redacted. A
+        refusal of ``response_format`` is final whatever its status (llama.cpp sends 500)."""
         body = self._redact.body(text)
+        if "response_format" in body_sent and names_format(body):
+            return _Unsupported(status, body[:2000])
         if status in _RETRY_STATUS:
             return _Retryable(status, body[:2000], _retry_after(headers.get("Retry-After")))
         return ModelHTTPError(
@@ -363,7 +410,7 @@ class OpenAIChatClient(ModelClient):
         except httpx.HTTPError as exc:
             raise self._failure(exc) from None
         if response.status_code >= 400:
-            raise self._status_error(response.status_code, response.text, response.headers)
+            raise self._status_error(response.status_code, response.text, response.headers, body)
         text = self._redact.body(response.text)
         try:
             data = self._redact.json(response.json())
@@ -383,7 +430,7 @@ class OpenAIChatClient(ModelClient):
             )
         return data
 
-    def _parse(self, data: dict[str, Any], latency_ms: float, attempts: int) -> ModelResponse:
+    def _parse(self, data: dict[str, Any]) -> tuple[str, str | None]:
         try:
             choice = data["choices"][0]
             text = choice["message"].get("content") or ""
@@ -392,25 +439,44 @@ class OpenAIChatClient(ModelClient):
                 f"{self.url} answered without choices[0].message: {json.dumps(data)[:300]}",
                 status=200,
                 body=json.dumps(data)[:2000],
-                attempts=attempts,
             ) from None
-        usage = data.get("usage") or {}
-        return ModelResponse(
-            text=text,
-            model=str(data.get("model") or self.model),
-            usage=Usage(
-                prompt_tokens=int(usage.get("prompt_tokens") or 0),
-                completion_tokens=int(usage.get("completion_tokens") or 0),
-            ),
-            latency_ms=latency_ms,
-            finish_reason=choice.get("finish_reason"),
-            attempts=attempts,
-        )
+        return str(text), choice.get("finish_reason")
 
-    async def complete(self, request: ModelRequest) -> ModelResponse:
-        check_model_requests_allowed(type(self).__name__, self.url)
-        body = self._body(request, stream=False)
-        start = time.perf_counter()
+    async def _usage(self, reported: Any, body: dict[str, Any], text: str) -> Usage:
+        """The server's usage, or (when it sent none) the client's own count of the
+        messages it sent and the reply, marked ``estimated``."""
+        usage = server_usage(reported if isinstance(reported, dict) else None, text)
+        if usage is not None:
+            return usage
+        sent = [ChatMessage.model_validate(m) for m in body["messages"]]
+        return await self._counter.count(sent, text)
+
+    def _fall_back(self, dialect: str, exc: _Unsupported, attempts: int) -> str:
+        """The dialect to try after ``dialect`` was refused; remembered for this client."""
+        following = FALLBACK.get(dialect) if self.dialect == "auto" else None
+        if following is None:
+            raise ModelHTTPError(
+                f"{self.url} refused structured output in the {dialect!r} dialect "
+                f"(HTTP {exc.status}: {exc.body[:300]}). This is not retried. Set "
+                "dialect='auto' to discover what the server accepts, or choose one: "
+                "'json_object' for llama.cpp, 'prompt' for servers without response_format.",
+                status=exc.status,
+                body=exc.body,
+                attempts=attempts,
+            )
+        if _ORDER.index(following) > _ORDER.index(self._learned or "json_schema"):
+            self._learned = following
+            log.warning(
+                "%s refused response_format in the %r dialect (HTTP %s); using %r from now on",
+                self.url,
+                dialect,
+                exc.status,
+                following,
+            )
+        return following
+
+    async def _post(self, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+        """POST with retries: the JSON answer and the number of attempts it took."""
         attempts = 0
         try:
             async for attempt in self._retrying():
@@ -419,10 +485,41 @@ class OpenAIChatClient(ModelClient):
                     data = await self._post_once(body)
         except _Retryable as exc:
             raise self._final_error(exc, attempts) from None
+        except (ModelHTTPError, _Unsupported) as exc:
+            exc.attempts = attempts
+            raise
+        return data, attempts
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        check_model_requests_allowed(type(self).__name__, self.url)
+        start = time.perf_counter()
+        dialect = self.dialect_in_use
+        before = 0  # attempts spent on dialects the server refused
+        while True:
+            body = self._body(request, stream=False, dialect=dialect)
+            try:
+                data, attempts = await self._post(body)
+                break
+            except _Unsupported as exc:
+                before += exc.attempts
+                dialect = self._fall_back(dialect, exc, before)
+            except ModelHTTPError as exc:
+                exc.attempts += before
+                raise
+        attempts += before
+        try:
+            text, finish = self._parse(data)
         except ModelHTTPError as exc:
             exc.attempts = attempts
             raise
-        return self._parse(data, (time.perf_counter() - start) * 1000, attempts)
+        return ModelResponse(
+            text=text,
+            model=str(data.get("model") or self.model),
+            usage=await self._usage(data.get("usage"), body, text),
+            latency_ms=(time.perf_counter() - start) * 1000,
+            finish_reason=finish,
+            attempts=attempts,
+        )
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[TextDelta | ModelResponse]:
         """Stream over SSE.
@@ -430,11 +527,39 @@ class OpenAIChatClient(ModelClient):
         Failures are retried like ``complete``'s, a stream that drops part-way included.
         A retry's text is checked against what was already yielded and only the rest is
         yielded, so the consumer never sees text twice; if the retry answers differently
-        (sampling without a seed), ``ModelHTTPError`` says so."""
+        (sampling without a seed), ``ModelHTTPError`` says so. A refused ``response_format``
+        falls back as in ``complete`` (the refusal comes before any text)."""
         check_model_requests_allowed(type(self).__name__, self.url)
-        body = self._body(request, stream=True)
         start = time.perf_counter()
         sent: list[str] = []  # what the consumer has been given, over all attempts
+        dialect = self.dialect_in_use
+        before = 0
+        while True:
+            body = self._body(request, stream=True, dialect=dialect)
+            try:
+                async for item in self._stream_retrying(body, sent):
+                    if isinstance(item, TextDelta):
+                        yield item
+                    else:
+                        usage, finish, attempts = item
+                break
+            except _Unsupported as exc:
+                before += exc.attempts
+                dialect = self._fall_back(dialect, exc, before)
+        text = "".join(sent)
+        yield ModelResponse(
+            text=text,
+            model=self.model,
+            usage=await self._usage(usage, body, text),
+            latency_ms=(time.perf_counter() - start) * 1000,
+            finish_reason=finish,
+            attempts=attempts + before,
+        )
+
+    async def _stream_retrying(
+        self, body: dict[str, Any], sent: list[str]
+    ) -> AsyncIterator[TextDelta | tuple[dict[str, Any], str | None, int]]:
+        """Attempts at one stream: fresh text, then ``(usage, finish_reason, attempts)``."""
         usage: dict[str, Any] = {}
         finish: str | None = None
         attempts = 0
@@ -453,17 +578,10 @@ class OpenAIChatClient(ModelClient):
                             usage, finish = item
         except _Retryable as exc:
             raise self._final_error(exc, attempts) from None
-        yield ModelResponse(
-            text="".join(sent),
-            model=self.model,
-            usage=Usage(
-                prompt_tokens=int(usage.get("prompt_tokens") or 0),
-                completion_tokens=int(usage.get("completion_tokens") or 0),
-            ),
-            latency_ms=(time.perf_counter() - start) * 1000,
-            finish_reason=finish,
-            attempts=attempts,
-        )
+        except _Unsupported as exc:
+            exc.attempts = attempts
+            raise
+        yield (usage, finish, attempts)
 
     async def _stream_once(
         self, body: dict[str, Any]
@@ -491,7 +609,7 @@ class OpenAIChatClient(ModelClient):
                 status = source.response.status_code
                 if status >= 400:
                     text = (await source.response.aread()).decode(errors="replace")
-                    raise self._status_error(status, text, source.response.headers)
+                    raise self._status_error(status, text, source.response.headers, body)
                 async for event in source.aiter_sse():
                     if event.data.strip() == "[DONE]":
                         done = True
