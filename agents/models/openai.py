@@ -28,16 +28,23 @@ import logging
 import random
 import time
 from collections.abc import AsyncIterator
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
-from urllib.request import getproxies, proxy_bypass
 
 import httpx
 from httpx_sse import aconnect_sse
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
+from agents.models._transport import (
+    AddQuery,
+    Resume,
+    Retryable,
+    Unsupported,
+    env_proxy,
+    key_problem,
+    retry_after,
+)
 from agents.models.base import (
     ChatMessage,
     ModelClient,
@@ -58,119 +65,6 @@ _SHARD = 8
 _ORDER = ("json_schema", "json_object", "prompt")
 log = logging.getLogger(__name__)
 _RETRY_STATUS = frozenset({408, 409, 429}) | frozenset(range(500, 600))
-
-
-class _Unsupported(Exception):
-    """The server refused the structured-output part of the request (never retried)."""
-
-    def __init__(self, status: int, body: str) -> None:
-        super().__init__(body)
-        self.status = status
-        self.body = body
-        self.attempts = 1
-
-
-class _Retryable(Exception):
-    """One failed attempt that may be retried."""
-
-    def __init__(self, status: int | None, body: str, retry_after: float | None = None) -> None:
-        super().__init__(body)
-        self.status = status
-        self.body = body
-        self.retry_after = retry_after
-
-
-def _key_problem(api_key: str) -> str | None:
-    """What is wrong with an API key, without showing it; None when it looks usable."""
-    if api_key.endswith(("\n", "\r")):
-        return "api_key ends with a newline; strip it (e.g. os.environ['KEY'].strip())"
-    if api_key != api_key.rstrip():
-        return "api_key ends with whitespace; strip it"
-    if api_key != api_key.lstrip():
-        return "api_key starts with whitespace; strip it"
-    if api_key.lower().startswith("bearer "):
-        return "api_key starts with 'Bearer '; pass the key alone, the client adds 'Bearer '"
-    for i, char in enumerate(api_key):
-        if char.isspace() or not char.isprintable():
-            return (
-                f"api_key contains a whitespace or control character (U+{ord(char):04X}) at "
-                f"position {i}; an API key is one printable token, check how it was read"
-            )
-        if not char.isascii():
-            return (
-                f"api_key contains a non-ASCII character at position {i}; HTTP headers carry "
-                "ASCII only, check how the key was read"
-            )
-    return None
-
-
-def _env_proxy(url: str) -> str | None:
-    """The proxy the environment (``HTTPS_PROXY``, ``NO_PROXY``…) sets for ``url``."""
-    parts = urlsplit(url)
-    if parts.hostname and proxy_bypass(parts.hostname):
-        return None
-    proxies = getproxies()
-    return proxies.get(parts.scheme) or proxies.get("all")
-
-
-class _AddQuery(httpx.AsyncBaseTransport):
-    """Adds the base URL's query (e.g. ``?api-key=…``) at the transport, below httpx's
-    request log, so the log shows the URL without it."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, params: httpx.QueryParams) -> None:
-        self._inner = inner
-        self._params = params
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        sent = httpx.Request(
-            request.method,
-            request.url.copy_merge_params(self._params),
-            headers=request.headers,
-            stream=request.stream,
-            extensions=request.extensions,
-        )
-        return await self._inner.handle_async_request(sent)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-
-class _Resume:
-    """Splices a retried stream onto the text already yielded by earlier attempts."""
-
-    def __init__(self, sent: str, attempt: int, url: str) -> None:
-        self._sent = sent
-        self._pos = 0
-        self._attempt = attempt
-        self._url = url
-
-    def fresh(self, piece: str) -> str:
-        """The part of ``piece`` the consumer has not seen yet."""
-        overlap = self._sent[self._pos : self._pos + len(piece)]
-        self._pos += len(piece)
-        if not piece.startswith(overlap):
-            raise ModelHTTPError(
-                f"{self._url} dropped a stream after {len(self._sent)} characters, and "
-                f"attempt {self._attempt} answered differently, so the reply cannot be "
-                "resumed; set a seed and temperature 0, or use complete() instead of stream()",
-                status=None,
-                body="",
-                attempts=self._attempt,
-            )
-        return piece[len(overlap) :]
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
 
 
 class OpenAIChatClient(ModelClient):
@@ -234,7 +128,7 @@ class OpenAIChatClient(ModelClient):
                 f"{max_concurrency}, {max_retries}, {timeout}"
             )
         if api_key is not None:
-            problem = _key_problem(api_key)
+            problem = key_problem(api_key)
             if problem:
                 raise UserError(problem)
         parts = urlsplit(base_url)
@@ -314,8 +208,8 @@ class OpenAIChatClient(ModelClient):
             return httpx.AsyncClient(limits=limits)
         # The query is added by the transport; proxies from the environment are applied
         # there too, as httpx would (the client's own env handling would bypass it).
-        inner = httpx.AsyncHTTPTransport(limits=limits, proxy=_env_proxy(self._root))
-        return httpx.AsyncClient(transport=_AddQuery(inner, self._query), trust_env=False)
+        inner = httpx.AsyncHTTPTransport(limits=limits, proxy=env_proxy(self._root))
+        return httpx.AsyncClient(transport=AddQuery(inner, self._query), trust_env=False)
 
     def _headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json"}
@@ -353,7 +247,7 @@ class OpenAIChatClient(ModelClient):
         exc = state.outcome.exception() if state.outcome else None
         ceiling = min(self.max_backoff, self.backoff * 2 ** (state.attempt_number - 1))
         delay = self._rng.uniform(0, ceiling)
-        if isinstance(exc, _Retryable) and exc.retry_after is not None:
+        if isinstance(exc, Retryable) and exc.retry_after is not None:
             delay = max(delay, exc.retry_after)
         return min(delay, self.max_backoff)
 
@@ -361,11 +255,11 @@ class OpenAIChatClient(ModelClient):
         return AsyncRetrying(
             stop=stop_after_attempt(self.max_retries + 1),
             wait=self._wait,
-            retry=retry_if_exception(lambda e: isinstance(e, _Retryable)),
+            retry=retry_if_exception(lambda e: isinstance(e, Retryable)),
             reraise=True,
         )
 
-    def _final_error(self, exc: _Retryable, attempts: int) -> ModelHTTPError:
+    def _final_error(self, exc: Retryable, attempts: int) -> ModelHTTPError:
         if exc.status is None:
             what = f"could not get a response ({exc.body})"
             fix = "Is the server running and reachable? Check base_url and timeout."
@@ -379,10 +273,10 @@ class OpenAIChatClient(ModelClient):
             attempts=attempts,
         )
 
-    def _failure(self, exc: httpx.HTTPError) -> _Retryable:
+    def _failure(self, exc: httpx.HTTPError) -> Retryable:
         if isinstance(exc, httpx.TimeoutException):
-            return _Retryable(None, f"timed out after {self.timeout:g}s ({type(exc).__name__})")
-        return _Retryable(None, self._redact(f"{type(exc).__name__}: {exc}"))
+            return Retryable(None, f"timed out after {self.timeout:g}s ({type(exc).__name__})")
+        return Retryable(None, self._redact(f"{type(exc).__name__}: {exc}"))
 
     def _status_error(
         self, status: int, text: str, headers: httpx.Headers, body_sent: dict[str, Any]
@@ -391,9 +285,9 @@ class OpenAIChatClient(ModelClient):
         refusal of ``response_format`` is final whatever its status (llama.cpp sends 500)."""
         body = self._redact.body(text)
         if "response_format" in body_sent and names_format(body):
-            return _Unsupported(status, body[:2000])
+            return Unsupported(status, body[:2000])
         if status in _RETRY_STATUS:
-            return _Retryable(status, body[:2000], _retry_after(headers.get("Retry-After")))
+            return Retryable(status, body[:2000], retry_after(headers.get("Retry-After")))
         return ModelHTTPError(
             f"{self.url} answered HTTP {status}: {body[:300]}. "
             "This status is not retried; check the request, model name and API key.",
@@ -451,7 +345,7 @@ class OpenAIChatClient(ModelClient):
         sent = [ChatMessage.model_validate(m) for m in body["messages"]]
         return await self._counter.count(sent, text)
 
-    def _fall_back(self, dialect: str, exc: _Unsupported, attempts: int) -> str:
+    def _fall_back(self, dialect: str, exc: Unsupported, attempts: int) -> str:
         """The dialect to try after ``dialect`` was refused; remembered for this client."""
         following = FALLBACK.get(dialect) if self.dialect == "auto" else None
         if following is None:
@@ -483,9 +377,9 @@ class OpenAIChatClient(ModelClient):
                 with attempt:
                     attempts = attempt.retry_state.attempt_number
                     data = await self._post_once(body)
-        except _Retryable as exc:
+        except Retryable as exc:
             raise self._final_error(exc, attempts) from None
-        except (ModelHTTPError, _Unsupported) as exc:
+        except (ModelHTTPError, Unsupported) as exc:
             exc.attempts = attempts
             raise
         return data, attempts
@@ -500,7 +394,7 @@ class OpenAIChatClient(ModelClient):
             try:
                 data, attempts = await self._post(body)
                 break
-            except _Unsupported as exc:
+            except Unsupported as exc:
                 before += exc.attempts
                 dialect = self._fall_back(dialect, exc, before)
             except ModelHTTPError as exc:
@@ -543,7 +437,7 @@ class OpenAIChatClient(ModelClient):
                     else:
                         usage, finish, attempts = item
                 break
-            except _Unsupported as exc:
+            except Unsupported as exc:
                 before += exc.attempts
                 dialect = self._fall_back(dialect, exc, before)
         text = "".join(sent)
@@ -567,7 +461,7 @@ class OpenAIChatClient(ModelClient):
             async for attempt in self._retrying():
                 with attempt:
                     attempts = attempt.retry_state.attempt_number
-                    resume = _Resume("".join(sent), attempts, self.url)
+                    resume = Resume("".join(sent), attempts, self.url)
                     async for item in self._stream_once(body):
                         if isinstance(item, TextDelta):
                             fresh = resume.fresh(item.text)
@@ -576,9 +470,9 @@ class OpenAIChatClient(ModelClient):
                                 yield TextDelta(text=fresh)
                         else:
                             usage, finish = item
-        except _Retryable as exc:
+        except Retryable as exc:
             raise self._final_error(exc, attempts) from None
-        except _Unsupported as exc:
+        except Unsupported as exc:
             exc.attempts = attempts
             raise
         yield (usage, finish, attempts)
@@ -588,7 +482,7 @@ class OpenAIChatClient(ModelClient):
     ) -> AsyncIterator[TextDelta | tuple[dict[str, Any], str | None]]:
         """One attempt: redacted text pieces, then ``(usage, finish_reason)``.
 
-        Raises ``_Retryable`` when the stream ends before ``[DONE]`` and without a
+        Raises ``Retryable`` when the stream ends before ``[DONE]`` and without a
         ``finish_reason``: the connection dropped and the text is truncated."""
         usage: dict[str, Any] = {}
         finish: str | None = None
@@ -630,7 +524,7 @@ class OpenAIChatClient(ModelClient):
                 body=str(exc),
             ) from None
         if not done and finish is None:
-            raise _Retryable(
+            raise Retryable(
                 None,
                 "the stream ended before [DONE] and without a finish_reason; the connection "
                 "dropped and the reply is truncated",
