@@ -363,3 +363,44 @@ def test_a_tokenizer_that_is_not_a_folder_is_a_clear_error(tmp_path: Path) -> No
     counter = TokenCounter(tmp_path / "missing")
     with pytest.raises(UserError, match="is not a folder; give the local folder"):
         asyncio.run(counter.count((), "hi"))
+
+
+async def test_a_tokenizer_with_a_chat_template_counts_the_templated_prompt(
+    tmp_path: Path, tokenizer_folder: Path
+) -> None:
+    from transformers import AutoTokenizer
+
+    folder = tmp_path / "templated"
+    tok = AutoTokenizer.from_pretrained(str(tokenizer_folder))
+    tok.chat_template = "{% for m in messages %}{{ m['role'] }} : {{ m['content'] }} {% endfor %}"
+    tok.save_pretrained(folder)
+    with FakeOpenAIServer(lambda body: Scripted(text=REPLY), mode="llamacpp") as server:
+        client = client_for(server, tokenizer=folder)
+        _, calls, _ = await run(tmp_path, streaming_graph(client, 1), client)
+    (call,) = calls
+    # "user : Tell me about fractions ." is 7 tokens: the template's role and colon count
+    assert (call.prompt_tokens, call.completion_tokens) == (7, 15)
+
+
+@pytest.mark.parametrize(
+    ("temperature", "expected"),
+    [(0.0, [0.0, 0.3, 0.5, 0.7, 0.9, 1.0]), (1.5, [1.5] * 6)],
+)
+async def test_re_ask_temperatures_rise_to_one_and_never_fall(
+    temperature: float, expected: list[float]
+) -> None:
+    from agents.models import FunctionModel
+    from agents.models.structured import complete_structured
+    from protocols import UnexpectedModelOutput
+
+    model = FunctionModel(lambda request: "not json")
+    with pytest.raises(UnexpectedModelOutput):
+        await complete_structured(
+            model.complete,
+            ModelRequest.of("q", temperature=temperature, seed=3),
+            Verdict,
+            max_retries=5,
+        )
+    assert [(r.temperature, r.seed) for r in model.calls] == list(
+        zip(expected, range(3, 9), strict=True)
+    )

@@ -75,7 +75,7 @@ def _reask(
     the same text again: the reply and the validation error are appended as turns; the
     seed changes (``first.seed + attempt``; with no seed, one derived from the first
     request's hash); the temperature rises to at least 0.3, then by 0.2 per re-ask, up
-    to 1.0.
+    to 1.0 (a caller's temperature above 1.0 is kept, never lowered).
     """
     base = first.seed
     if base is None:
@@ -85,7 +85,10 @@ def _reask(
     return follow.model_copy(
         update={
             "seed": base + attempt,
-            "temperature": round(min(temperature, REASK_MAX_TEMPERATURE), 6),
+            # capped at 1.0, but never below what the caller asked for
+            "temperature": round(
+                min(temperature, max(REASK_MAX_TEMPERATURE, first.temperature)), 6
+            ),
         }
     )
 
