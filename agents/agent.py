@@ -141,8 +141,14 @@ class RunContext(ModelContext):
         if output is None:
             return await self._gateway.complete(self.agent, client, request)
 
+        attempts = 0
+
         async def attempt(req: ModelRequest) -> ModelResponse:
-            return await self._gateway.complete(self.agent, client, req)
+            nonlocal attempts
+            attempts += 1
+            return await self._gateway.complete(
+                self.agent, client, req, structured_attempt=attempts
+            )
 
         value, _ = await complete_structured(attempt, request, output, max_retries=max_retries)
         return value

@@ -105,6 +105,12 @@ class BudgetTracker:
         self.model_calls += 1
         self._check_warn("model_calls", self.model_calls, self.budget.model_calls)
 
+    def tokens_left(self) -> int | None:
+        """Tokens left of the budget (0 when spent), or None when tokens are not limited."""
+        if self.budget.tokens is None:
+            return None
+        return max(0, self.budget.tokens - self.tokens)
+
     def add_tokens(self, n: int) -> None:
         self.tokens += n
         limit = self.budget.tokens

@@ -4,6 +4,13 @@ It checks the budget, emits ``ModelCallStarted``/``TokenDelta``/``ModelCallFinis
 records every call (failures too; never headers or keys; the runtime stores it with the step
 it belongs to) and, when replaying a run, serves recorded responses instead of calling the
 model.
+
+Token budgets hold for every call, streams included. A call's ``max_tokens`` is capped to
+what is left of the run's token budget (the call's hash stays that of the request as the
+agent made it, so a replay matches it whatever was left; the record holds what was sent).
+A stream is also stopped as soon as its text, estimated at ``ceil(chars / 4)`` tokens,
+passes what is left, for servers that ignore ``max_tokens``. Usage a client had to
+estimate (``Usage.estimated``) counts like any other and is recorded as estimated.
 """
 
 from __future__ import annotations
@@ -12,23 +19,62 @@ import time
 import uuid
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from agents.budget import BudgetTracker
 from agents.models.base import ModelClient, ModelRequest, ModelResponse, TextDelta, call_hash
+from agents.models.usage import chars_to_tokens, estimate_tokens
 from agents.store import ModelCallRecord
 from protocols import (
+    BudgetExceeded,
     Event,
     LyceumError,
     ModelCallFinished,
     ModelCallStarted,
     ModelHTTPError,
     TokenDelta,
+    Usage,
     UserError,
 )
 
 __all__ = ["ModelGateway", "ReplaySource"]
+
+
+_NO_USAGE = Usage()
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One model call in flight: what ``_finish`` records about it."""
+
+    call_id: str
+    seq: int
+    agent: str
+    client: ModelClient
+    op: str
+    request: dict[str, Any]
+    rhash: str
+    started: float
+
+
+class _StreamOverBudget(Exception):
+    """A stream's text passed the run's remaining token budget."""
+
+
+@asynccontextmanager
+async def _closing(
+    stream: AsyncIterator[TextDelta | ModelResponse],
+) -> AsyncIterator[AsyncIterator[TextDelta | ModelResponse]]:
+    """Close a client's stream (an async generator) when we stop reading it early."""
+    try:
+        yield stream
+    finally:
+        close = getattr(stream, "aclose", None)
+        if close is not None:
+            await close()
 
 
 class ReplaySource:
@@ -77,7 +123,9 @@ class ModelGateway:
         """End of the run: refuse new calls, and record nothing of calls still in flight."""
         self.closed = True
 
-    def _start(self, agent: str, client: ModelClient) -> tuple[str, int]:
+    def _start(
+        self, agent: str, client: ModelClient, op: str, request: dict[str, Any], rhash: str
+    ) -> _Call:
         if self.closed:
             raise UserError(
                 f"agent {agent!r} called {client.describe()} after run {self.run_id} ended; "
@@ -97,27 +145,22 @@ class ModelGateway:
                 timestamp=self.clock(),
             )
         )
-        return call_id, self._seq
+        return _Call(call_id, self._seq, agent, client, op, request, rhash, time.perf_counter())
 
     def _finish(
         self,
+        call: _Call,
         *,
-        call_id: str,
-        seq: int,
-        agent: str,
-        client: ModelClient,
-        op: str,
-        request: dict[str, Any],
-        rhash: str,
-        started: float,
         response: dict[str, Any] | None,
-        usage: tuple[int, int],
-        attempts: int,
-        error: BaseException | None,
+        usage: Usage = _NO_USAGE,
+        attempts: int = 1,
+        error: BaseException | None = None,
     ) -> None:
         if self.closed:  # the run ended while this call was in flight: drop it
             return
-        latency = (time.perf_counter() - started) * 1000
+        call_id, seq, agent, client = call.call_id, call.seq, call.agent, call.client
+        op, request, rhash = call.op, call.request, call.rhash
+        latency = (time.perf_counter() - call.started) * 1000
         error_text = f"{type(error).__name__}: {error}" if error is not None else None
         if self.record is not None:  # stored with the step it belongs to
             self.record(
@@ -134,8 +177,9 @@ class ModelGateway:
                     status="ok" if error is None else "error",
                     error=error_text,
                     latency_ms=latency,
-                    prompt_tokens=usage[0],
-                    completion_tokens=usage[1],
+                    prompt_tokens=usage.prompt_tokens,
+                    completion_tokens=usage.completion_tokens,
+                    usage_estimated=usage.estimated,
                     attempts=attempts,
                     created_at=self.clock(),
                 )
@@ -146,12 +190,23 @@ class ModelGateway:
                 call_id=call_id,
                 agent=agent,
                 latency_ms=latency,
-                prompt_tokens=usage[0],
-                completion_tokens=usage[1],
+                prompt_tokens=usage.prompt_tokens,
+                completion_tokens=usage.completion_tokens,
                 error=error_text,
                 timestamp=self.clock(),
             )
         )
+
+    def _capped(self, request: ModelRequest) -> ModelRequest:
+        """``request`` with ``max_tokens`` at most the run's remaining token budget."""
+        left = self.tracker.tokens_left()
+        if left is None:
+            return request
+        if left <= 0:
+            raise BudgetExceeded("tokens", self.tracker.tokens, self.tracker.budget.tokens or 0)
+        if request.max_tokens is None or request.max_tokens > left:
+            return request.model_copy(update={"max_tokens": left})
+        return request
 
     def _replayed(self, agent: str, rhash: str) -> dict[str, Any]:
         assert self.replay is not None
@@ -166,12 +221,21 @@ class ModelGateway:
         return record.response
 
     async def complete(
-        self, agent: str, client: ModelClient, request: ModelRequest
+        self,
+        agent: str,
+        client: ModelClient,
+        request: ModelRequest,
+        *,
+        structured_attempt: int | None = None,
     ) -> ModelResponse:
+        """One budgeted, recorded completion. ``structured_attempt`` numbers the attempts
+        of one structured-output call (1, 2, ...) in the record's request."""
+        rhash = call_hash(client.model, "complete", request.model_dump(mode="json"))
+        request = self._capped(request)
         payload = request.model_dump(mode="json")
-        rhash = call_hash(client.model, "complete", payload)
-        call_id, seq = self._start(agent, client)
-        started = time.perf_counter()
+        if structured_attempt is not None:
+            payload["structured_attempt"] = structured_attempt
+        call = self._start(agent, client, "complete", payload, rhash)
         try:
             if self.replay is not None:
                 response = ModelResponse.model_validate(self._replayed(agent, rhash))
@@ -179,78 +243,73 @@ class ModelGateway:
                 response = await client.complete(request)
         except (LyceumError, OSError, ValueError, RuntimeError) as exc:
             attempts = getattr(exc, "attempts", 1)
-            self._finish(
-                call_id=call_id,
-                seq=seq,
-                agent=agent,
-                client=client,
-                op="complete",
-                request=payload,
-                rhash=rhash,
-                started=started,
-                response=None,
-                usage=(0, 0),
-                attempts=attempts,
-                error=exc,
-            )
+            self._finish(call, response=None, attempts=attempts, error=exc)
             raise
-        usage = (response.usage.prompt_tokens, response.usage.completion_tokens)
         self._finish(
-            call_id=call_id,
-            seq=seq,
-            agent=agent,
-            client=client,
-            op="complete",
-            request=payload,
-            rhash=rhash,
-            started=started,
+            call,
             response=response.model_dump(mode="json"),
-            usage=usage,
+            usage=response.usage,
             attempts=response.attempts,
             error=None,
         )
-        self.tracker.add_tokens(sum(usage))
+        self.tracker.add_tokens(response.usage.total_tokens)
         return response
 
     async def stream(
         self, agent: str, client: ModelClient, request: ModelRequest
     ) -> AsyncIterator[str]:
+        rhash = call_hash(client.model, "complete", request.model_dump(mode="json"))
+        request = self._capped(request)
         payload = request.model_dump(mode="json")
-        rhash = call_hash(client.model, "complete", payload)
-        call_id, seq = self._start(agent, client)
-        started = time.perf_counter()
+        left = self.tracker.tokens_left()
+        call = self._start(agent, client, "complete", payload, rhash)
         final: ModelResponse | None = None
+        chars = 0
         try:
             if self.replay is not None:
                 final = ModelResponse.model_validate(self._replayed(agent, rhash))
                 yield final.text
             else:
-                async for piece in client.stream(request):
-                    if isinstance(piece, TextDelta):
+                async with _closing(client.stream(request)) as pieces:
+                    async for piece in pieces:
+                        if not isinstance(piece, TextDelta):
+                            final = piece
+                            continue
+                        chars += len(piece.text)
+                        if left is not None and chars_to_tokens(chars) > left:
+                            raise _StreamOverBudget(chars)
                         self.emit(
                             TokenDelta(
                                 run_id=self.run_id,
-                                call_id=call_id,
+                                call_id=call.call_id,
                                 agent=agent,
                                 text=piece.text,
                                 timestamp=self.clock(),
                             )
                         )
                         yield piece.text
-                    else:
-                        final = piece
+        except _StreamOverBudget:
+            usage = Usage(
+                prompt_tokens=sum(estimate_tokens(m.content) for m in request.messages),
+                completion_tokens=chars_to_tokens(chars),
+                estimated=True,
+            )
+            over = BudgetExceeded(
+                "tokens", self.tracker.tokens + usage.total_tokens, self.tracker.budget.tokens or 0
+            )
+            self._finish(
+                call,
+                response=None,
+                usage=usage,
+                attempts=1,
+                error=over,
+            )
+            self.tracker.add_tokens(usage.total_tokens)
+            raise over from None
         except (LyceumError, OSError, ValueError, RuntimeError) as exc:
             self._finish(
-                call_id=call_id,
-                seq=seq,
-                agent=agent,
-                client=client,
-                op="complete",
-                request=payload,
-                rhash=rhash,
-                started=started,
+                call,
                 response=None,
-                usage=(0, 0),
                 attempts=getattr(exc, "attempts", 1),
                 error=exc,
             )
@@ -261,30 +320,21 @@ class ModelGateway:
                 status=None,
                 body="",
             )
-        usage = (final.usage.prompt_tokens, final.usage.completion_tokens)
         self._finish(
-            call_id=call_id,
-            seq=seq,
-            agent=agent,
-            client=client,
-            op="complete",
-            request=payload,
-            rhash=rhash,
-            started=started,
+            call,
             response=final.model_dump(mode="json"),
-            usage=usage,
+            usage=final.usage,
             attempts=final.attempts,
             error=None,
         )
-        self.tracker.add_tokens(sum(usage))
+        self.tracker.add_tokens(final.usage.total_tokens)
 
     async def score(
         self, agent: str, client: ModelClient, prompt: str, continuations: list[str]
     ) -> list[float]:
         payload = {"prompt": prompt, "continuations": continuations}
         rhash = call_hash(client.model, "score", payload)
-        call_id, seq = self._start(agent, client)
-        started = time.perf_counter()
+        call = self._start(agent, client, "score", payload, rhash)
         try:
             if self.replay is not None:
                 scores = [float(s) for s in self._replayed(agent, rhash)["scores"]]
@@ -292,31 +342,15 @@ class ModelGateway:
                 scores = await client.score(prompt, continuations)
         except (LyceumError, OSError, ValueError, RuntimeError, NotImplementedError) as exc:
             self._finish(
-                call_id=call_id,
-                seq=seq,
-                agent=agent,
-                client=client,
-                op="score",
-                request=payload,
-                rhash=rhash,
-                started=started,
+                call,
                 response=None,
-                usage=(0, 0),
                 attempts=1,
                 error=exc,
             )
             raise
         self._finish(
-            call_id=call_id,
-            seq=seq,
-            agent=agent,
-            client=client,
-            op="score",
-            request=payload,
-            rhash=rhash,
-            started=started,
+            call,
             response={"scores": scores},
-            usage=(0, 0),
             attempts=1,
             error=None,
         )

@@ -106,12 +106,21 @@ class ModelRequest(BaseModel):
 
 
 class Usage(BaseModel):
-    """Token usage of one call."""
+    """Token usage of one call.
+
+    Attributes:
+        prompt_tokens: Tokens of the prompt.
+        completion_tokens: Tokens of the reply.
+        estimated: True when the numbers were counted by the client (with a local
+            tokenizer) or estimated, because the server reported no usage; False when
+            they are the server's own count.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    estimated: bool = False
 
     @property
     def total_tokens(self) -> int:

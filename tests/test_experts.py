@@ -87,6 +87,12 @@ def test_the_cli_lists_and_checks(tmp_path: Path) -> None:
             ":4: field 'experts.0.backend.openai.model': Field required",
         ),
         (
+            "experts:\n  - name: a\n    skills: [x]\n    backend: {kind: openai, base_url: u,"
+            " model: m, dialect: grammar}\n",
+            ":4: field 'experts.0.backend.openai.dialect': Input should be 'auto', "
+            "'json_schema', 'json_object' or 'prompt'",
+        ),
+        (
             "experts:\n  - name: a\n    skills: [x]\n    backend: {kind: vllm, path: p}\n",
             ":4: field 'experts.0.backend'",
         ),

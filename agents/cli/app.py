@@ -21,7 +21,7 @@ from agents.cli.rebuild import rebuild_graph
 from agents.cli.render import render_message
 from agents.graph import AgentGraph
 from agents.runtime import Runtime
-from agents.store import RunRecord, SqlRunStore, resolve_db_url
+from agents.store import ModelCallRecord, RunRecord, SqlRunStore, resolve_db_url
 from protocols import Event, LyceumError, MessageSent, UserError, json_schema
 from protocols.secrets import mask_db_url, mask_url
 
@@ -256,12 +256,23 @@ def runs_show(run_id: str, db: str | None, as_json: bool) -> None:
         out["model_calls"] = [c.model_dump(mode="json") for c in calls]
         click.echo(json.dumps(out, indent=2))
         return
-    _print_run(record, len(calls))
+    _print_run(record, calls)
     for i, message in enumerate(messages):
         click.echo(f"  {i:3d}  {render_message(message)}")
 
 
-def _print_run(record: RunRecord, calls: int) -> None:
+def _tokens_line(calls: list[ModelCallRecord]) -> str:
+    """Tokens of the run's model calls, saying how many of them were estimated."""
+    prompt = sum(c.prompt_tokens for c in calls)
+    completion = sum(c.completion_tokens for c in calls)
+    estimated = [c for c in calls if c.usage_estimated]
+    line = f"  tokens {prompt} prompt + {completion} completion"
+    if estimated:
+        line += f" ({len(estimated)} of {len(calls)} calls estimated: the server sent no usage)"
+    return line
+
+
+def _print_run(record: RunRecord, calls: list[ModelCallRecord]) -> None:
     console = make_console()
     console.print(
         Text.assemble(
@@ -274,9 +285,11 @@ def _print_run(record: RunRecord, calls: int) -> None:
     if record.stop_detail:
         console.print(f"  {record.stop_detail}", markup=False)
     console.print(
-        f"  created {record.created_at.isoformat()}  seed {record.seed}  model calls {calls}",
+        f"  created {record.created_at.isoformat()}  seed {record.seed}  model calls {len(calls)}",
         markup=False,
     )
+    if calls:
+        console.print(_tokens_line(calls), markup=False)
     console.print(f"  budget {record.budget}  usage {record.usage or '-'}", markup=False)
 
 
@@ -388,4 +401,3 @@ def experts_check(path: Path, timeout: float) -> None:
 
 
 main.add_command(kg)
-

@@ -4,6 +4,10 @@
       - name: fractions-tutor
         skills: [fraction_addition, fraction_subtraction]
         backend: {kind: openai, base_url: "http://localhost:8000/v1", model: tutor-7b}
+      - name: llama-cpp-tutor              # llama.cpp: json_object + schema
+        skills: [fraction_addition]
+        backend: {kind: openai, base_url: "http://localhost:8080/v1", model: gemma,
+                  dialect: json_object}
         generation: {temperature: 0.2, max_tokens: 256}
       - name: algebra-lora                 # a LoRA adapter on a shared vLLM base model
         skills: [one_step_equations]
@@ -27,6 +31,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.models import ModelClient, OpenAIChatClient, TransformersClient
+from agents.models.dialects import Dialect
 from protocols import ConfigError, UserError
 from protocols.config import load_yaml, validate_yaml
 from protocols.secrets import Redactor, mask_url, url_secrets
@@ -38,18 +43,29 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class OpenAIBackend(_Strict):
+class _Served(_Strict):
+    """Settings of a model served over the OpenAI-compatible API.
+
+    ``dialect`` is how structured output is asked for (``OpenAIChatClient(dialect=...)``):
+    ``auto`` (discover), ``json_schema`` (OpenAI, vLLM, Ollama), ``json_object``
+    (llama.cpp) or ``prompt`` (servers without ``response_format``, e.g. ``transformers
+    serve``). ``tokenizer`` is a local tokenizer folder for counting tokens when the server
+    reports no usage."""
+
+    base_url: str
+    api_key_env: str | None = None
+    dialect: Dialect = "auto"
+    tokenizer: str | None = None
+
+
+class OpenAIBackend(_Served):
     kind: Literal["openai"]
-    base_url: str
     model: str
-    api_key_env: str | None = None
 
 
-class LoraBackend(_Strict):
+class LoraBackend(_Served):
     kind: Literal["lora"]
-    base_url: str
     adapter: str
-    api_key_env: str | None = None
 
 
 class TransformersBackend(_Strict):
@@ -134,7 +150,14 @@ class ExpertRegistry:
         key = (api_keys or {}).get(backend.api_key_env or "") if backend.api_key_env else None
         model = backend.model if isinstance(backend, OpenAIBackend) else backend.adapter
         try:
-            return OpenAIChatClient(backend.base_url, model, api_key=key, http_client=http_client)
+            return OpenAIChatClient(
+                backend.base_url,
+                model,
+                api_key=key,
+                http_client=http_client,
+                dialect=backend.dialect,
+                tokenizer=backend.tokenizer,
+            )
         except UserError as exc:
             source = f"${backend.api_key_env}" if backend.api_key_env else "base_url"
             raise UserError(f"expert {expert.name!r} (key from {source}): {exc}") from None

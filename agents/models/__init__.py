@@ -3,7 +3,9 @@
 The vocabulary (``ModelRequest``, ``ModelResponse``, ``Usage``, ``TextDelta``,
 ``ModelClient``) lives in ``protocols.models`` and is re-exported here.
 
-- ``OpenAIChatClient``: any OpenAI-compatible server over httpx (vLLM, llama.cpp, Ollama).
+- ``OpenAIChatClient``: any OpenAI-compatible server over httpx (vLLM, llama.cpp, Ollama,
+  ``transformers serve``), speaking each one's structured-output dialect
+  (``agents.models.dialects``).
 - ``TransformersClient``: an in-process ``transformers`` model (lazy import; CPU or GPU).
 - ``FunctionModel`` and ``ReplayModel``: test doubles.
 - ``CachedModel``: a record/replay cache in SQLite.

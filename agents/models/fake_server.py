@@ -9,6 +9,11 @@ is empty, ``default`` answers::
         server.enqueue(Scripted(status=429, headers={"Retry-After": "0.1"}))
         server.enqueue(Scripted(text="hello"))
         client = OpenAIChatClient(server.base_url, "fake")
+
+``mode`` reproduces how a real server treats structured output and usage (see
+``MODES``): which ``response_format`` it refuses and with what error body, which schema
+it would enforce (``ReceivedRequest.enforced_schema``), and whether a stream ends with a
+usage chunk. The replies themselves are always what the script says.
 """
 
 from __future__ import annotations
@@ -20,10 +25,88 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
-__all__ = ["FakeOpenAIServer", "ReceivedRequest", "Scripted"]
+__all__ = ["MODES", "FakeOpenAIServer", "ReceivedRequest", "Scripted", "ServerMode"]
+
+Mode = Literal["openai", "vllm", "llamacpp", "ollama", "transformers"]
+
+# llama.cpp's answer to ``response_format: {"type": "json_schema", ...}`` as the issue
+# recorded it (llama-cpp-python 0.3.36 serving Gemma 3 270M): HTTP 500.
+LLAMACPP_JSON_SCHEMA_ERROR = json.dumps(
+    {
+        "error": {
+            "code": 500,
+            "message": '"response_format" must be one of "text" or "json_object"',
+            "type": "server_error",
+        }
+    }
+)
+
+
+@dataclass(frozen=True)
+class ServerMode:
+    """How one server treats ``response_format`` and streamed usage.
+
+    Attributes:
+        refuse: ``response_format`` types answered with ``error`` instead of a reply.
+        error: ``(status, body)`` of that refusal.
+        schema_from: Per accepted type, where the enforced schema is read from
+            (``"json_schema"``: ``json_schema.schema``; ``"schema"``: ``schema``;
+            ``None``: nothing is enforced, only "some JSON").
+        ignores_format: The server ignores ``response_format`` altogether.
+        stream_usage: ``"asked"`` sends a usage chunk when ``stream_options.include_usage``
+            is true, ``"always"`` always, ``"never"`` never.
+    """
+
+    refuse: frozenset[str] = frozenset()
+    error: tuple[int, str] = (400, "")
+    schema_from: dict[str, str | None] = field(default_factory=dict)
+    ignores_format: bool = False
+    stream_usage: Literal["asked", "always", "never"] = "asked"
+
+    def enforced_schema(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        """The JSON schema this server would constrain the reply to, if any."""
+        fmt = body.get("response_format")
+        if self.ignores_format or not isinstance(fmt, dict):
+            return None
+        where = self.schema_from.get(str(fmt.get("type")))
+        if where == "json_schema":
+            schema = (fmt.get("json_schema") or {}).get("schema")
+        elif where == "schema":
+            schema = fmt.get("schema")
+        else:
+            schema = None
+        return schema if isinstance(schema, dict) else None
+
+
+# Sources, read for these modes:
+# - vLLM (openai/protocol.py): json_schema -> structured outputs with the schema;
+#   json_object -> any JSON object. Usage in a stream only with include_usage.
+# - llama.cpp: the version the issue ran refused json_schema with the body above;
+#   json_object's ``schema`` becomes a grammar (tools/server utils.hpp,
+#   ``oaicompat_chat_params_parse``). Its SSE streams carried no usage chunk.
+# - Ollama (openai/openai.go ``FromChatRequest``): json_schema -> ``format`` = the schema;
+#   json_object -> ``format: "json"`` (schema ignored); other types ignored.
+#   middleware/openai.go sends a usage chunk only when include_usage is true.
+# - transformers serve 5.x (cli/serving/chat_completion.py): response_format is in
+#   ``UNUSED_CHAT_COMPLETION_FIELDS``, logged and ignored; the last SSE chunk always
+#   carries usage.
+MODES: dict[str, ServerMode] = {
+    "openai": ServerMode(
+        schema_from={"json_schema": "json_schema", "json_object": None}, stream_usage="always"
+    ),
+    "vllm": ServerMode(schema_from={"json_schema": "json_schema", "json_object": None}),
+    "llamacpp": ServerMode(
+        refuse=frozenset({"json_schema"}),
+        error=(500, LLAMACPP_JSON_SCHEMA_ERROR),
+        schema_from={"json_object": "schema"},
+        stream_usage="never",
+    ),
+    "ollama": ServerMode(schema_from={"json_schema": "json_schema", "json_object": None}),
+    "transformers": ServerMode(ignores_format=True, stream_usage="always"),
+}
 
 
 @dataclass(frozen=True)
@@ -50,11 +133,13 @@ class Scripted:
 
 @dataclass(frozen=True)
 class ReceivedRequest:
-    """A request the server received: path, headers and the parsed JSON body."""
+    """A request the server received: path, headers, the parsed JSON body, and the schema
+    the server's mode would have enforced on the reply (None when none)."""
 
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
+    enforced_schema: dict[str, Any] | None = None
 
 
 def _completion(text: str, model: str, prompt_tokens: int) -> dict[str, Any]:
@@ -108,9 +193,17 @@ class _Handler(BaseHTTPRequestHandler):
         except json.JSONDecodeError:
             body = {"_unparsed": raw_body.decode(errors="replace")}
         owner = self.server.owner
-        owner.record(ReceivedRequest(self.path, dict(self.headers.items()), body))
+        mode = owner.server_mode
+        owner.record(
+            ReceivedRequest(self.path, dict(self.headers.items()), body, mode.enforced_schema(body))
+        )
         if not urlsplit(self.path).path.rstrip("/").endswith("/chat/completions"):
             self._send(404, b'{"error": "not found"}', {}, "application/json")
+            return
+        fmt = body.get("response_format")
+        if isinstance(fmt, dict) and fmt.get("type") in mode.refuse:
+            status, error = mode.error
+            self._send(status, error.encode(), {}, "application/json")
             return
         reply = owner.next_reply(body)
         if reply.delay:
@@ -128,12 +221,14 @@ class _Handler(BaseHTTPRequestHandler):
             len(str(m.get("content", "")).split()) for m in body.get("messages", [])
         )
         if body.get("stream"):
-            self._stream(reply, model, prompt_tokens)
+            asked = bool((body.get("stream_options") or {}).get("include_usage"))
+            usage = {"always": True, "asked": asked, "never": False}[mode.stream_usage]
+            self._stream(reply, model, prompt_tokens, usage=usage)
         else:
             payload = json.dumps(_completion(reply.text, model, prompt_tokens)).encode()
             self._send(reply.status, payload, reply.headers, "application/json")
 
-    def _stream(self, reply: Scripted, model: str, prompt_tokens: int) -> None:
+    def _stream(self, reply: Scripted, model: str, prompt_tokens: int, *, usage: bool) -> None:
         words = reply.text.split(" ")
         events: list[dict[str, Any]] = []
         for i, word in enumerate(words):
@@ -144,8 +239,9 @@ class _Handler(BaseHTTPRequestHandler):
         events.append(
             {"model": model, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
         )
-        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": len(reply.text.split())}
-        events.append({"model": model, "choices": [], "usage": usage})
+        if usage:
+            counts = {"prompt_tokens": prompt_tokens, "completion_tokens": len(reply.text.split())}
+            events.append({"model": model, "choices": [], "usage": counts})
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
@@ -173,6 +269,9 @@ class FakeOpenAIServer:
     Args:
         default: Answers requests when the script is empty; gets the JSON body.
         models: Model ids listed by ``GET /v1/models``.
+        mode: Which server's structured-output and usage behaviour to reproduce: one of
+            ``MODES`` (``"openai"``, ``"vllm"``, ``"llamacpp"``, ``"ollama"``,
+            ``"transformers"``).
     """
 
     def __init__(
@@ -180,7 +279,12 @@ class FakeOpenAIServer:
         default: Callable[[dict[str, Any]], Scripted] | None = None,
         *,
         models: tuple[str, ...] = ("fake",),
+        mode: Mode = "openai",
     ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        self.mode = mode
+        self.server_mode = MODES[mode]
         self._default = default or (lambda body: Scripted(text="ok"))
         self._models = list(models)
         self._script: deque[Scripted] = deque()

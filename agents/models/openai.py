@@ -1,6 +1,12 @@
 """``OpenAIChatClient``: any OpenAI-compatible ``/v1/chat/completions`` endpoint over httpx.
 
-Works with vLLM, the llama.cpp server, Ollama and hosted APIs. Retries 429, 5xx, timeouts
+Works with vLLM, the llama.cpp server, Ollama, ``transformers serve`` and hosted APIs.
+Structured output speaks each server's dialect (``agents.models.dialects``): chosen with
+``dialect=``, or discovered (``"auto"``), falling back when the server refuses
+``response_format`` and remembering the answer. Such a refusal is never retried as
+transient. When a server reports no usage, the client counts the tokens itself (with the
+model's tokenizer when ``tokenizer=`` names a local folder, else ``ceil(chars / 4)``) and
+marks the usage ``estimated``. Retries 429, 5xx, timeouts
 and connection errors with exponential backoff and full jitter, honouring ``Retry-After``;
 limits concurrency; streams over SSE; raises ``ModelHTTPError(status, body)`` when it
 finally fails. A stream that drops before ``[DONE]`` or a ``finish_reason`` is an error
@@ -18,19 +24,29 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 import time
 from collections.abc import AsyncIterator
-from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
-from urllib.request import getproxies, proxy_bypass
 
 import httpx
 from httpx_sse import aconnect_sse
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
+from agents.models._transport import (
+    AddQuery,
+    Resume,
+    Retryable,
+    Unsupported,
+    env_proxy,
+    key_problem,
+    retry_after,
+)
 from agents.models.base import (
+    ChatMessage,
     ModelClient,
     ModelRequest,
     ModelResponse,
@@ -38,116 +54,17 @@ from agents.models.base import (
     Usage,
     check_model_requests_allowed,
 )
+from agents.models.dialects import FALLBACK, Dialect, apply_dialect, check_dialect, names_format
+from agents.models.usage import TokenCounter, server_usage
 from protocols import ModelHTTPError, UserError
 from protocols.secrets import Redactor, basic_token, mask_url, url_secrets
 
 __all__ = ["OpenAIChatClient"]
 
 _SHARD = 8
+_ORDER = ("json_schema", "json_object", "prompt")
+log = logging.getLogger(__name__)
 _RETRY_STATUS = frozenset({408, 409, 429}) | frozenset(range(500, 600))
-
-
-class _Retryable(Exception):
-    """One failed attempt that may be retried."""
-
-    def __init__(self, status: int | None, body: str, retry_after: float | None = None) -> None:
-        super().__init__(body)
-        self.status = status
-        self.body = body
-        self.retry_after = retry_after
-
-
-def _key_problem(api_key: str) -> str | None:
-    """What is wrong with an API key, without showing it; None when it looks usable."""
-    if api_key.endswith(("\n", "\r")):
-        return "api_key ends with a newline; strip it (e.g. os.environ['KEY'].strip())"
-    if api_key != api_key.rstrip():
-        return "api_key ends with whitespace; strip it"
-    if api_key != api_key.lstrip():
-        return "api_key starts with whitespace; strip it"
-    if api_key.lower().startswith("bearer "):
-        return "api_key starts with 'Bearer '; pass the key alone, the client adds 'Bearer '"
-    for i, char in enumerate(api_key):
-        if char.isspace() or not char.isprintable():
-            return (
-                f"api_key contains a whitespace or control character (U+{ord(char):04X}) at "
-                f"position {i}; an API key is one printable token, check how it was read"
-            )
-        if not char.isascii():
-            return (
-                f"api_key contains a non-ASCII character at position {i}; HTTP headers carry "
-                "ASCII only, check how the key was read"
-            )
-    return None
-
-
-def _env_proxy(url: str) -> str | None:
-    """The proxy the environment (``HTTPS_PROXY``, ``NO_PROXY``…) sets for ``url``."""
-    parts = urlsplit(url)
-    if parts.hostname and proxy_bypass(parts.hostname):
-        return None
-    proxies = getproxies()
-    return proxies.get(parts.scheme) or proxies.get("all")
-
-
-class _AddQuery(httpx.AsyncBaseTransport):
-    """Adds the base URL's query (e.g. ``?api-key=…``) at the transport, below httpx's
-    request log, so the log shows the URL without it."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, params: httpx.QueryParams) -> None:
-        self._inner = inner
-        self._params = params
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        sent = httpx.Request(
-            request.method,
-            request.url.copy_merge_params(self._params),
-            headers=request.headers,
-            stream=request.stream,
-            extensions=request.extensions,
-        )
-        return await self._inner.handle_async_request(sent)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-
-class _Resume:
-    """Splices a retried stream onto the text already yielded by earlier attempts."""
-
-    def __init__(self, sent: str, attempt: int, url: str) -> None:
-        self._sent = sent
-        self._pos = 0
-        self._attempt = attempt
-        self._url = url
-
-    def fresh(self, piece: str) -> str:
-        """The part of ``piece`` the consumer has not seen yet."""
-        overlap = self._sent[self._pos : self._pos + len(piece)]
-        self._pos += len(piece)
-        if not piece.startswith(overlap):
-            raise ModelHTTPError(
-                f"{self._url} dropped a stream after {len(self._sent)} characters, and "
-                f"attempt {self._attempt} answered differently, so the reply cannot be "
-                "resumed; set a seed and temperature 0, or use complete() instead of stream()",
-                status=None,
-                body="",
-                attempts=self._attempt,
-            )
-        return piece[len(overlap) :]
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
 
 
 class OpenAIChatClient(ModelClient):
@@ -170,6 +87,16 @@ class OpenAIChatClient(ModelClient):
         max_backoff: Upper bound of one delay, ``Retry-After`` included.
         max_concurrency: Requests in flight at once from this client.
         seed: Seed of the jitter, for reproducible retry timing.
+        dialect: How structured output (``ModelRequest.response_schema``) is asked for:
+            ``"json_schema"`` (OpenAI, vLLM, Ollama), ``"json_object"`` (llama.cpp:
+            ``{"type": "json_object", "schema": ...}``), ``"prompt"`` (no
+            ``response_format``; the schema goes into a system message), or ``"auto"``:
+            start with ``json_schema`` and, when the server answers 4xx/5xx with an error
+            that names ``response_format`` or the schema, fall back to the next dialect
+            and remember it for this client. ``dialect_in_use`` shows where it landed.
+        tokenizer: A local folder with the model's tokenizer, used to count tokens when the
+            server reports no usage; without it they are estimated as ``ceil(chars / 4)``.
+            Either way the ``Usage`` is marked ``estimated``.
     """
 
     def __init__(
@@ -185,7 +112,10 @@ class OpenAIChatClient(ModelClient):
         max_backoff: float = 30.0,
         max_concurrency: int = 16,
         seed: int | None = None,
+        dialect: Dialect = "auto",
+        tokenizer: str | Path | None = None,
     ) -> None:
+        self.dialect = check_dialect(dialect)
         if not base_url.startswith(("http://", "https://")):
             shown = mask_url(base_url if "://" in base_url else f"//{base_url}").lstrip("/")
             raise UserError(
@@ -198,7 +128,7 @@ class OpenAIChatClient(ModelClient):
                 f"{max_concurrency}, {max_retries}, {timeout}"
             )
         if api_key is not None:
-            problem = _key_problem(api_key)
+            problem = key_problem(api_key)
             if problem:
                 raise UserError(problem)
         parts = urlsplit(base_url)
@@ -229,6 +159,8 @@ class OpenAIChatClient(ModelClient):
         self._max_concurrency = max_concurrency
         self._limit = asyncio.Semaphore(max_concurrency)
         self._rng = random.Random(seed)
+        self._learned: str | None = None
+        self._counter = TokenCounter(tokenizer)
 
     def __repr__(self) -> str:
         return f"OpenAIChatClient(base_url={self.base_url!r}, model={self.model!r})"
@@ -276,8 +208,8 @@ class OpenAIChatClient(ModelClient):
             return httpx.AsyncClient(limits=limits)
         # The query is added by the transport; proxies from the environment are applied
         # there too, as httpx would (the client's own env handling would bypass it).
-        inner = httpx.AsyncHTTPTransport(limits=limits, proxy=_env_proxy(self._root))
-        return httpx.AsyncClient(transport=_AddQuery(inner, self._query), trust_env=False)
+        inner = httpx.AsyncHTTPTransport(limits=limits, proxy=env_proxy(self._root))
+        return httpx.AsyncClient(transport=AddQuery(inner, self._query), trust_env=False)
 
     def _headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json"}
@@ -285,7 +217,15 @@ class OpenAIChatClient(ModelClient):
             headers["Authorization"] = self._authorization
         return headers
 
-    def _body(self, request: ModelRequest, *, stream: bool) -> dict[str, Any]:
+    @property
+    def dialect_in_use(self) -> str:
+        """The structured-output dialect the next request will use: ``dialect``, or with
+        ``"auto"`` the one discovered so far (``json_schema`` until a server refuses it)."""
+        if self.dialect != "auto":
+            return self.dialect
+        return self._learned or "json_schema"
+
+    def _body(self, request: ModelRequest, *, stream: bool, dialect: str) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.model,
             "messages": [m.model_dump() for m in request.messages],
@@ -297,11 +237,7 @@ class OpenAIChatClient(ModelClient):
             body["stop"] = list(request.stop)
         if request.seed is not None:
             body["seed"] = request.seed
-        if request.response_schema is not None:
-            body["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": "output", "schema": request.response_schema},
-            }
+        apply_dialect(body, request, dialect)
         if stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
@@ -311,7 +247,7 @@ class OpenAIChatClient(ModelClient):
         exc = state.outcome.exception() if state.outcome else None
         ceiling = min(self.max_backoff, self.backoff * 2 ** (state.attempt_number - 1))
         delay = self._rng.uniform(0, ceiling)
-        if isinstance(exc, _Retryable) and exc.retry_after is not None:
+        if isinstance(exc, Retryable) and exc.retry_after is not None:
             delay = max(delay, exc.retry_after)
         return min(delay, self.max_backoff)
 
@@ -319,11 +255,11 @@ class OpenAIChatClient(ModelClient):
         return AsyncRetrying(
             stop=stop_after_attempt(self.max_retries + 1),
             wait=self._wait,
-            retry=retry_if_exception(lambda e: isinstance(e, _Retryable)),
+            retry=retry_if_exception(lambda e: isinstance(e, Retryable)),
             reraise=True,
         )
 
-    def _final_error(self, exc: _Retryable, attempts: int) -> ModelHTTPError:
+    def _final_error(self, exc: Retryable, attempts: int) -> ModelHTTPError:
         if exc.status is None:
             what = f"could not get a response ({exc.body})"
             fix = "Is the server running and reachable? Check base_url and timeout."
@@ -337,16 +273,21 @@ class OpenAIChatClient(ModelClient):
             attempts=attempts,
         )
 
-    def _failure(self, exc: httpx.HTTPError) -> _Retryable:
+    def _failure(self, exc: httpx.HTTPError) -> Retryable:
         if isinstance(exc, httpx.TimeoutException):
-            return _Retryable(None, f"timed out after {self.timeout:g}s ({type(exc).__name__})")
-        return _Retryable(None, self._redact(f"{type(exc).__name__}: {exc}"))
+            return Retryable(None, f"timed out after {self.timeout:g}s ({type(exc).__name__})")
+        return Retryable(None, self._redact(f"{type(exc).__name__}: {exc}"))
 
-    def _status_error(self, status: int, text: str, headers: httpx.Headers) -> Exception:
-        """The error for an HTTP error status: retryable or final, its body redacted."""
+    def _status_error(
+        self, status: int, text: str, headers: httpx.Headers, body_sent: dict[str, Any]
+    ) -> Exception:
+        """The error for an HTTP error status: retryable or final, its body redacted. A
+        refusal of ``response_format`` is final whatever its status (llama.cpp sends 500)."""
         body = self._redact.body(text)
+        if "response_format" in body_sent and names_format(body):
+            return Unsupported(status, body[:2000])
         if status in _RETRY_STATUS:
-            return _Retryable(status, body[:2000], _retry_after(headers.get("Retry-After")))
+            return Retryable(status, body[:2000], retry_after(headers.get("Retry-After")))
         return ModelHTTPError(
             f"{self.url} answered HTTP {status}: {body[:300]}. "
             "This status is not retried; check the request, model name and API key.",
@@ -363,7 +304,7 @@ class OpenAIChatClient(ModelClient):
         except httpx.HTTPError as exc:
             raise self._failure(exc) from None
         if response.status_code >= 400:
-            raise self._status_error(response.status_code, response.text, response.headers)
+            raise self._status_error(response.status_code, response.text, response.headers, body)
         text = self._redact.body(response.text)
         try:
             data = self._redact.json(response.json())
@@ -383,7 +324,7 @@ class OpenAIChatClient(ModelClient):
             )
         return data
 
-    def _parse(self, data: dict[str, Any], latency_ms: float, attempts: int) -> ModelResponse:
+    def _parse(self, data: dict[str, Any]) -> tuple[str, str | None]:
         try:
             choice = data["choices"][0]
             text = choice["message"].get("content") or ""
@@ -392,37 +333,87 @@ class OpenAIChatClient(ModelClient):
                 f"{self.url} answered without choices[0].message: {json.dumps(data)[:300]}",
                 status=200,
                 body=json.dumps(data)[:2000],
-                attempts=attempts,
             ) from None
-        usage = data.get("usage") or {}
-        return ModelResponse(
-            text=text,
-            model=str(data.get("model") or self.model),
-            usage=Usage(
-                prompt_tokens=int(usage.get("prompt_tokens") or 0),
-                completion_tokens=int(usage.get("completion_tokens") or 0),
-            ),
-            latency_ms=latency_ms,
-            finish_reason=choice.get("finish_reason"),
-            attempts=attempts,
-        )
+        return str(text), choice.get("finish_reason")
 
-    async def complete(self, request: ModelRequest) -> ModelResponse:
-        check_model_requests_allowed(type(self).__name__, self.url)
-        body = self._body(request, stream=False)
-        start = time.perf_counter()
+    async def _usage(self, reported: Any, body: dict[str, Any], text: str) -> Usage:
+        """The server's usage, or (when it sent none) the client's own count of the
+        messages it sent and the reply, marked ``estimated``."""
+        usage = server_usage(reported if isinstance(reported, dict) else None, text)
+        if usage is not None:
+            return usage
+        sent = [ChatMessage.model_validate(m) for m in body["messages"]]
+        return await self._counter.count(sent, text)
+
+    def _fall_back(self, dialect: str, exc: Unsupported, attempts: int) -> str:
+        """The dialect to try after ``dialect`` was refused; remembered for this client."""
+        following = FALLBACK.get(dialect) if self.dialect == "auto" else None
+        if following is None:
+            raise ModelHTTPError(
+                f"{self.url} refused structured output in the {dialect!r} dialect "
+                f"(HTTP {exc.status}: {exc.body[:300]}). This is not retried. Set "
+                "dialect='auto' to discover what the server accepts, or choose one: "
+                "'json_object' for llama.cpp, 'prompt' for servers without response_format.",
+                status=exc.status,
+                body=exc.body,
+                attempts=attempts,
+            )
+        if _ORDER.index(following) > _ORDER.index(self._learned or "json_schema"):
+            self._learned = following
+            log.warning(
+                "%s refused response_format in the %r dialect (HTTP %s); using %r from now on",
+                self.url,
+                dialect,
+                exc.status,
+                following,
+            )
+        return following
+
+    async def _post(self, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+        """POST with retries: the JSON answer and the number of attempts it took."""
         attempts = 0
         try:
             async for attempt in self._retrying():
                 with attempt:
                     attempts = attempt.retry_state.attempt_number
                     data = await self._post_once(body)
-        except _Retryable as exc:
+        except Retryable as exc:
             raise self._final_error(exc, attempts) from None
+        except (ModelHTTPError, Unsupported) as exc:
+            exc.attempts = attempts
+            raise
+        return data, attempts
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        check_model_requests_allowed(type(self).__name__, self.url)
+        start = time.perf_counter()
+        dialect = self.dialect_in_use
+        before = 0  # attempts spent on dialects the server refused
+        while True:
+            body = self._body(request, stream=False, dialect=dialect)
+            try:
+                data, attempts = await self._post(body)
+                break
+            except Unsupported as exc:
+                before += exc.attempts
+                dialect = self._fall_back(dialect, exc, before)
+            except ModelHTTPError as exc:
+                exc.attempts += before
+                raise
+        attempts += before
+        try:
+            text, finish = self._parse(data)
         except ModelHTTPError as exc:
             exc.attempts = attempts
             raise
-        return self._parse(data, (time.perf_counter() - start) * 1000, attempts)
+        return ModelResponse(
+            text=text,
+            model=str(data.get("model") or self.model),
+            usage=await self._usage(data.get("usage"), body, text),
+            latency_ms=(time.perf_counter() - start) * 1000,
+            finish_reason=finish,
+            attempts=attempts,
+        )
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[TextDelta | ModelResponse]:
         """Stream over SSE.
@@ -430,11 +421,39 @@ class OpenAIChatClient(ModelClient):
         Failures are retried like ``complete``'s, a stream that drops part-way included.
         A retry's text is checked against what was already yielded and only the rest is
         yielded, so the consumer never sees text twice; if the retry answers differently
-        (sampling without a seed), ``ModelHTTPError`` says so."""
+        (sampling without a seed), ``ModelHTTPError`` says so. A refused ``response_format``
+        falls back as in ``complete`` (the refusal comes before any text)."""
         check_model_requests_allowed(type(self).__name__, self.url)
-        body = self._body(request, stream=True)
         start = time.perf_counter()
         sent: list[str] = []  # what the consumer has been given, over all attempts
+        dialect = self.dialect_in_use
+        before = 0
+        while True:
+            body = self._body(request, stream=True, dialect=dialect)
+            try:
+                async for item in self._stream_retrying(body, sent):
+                    if isinstance(item, TextDelta):
+                        yield item
+                    else:
+                        usage, finish, attempts = item
+                break
+            except Unsupported as exc:
+                before += exc.attempts
+                dialect = self._fall_back(dialect, exc, before)
+        text = "".join(sent)
+        yield ModelResponse(
+            text=text,
+            model=self.model,
+            usage=await self._usage(usage, body, text),
+            latency_ms=(time.perf_counter() - start) * 1000,
+            finish_reason=finish,
+            attempts=attempts + before,
+        )
+
+    async def _stream_retrying(
+        self, body: dict[str, Any], sent: list[str]
+    ) -> AsyncIterator[TextDelta | tuple[dict[str, Any], str | None, int]]:
+        """Attempts at one stream: fresh text, then ``(usage, finish_reason, attempts)``."""
         usage: dict[str, Any] = {}
         finish: str | None = None
         attempts = 0
@@ -442,7 +461,7 @@ class OpenAIChatClient(ModelClient):
             async for attempt in self._retrying():
                 with attempt:
                     attempts = attempt.retry_state.attempt_number
-                    resume = _Resume("".join(sent), attempts, self.url)
+                    resume = Resume("".join(sent), attempts, self.url)
                     async for item in self._stream_once(body):
                         if isinstance(item, TextDelta):
                             fresh = resume.fresh(item.text)
@@ -451,26 +470,19 @@ class OpenAIChatClient(ModelClient):
                                 yield TextDelta(text=fresh)
                         else:
                             usage, finish = item
-        except _Retryable as exc:
+        except Retryable as exc:
             raise self._final_error(exc, attempts) from None
-        yield ModelResponse(
-            text="".join(sent),
-            model=self.model,
-            usage=Usage(
-                prompt_tokens=int(usage.get("prompt_tokens") or 0),
-                completion_tokens=int(usage.get("completion_tokens") or 0),
-            ),
-            latency_ms=(time.perf_counter() - start) * 1000,
-            finish_reason=finish,
-            attempts=attempts,
-        )
+        except Unsupported as exc:
+            exc.attempts = attempts
+            raise
+        yield (usage, finish, attempts)
 
     async def _stream_once(
         self, body: dict[str, Any]
     ) -> AsyncIterator[TextDelta | tuple[dict[str, Any], str | None]]:
         """One attempt: redacted text pieces, then ``(usage, finish_reason)``.
 
-        Raises ``_Retryable`` when the stream ends before ``[DONE]`` and without a
+        Raises ``Retryable`` when the stream ends before ``[DONE]`` and without a
         ``finish_reason``: the connection dropped and the text is truncated."""
         usage: dict[str, Any] = {}
         finish: str | None = None
@@ -491,7 +503,7 @@ class OpenAIChatClient(ModelClient):
                 status = source.response.status_code
                 if status >= 400:
                     text = (await source.response.aread()).decode(errors="replace")
-                    raise self._status_error(status, text, source.response.headers)
+                    raise self._status_error(status, text, source.response.headers, body)
                 async for event in source.aiter_sse():
                     if event.data.strip() == "[DONE]":
                         done = True
@@ -512,7 +524,7 @@ class OpenAIChatClient(ModelClient):
                 body=str(exc),
             ) from None
         if not done and finish is None:
-            raise _Retryable(
+            raise Retryable(
                 None,
                 "the stream ended before [DONE] and without a finish_reason; the connection "
                 "dropped and the reply is truncated",

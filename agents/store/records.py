@@ -38,6 +38,10 @@ class ModelCallRecord(BaseModel):
     """One model call: the normalised request, the response or error, latency and tokens.
 
     The request holds only the chat messages and sampling settings: never headers or keys.
+    ``usage_estimated`` is True when the server reported no usage and the tokens were
+    counted by the client or estimated (``protocols.models.Usage.estimated``). A structured
+    call's attempts are separate records; ``request["structured_attempt"]`` numbers them
+    (1 for the first ask, 2 for the first re-ask, ...).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -56,6 +60,7 @@ class ModelCallRecord(BaseModel):
     latency_ms: float
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    usage_estimated: bool = False
     attempts: int = 1
     created_at: datetime
 
