@@ -387,7 +387,8 @@ async def test_the_few_shot_mental_model_predicts_from_real_past_answers() -> No
 
     def simulate(request: ModelRequest) -> str:
         assert request.output_type is Prediction
-        with_explanation = "after this explanation" in request.messages[-1].content
+        # Like a model, it reads the prompt's content (not its wording): is there a lesson?
+        with_explanation = "rewrite both over sixths" in request.messages[-1].content
         return json.dumps({"correct_probability": 0.7 if with_explanation else 0.2})
 
     model = FunctionModel(simulate)
