@@ -451,3 +451,25 @@ async def test_a_persona_calls_an_expert_model_as_a_conceptual_tool() -> None:
     result = await Runtime().run(graph, Answer(to="teacher", text="2/9"))
     assert result.messages[-2].text == "Sixths: 2/6 + 1/6 = 3/6 = 1/2."  # type: ignore[union-attr]
     assert result.usage["model_calls"] == 4  # think, plan, the expert, execute
+
+
+async def test_the_context_is_retrieved_within_the_persona_knowledge_scope() -> None:
+    def reply(request: ModelRequest) -> str:
+        if request.output_type is ThoughtVars:
+            return json.dumps({"knowledge": "k", "guideline": "g"})
+        if is_plan(request):
+            return json.dumps({"calls": []})
+        return json.dumps({"kind": "answer", "text": "2/9", "confidence": 0.4})
+
+    model = FunctionModel(reply)
+    spec = builtin_persona("student").model_copy(update={"mind": "llm"})
+    assert spec.knowledge_scope == ("Skill",)
+    student = Persona(spec, LLMMind(model), knowledge=Retriever(sample_curriculum()))
+    sink = FunctionAgent("teacher", lambda m, c: None)
+    graph = AgentGraph().edge(student, sink, kinds=["Answer"])
+    await Runtime().run(graph, Question(to="student", text="What is 1/3 + 1/6?"))
+    think = model.calls[0].messages[1].content
+    context = think.split("cite nodes by their ids:\n")[1].split("\n\n")[0].splitlines()
+    nodes = [line for line in context if " -" not in line]  # the nodes, then the edges
+    assert nodes and all(" (Skill) " in line for line in nodes)
+    assert nodes[0].startswith("[skill:fraction_addition] (Skill) Adding fractions")
