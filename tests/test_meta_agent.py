@@ -152,7 +152,15 @@ async def test_an_llm_planner_writes_the_plan_and_regenerates_a_failed_step() ->
             "Experts:\n- fractions-a: skills fraction_addition\n"
             "- fractions-b: skills fraction_addition, fraction_subtraction\n"
         ) in prompt
-        assert f"  inputs: {schema_text(CalculatorArgs)}\n" in prompt
+        assert "- calculator(code): Evaluate arithmetic exactly" in prompt
+        step = json.loads(prompt.splitlines()[-1])["$defs"]["CalculatorStep"]
+        assert step["properties"]["inputs"] == {
+            "$ref": "#/$defs/CalculatorArgs",
+            "description": "Its arguments.",
+        }
+        assert json.loads(prompt.splitlines()[-1])["$defs"]["CalculatorArgs"] == json.loads(
+            schema_text(CalculatorArgs)
+        )
     assert 'Inputs: {"expression": "3/4 - 1/2"}\n' in first
     assert "Error: imports are not allowed" in again
     kinds = [r.output_type for r in planner_model.calls]

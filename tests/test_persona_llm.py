@@ -169,7 +169,9 @@ async def test_a_teacher_persona_thinks_plans_and_executes_through_a_model() -> 
     assert "[misconception:add_across] -PART_OF-> [skill:fraction_addition]" in think
     # Plan: the tool with its argument schema; the reply schema is the tools' call union.
     plan = model.calls[2]
-    assert f"arguments: {schema_text(CalculatorArgs)}\n" in plan.messages[1].content
+    assert "- calculator(code): Evaluate arithmetic exactly" in plan.messages[1].content
+    contract = json.loads(plan.messages[1].content.splitlines()[-1])  # the schema, once
+    assert contract["$defs"]["CalculatorArgs"] == json.loads(schema_text(CalculatorArgs))
     calls = plan.response_schema["properties"]["calls"]["items"]  # type: ignore[index]
     assert calls == {
         "discriminator": {
@@ -364,8 +366,8 @@ def test_the_meta_planner_prompts_are_templates() -> None:
         "Task: what is 3/4 - 1/2?\nSkills it needs: fraction_subtraction\n"
         'Inputs: {"expression": "3/4 - 1/2"}\n\n'
         "Experts:\n- fractions-a: skills fraction_addition\n"
-        "Tools, with the JSON schema of their inputs:\n"
-        f"- calculator: exact arithmetic\n  inputs: {schema_text(CalculatorArgs)}\n"
+        "Tools, with their inputs (the schema below gives each input's type and meaning):\n"
+        "- calculator(code): exact arithmetic\n"
     ) in plan
     again = render_prompt("meta_regenerate", SAMPLES["meta_regenerate"])
     assert again.startswith(
