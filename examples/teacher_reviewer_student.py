@@ -25,11 +25,12 @@ from protocols import Answer, Hint, Question, Review
 
 def teacher_model() -> FunctionModel:
     """What a model would answer in each phase (a stand-in for a real LLM). The phase is
-    the request's typed ``output_type``, never read from the prompt."""
+    the request's typed ``output_type``, never read from the prompt; like a model, it reads
+    the student's answer from the prompt."""
     drafts = iter(["The answer is 1/2."])  # a first draft the reviewer will reject
 
     def reply(request: ModelRequest) -> str:
-        prompt = request.messages[0].content
+        prompt = request.messages[-1].content  # after the persona's system prompt
         if request.output_type is ThoughtVars:
             return json.dumps(
                 {
@@ -38,9 +39,9 @@ def teacher_model() -> FunctionModel:
                     "guideline": "hint at sixths",
                 }
             )
-        if request.output_type is PlanOut:
+        if request.output_type is not None and issubclass(request.output_type, PlanOut):
             return json.dumps({"calls": [], "rationale": "a hint is enough"})
-        if "said: 1/2" in prompt:
+        if "student just said: 1/2" in prompt:
             return json.dumps({"kind": "stop", "text": "Well done: 1/3 + 1/6 = 1/2."})
         text = next(drafts, "What size of part do thirds and sixths share?")
         return json.dumps({"kind": "hint", "text": text})

@@ -14,8 +14,9 @@ from personas.minds import (
 )
 from personas.minds.few_shot import FewShotMentalModel
 from personas.patient import PatientSession, SimulatedPatient, score_cognitive_model
-from personas.persona import LLMMind, Mind, Persona, PersonaState, PlanOut, Reply
-from personas.prompting import TEMPLATES, ThoughtVars, render_prompt
+from personas.persona import LLMMind, Mind, Persona, PersonaState, Reply
+from personas.planning import PlanOut, plan_output_type
+from personas.prompting import TEMPLATES, ThoughtVars, ToolInfo, render_prompt
 from personas.reviewer import RubricReviewer, review_text
 from personas.sandbox import SandboxError, SandboxResult, run_sandboxed
 from personas.simulated import SimulatedStudent, appraise, learner_items
@@ -24,6 +25,7 @@ from personas.state import run_state
 from personas.teacher import SimulatedTeacherMind
 from personas.tools import (
     ConceptualTool,
+    ToolArgs,
     ToolRegistry,
     calculator_tool,
     expert_tool,
@@ -61,6 +63,8 @@ __all__ = [
     "SimulatedStudent",
     "SimulatedTeacherMind",
     "ThoughtVars",
+    "ToolArgs",
+    "ToolInfo",
     "ToolRegistry",
     "appraise",
     "brier_score",
@@ -69,6 +73,7 @@ __all__ = [
     "expert_tool",
     "learner_items",
     "load_persona",
+    "plan_output_type",
     "python_tool",
     "render_prompt",
     "retrieval_tool",

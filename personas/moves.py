@@ -8,19 +8,22 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from personas.tools import ConceptualTool, ToolOutput
+from personas.tools import ConceptualTool, ToolArgs, ToolOutput
 
 __all__ = [
+    "BridgeArgs",
     "BridgeDecision",
     "BridgeGuidance",
     "CBTTechnique",
     "ErrorType",
     "Intention",
+    "MoveArgs",
     "MoveGuidance",
     "Strategy",
     "TeacherMove",
+    "TechniqueArgs",
     "TechniqueGuidance",
     "bridge_tool",
     "cbt_tool",
@@ -179,48 +182,68 @@ class TechniqueGuidance(ToolOutput):
     guidance: str
 
 
-def moves_tool() -> ConceptualTool:
-    """``teacher_moves``: guidance for one MathDial move (``move``)."""
+class MoveArgs(ToolArgs):
+    """Arguments of teacher_moves."""
 
-    async def call(move: str) -> MoveGuidance:
-        chosen = TeacherMove(move)
-        return MoveGuidance(move=chosen, guidance=MOVE_GUIDANCE[chosen])
+    move: TeacherMove = Field(description="The MathDial move; telling is the last resort.")
+
+
+def moves_tool() -> ConceptualTool:
+    """``teacher_moves``: guidance for one MathDial move (``MoveArgs.move``)."""
+
+    async def call(args: MoveArgs) -> MoveGuidance:
+        return MoveGuidance(move=args.move, guidance=MOVE_GUIDANCE[args.move])
 
     return ConceptualTool(
-        "teacher_moves",
-        "Choose a teacher move: focus, probing, telling (last resort) or generic.",
-        call,
+        name="teacher_moves",
+        description="Choose a teacher move: focus, probing, telling (last resort) or generic.",
+        arguments=MoveArgs,
+        call=call,
     )
 
 
-def bridge_tool() -> ConceptualTool:
-    """``bridge_decision``: validate an (error type, strategy, intention) decision."""
+class BridgeArgs(ToolArgs):
+    """Arguments of bridge_decision, decided in this order."""
 
-    async def call(error_type: str, strategy: str, intention: str) -> BridgeGuidance:
+    error_type: ErrorType = Field(description="Step 1: why the student went wrong.")
+    strategy: Strategy = Field(description="Step 2: how to remedy it.")
+    intention: Intention = Field(description="Step 3: what the reply should achieve.")
+
+
+def bridge_tool() -> ConceptualTool:
+    """``bridge_decision``: validate an (error type, strategy, intention) decision
+    (``BridgeArgs``)."""
+
+    async def call(args: BridgeArgs) -> BridgeGuidance:
         decision = BridgeDecision(
-            error_type=ErrorType(error_type),
-            strategy=Strategy(strategy),
-            intention=Intention(intention),
+            error_type=args.error_type, strategy=args.strategy, intention=args.intention
         )
         return BridgeGuidance(decision=decision, guidance=ERROR_GUIDANCE[decision.error_type])
 
     return ConceptualTool(
-        "bridge_decision",
-        "Decide, in order, the student's error type, a "
+        name="bridge_decision",
+        description="Decide, in order, the student's error type, a "
         "remediation strategy and the intention of the reply.",
-        call,
+        arguments=BridgeArgs,
+        call=call,
     )
 
 
-def cbt_tool() -> ConceptualTool:
-    """``cbt_technique``: guidance for one CBT technique (``technique``)."""
+class TechniqueArgs(ToolArgs):
+    """Arguments of cbt_technique."""
 
-    async def call(technique: str) -> TechniqueGuidance:
-        chosen = CBTTechnique(technique)
-        return TechniqueGuidance(technique=chosen, guidance=CBT_GUIDANCE[chosen])
+    technique: CBTTechnique = Field(description="The CBT technique to use next.")
+
+
+def cbt_tool() -> ConceptualTool:
+    """``cbt_technique``: guidance for one CBT technique (``TechniqueArgs.technique``)."""
+
+    async def call(args: TechniqueArgs) -> TechniqueGuidance:
+        return TechniqueGuidance(technique=args.technique, guidance=CBT_GUIDANCE[args.technique])
 
     return ConceptualTool(
-        "cbt_technique",
-        "Choose a CBT technique: " + ", ".join(t.value for t in CBTTechnique) + ".",
-        call,
+        name="cbt_technique",
+        description="Choose a CBT technique: " + ", ".join(t.value for t in CBTTechnique) + ".",
+        arguments=TechniqueArgs,
+        call=call,
     )

@@ -19,9 +19,12 @@ from typing import Literal, Protocol, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from knowledge_graph.retrieval import Retriever
+from personas.planning import PlanOut, plan_output_type
 from personas.prompting import (
     ExecuteVars,
     PlanVars,
+    SystemVars,
     ThinkVars,
     ThoughtVars,
     ToolInfo,
@@ -29,7 +32,7 @@ from personas.prompting import (
 )
 from personas.spec import PersonaSpec
 from personas.state import run_state
-from personas.tools import ToolRegistry
+from personas.tools import Retrieved, ToolRegistry
 from protocols import (
     MESSAGE_TAGS,
     Answer,
@@ -70,12 +73,8 @@ _TAGS: dict[str, Kind] = {tag: tag for tag in get_args(Kind)}
 _KINDS: dict[str, type[Envelope]] = {tag: MESSAGE_TAGS[tag] for tag in _TAGS}
 STRUCTURED_MAX_TOKENS = 512
 """The reply budget of one structured phase call."""
-
-
-class PlanOut(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    calls: list[PlannedCall] = Field(default_factory=list)
-    rationale: str = ""
+CONTEXT_NODES = 5
+"""How many knowledge-graph nodes a persona retrieves as context for one turn."""
 
 
 class Reply(BaseModel):
@@ -87,16 +86,25 @@ class Reply(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid")
-    kind: Kind
-    text: str
-    confidence: float | None = Field(default=None, ge=0, le=1)
-    targets: tuple[str, ...] = ()
+    kind: Kind = Field(description="The kind of message the reply is.")
+    text: str = Field(description="The reply itself.")
+    confidence: float | None = Field(
+        default=None, ge=0, le=1, description="For an answer: how sure, 0 to 1; else null."
+    )
+    targets: tuple[str, ...] = Field(
+        default=(),
+        description="For an explanation: the ids of the knowledge-graph nodes it explains.",
+    )
 
 
 class TurnState(BaseModel):
     """What a mind sees of the turn so far.
 
     Attributes:
+        history: The conversation so far, this message last, one ``"sender: text"`` line
+            per turn.
+        context: What the persona's knowledge graph holds about the message (node ids as
+            citations), when the persona has ``knowledge``.
         state: The mind's own state for this run (what its ``new_state()`` made when the run
             began), or None for a mind without one.
     """
@@ -105,6 +113,7 @@ class TurnState(BaseModel):
     persona: PersonaSpec
     message: Message
     history: list[str]
+    context: Retrieved | None = None
     thought: ThoughtVars | None = None
     results: list[ToolResult] = Field(default_factory=list)
     state: object = None
@@ -155,6 +164,10 @@ def _text(message: Message) -> str:
 class LLMMind:
     """A mind whose phases are model calls: templates in, validated structured output out.
 
+    Every request is a system message rendered from the persona's spec (``system.jinja``)
+    and a user message for the phase; each phase prompt states its output contract as the
+    JSON schema of the type it is validated into.
+
     Args:
         model: The model client (any ``protocols.ModelClient``, e.g. from
             ``agents.models``).
@@ -165,48 +178,55 @@ class LLMMind:
         self.model = model
         self.max_retries = max_retries
 
-    async def _ask(self, ctx: ModelContext, prompt: str, output: type[T]) -> T:
-        request = ModelRequest.of(prompt, max_tokens=STRUCTURED_MAX_TOKENS)
+    async def _ask(self, ctx: ModelContext, turn: TurnState, prompt: str, output: type[T]) -> T:
+        system = render_prompt("system", SystemVars(persona=turn.persona))
+        request = ModelRequest.of(prompt, system=system, max_tokens=STRUCTURED_MAX_TOKENS)
         return await ctx.complete(self.model, request, output=output, max_retries=self.max_retries)
 
     async def think(self, turn: TurnState, ctx: ModelContext) -> ThoughtVars:
         prompt = render_prompt(
             "think",
             ThinkVars(
-                persona=turn.persona,
-                history=turn.history,
+                history=turn.history[:-1],  # the message itself is shown on its own
                 sender=turn.message.sender,
                 message=_text(turn.message),
+                context=turn.context.context if turn.context else "",
+                output=ThoughtVars,
             ),
         )
-        return await self._ask(ctx, prompt, ThoughtVars)
+        return await self._ask(ctx, turn, prompt, ThoughtVars)
 
     async def plan(self, turn: TurnState, tools: list[ToolInfo], ctx: ModelContext) -> PlanOut:
         assert turn.thought is not None
+        output = plan_output_type([(tool.name, tool.arguments) for tool in tools])
         prompt = render_prompt(
             "plan",
-            PlanVars(
-                persona=turn.persona, sender=turn.message.sender, thought=turn.thought, tools=tools
-            ),
+            PlanVars(sender=turn.message.sender, thought=turn.thought, tools=tools, output=output),
         )
-        return await self._ask(ctx, prompt, PlanOut)
+        planned = await self._ask(ctx, turn, prompt, output)
+        # Back to the plain record: the calls' arguments are already validated dicts.
+        calls = [PlannedCall(tool=c.tool, arguments=c.arguments) for c in planned.calls]
+        return PlanOut(calls=calls, rationale=planned.rationale)
 
     async def execute(self, turn: TurnState, kinds: list[str], ctx: ModelContext) -> Reply:
         assert turn.thought is not None
+        # Only the allowed kinds validate, so a reply of another kind is re-asked.
+        kind = Field(description=f"One of: {', '.join(kinds)}.")
+        allowed = create_model("Reply", __base__=Reply, kind=(Literal[tuple(kinds)], kind))  # type: ignore[arg-type]
         prompt = render_prompt(
             "execute",
             ExecuteVars(
-                persona=turn.persona,
+                history=turn.history[:-1],
                 sender=turn.message.sender,
                 message=_text(turn.message),
                 thought=turn.thought,
                 results=turn.results,
                 kinds=kinds,
+                context=turn.context.context if turn.context else "",
+                output=allowed,
             ),
         )
-        # Only the allowed kinds validate, so a reply of another kind is re-asked.
-        allowed = create_model("Reply", __base__=Reply, kind=(Literal[tuple(kinds)], ...))  # type: ignore[arg-type]
-        reply: Reply = await self._ask(ctx, prompt, allowed)
+        reply: Reply = await self._ask(ctx, turn, prompt, allowed)
         return reply
 
 
@@ -220,6 +240,10 @@ class Persona:
         kinds: The message kinds its replies may take, as message classes (``[Hint, Stop]``,
             as on graph edges) or their ``kind`` tags (``["hint", "stop"]``); default: by
             role.
+        knowledge: Its knowledge graph: before each Think, the persona retrieves what it
+            holds about the incoming message (and the item under discussion), restricted to
+            the labels of ``spec.knowledge_scope``, and hands it to the mind with node ids
+            as citations (``TurnState.context``).
     """
 
     def __init__(
@@ -229,11 +253,13 @@ class Persona:
         *,
         tools: ToolRegistry | None = None,
         kinds: Sequence[Kind | type[Envelope]] | None = None,
+        knowledge: Retriever | None = None,
     ) -> None:
         self.spec = spec
         self.name = spec.name
         self.mind = mind
         self.tools = tools or ToolRegistry()
+        self.knowledge = knowledge
         default: list[Kind] = (
             ["answer", "question"]
             if spec.role == "student"
@@ -249,12 +275,30 @@ class Persona:
         new_mind_state = getattr(self.mind, "new_state", None)
         return PersonaState(mind=new_mind_state() if callable(new_mind_state) else None)
 
-    def _tool_infos(self) -> list[ToolInfo]:
-        return [
-            ToolInfo(name=n, description=self.tools.get(n).description)
-            for n in self.tools.names()
-            if n in self.spec.tools
-        ]
+    def _context(self, message: Message, item_id: str | None) -> Retrieved | None:
+        """What the knowledge graph holds about the message and the item under discussion."""
+        if self.knowledge is None:
+            return None
+        item = self.knowledge.store.node(item_id) if item_id else None
+        query = " ".join(t for t in (item.text() if item else "", _text(message)) if t.strip())
+        if not query.strip():
+            return None
+        labels = list(self.spec.knowledge_scope) or None
+        found = self.knowledge.search(query, k=CONTEXT_NODES, labels=labels)
+        if not found.hits:
+            return None
+        return Retrieved(context=found.context(), citations=tuple(found.citations))
+
+    async def _run_calls(self, plan: PlanOut, turn: TurnState, ctx: ModelContext) -> None:
+        """Run the planned calls; each becomes a ``ToolResult`` in ``turn.results``."""
+        for i, call in enumerate(plan.calls):
+            call_id = f"{self.name}:{len(turn.history)}:{i}"
+            if call.tool not in self.spec.tools or call.tool not in self.tools.names():
+                error = f"not available to {self.name}"
+                turn.results.append(ToolResult(call_id=call_id, tool=call.tool, error=error))
+                continue
+            tool = self.tools.get(call.tool)
+            turn.results.append(await tool.run(call.arguments, call_id=call_id, ctx=ctx))
 
     async def handle(self, message: Message, ctx: ModelContext) -> Sequence[Envelope]:
         if isinstance(message, Review) and message.approved:
@@ -263,23 +307,16 @@ class Persona:
         memory.item_id = getattr(message, "item_id", None) or memory.item_id
         memory.history.append(f"{message.sender}: {_text(message)}")
         turn = TurnState(
-            persona=self.spec, message=message, history=list(memory.history), state=memory.mind
+            persona=self.spec,
+            message=message,
+            history=list(memory.history),
+            context=self._context(message, memory.item_id),
+            state=memory.mind,
         )
         thought = await self.mind.think(turn, ctx)
         turn.thought = thought
-        plan = await self.mind.plan(turn, self._tool_infos(), ctx)
-        for i, call in enumerate(plan.calls):
-            call_id = f"{self.name}:{len(memory.history)}:{i}"
-            if call.tool not in self.spec.tools or call.tool not in self.tools.names():
-                turn.results.append(
-                    ToolResult(
-                        call_id=call_id, tool=call.tool, error=f"not available to {self.name}"
-                    )
-                )
-                continue
-            tool = self.tools.get(call.tool)
-            arguments = {**call.arguments, "ctx": ctx} if tool.needs_context else call.arguments
-            turn.results.append(await tool(call_id=call_id, **arguments))
+        plan = await self.mind.plan(turn, self.tools.infos(self.spec.tools), ctx)
+        await self._run_calls(plan, turn, ctx)
         reply = await self.mind.execute(turn, [str(k) for k in self.kinds], ctx)
         memory.history.append(f"{self.name}: {reply.text}")
         return [

@@ -8,7 +8,7 @@ from functools import cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template, UndefinedError
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from personas.spec import PersonaSpec
 from protocols import ToolResult, UserError
@@ -16,6 +16,7 @@ from protocols import ToolResult, UserError
 __all__ = [
     "TEMPLATES",
     "ExecuteVars",
+    "ExpertInfo",
     "MetaExplainVars",
     "MetaPlanVars",
     "MetaRegenerateVars",
@@ -23,10 +24,12 @@ __all__ = [
     "Observation",
     "PlanVars",
     "SimulateVars",
+    "SystemVars",
     "ThinkVars",
     "ThoughtVars",
     "ToolInfo",
     "render_prompt",
+    "schema_text",
 ]
 
 
@@ -35,39 +38,71 @@ class _Vars(BaseModel):
 
 
 class ThoughtVars(_Vars):
-    knowledge: str
-    misconception: str | None = None
-    emotion: str | None = None
-    guideline: str
+    """The Think phase's output: the reading of the interlocutor and a guideline."""
+
+    knowledge: str = Field(description="What the interlocutor knows, in a sentence.")
+    misconception: str | None = Field(
+        default=None,
+        description="The misconception behind their words: the id of a Misconception node "
+        "from the knowledge given (e.g. misconception:add_across) when one fits, otherwise "
+        "a short description; null if none is seen.",
+    )
+    emotion: str | None = Field(default=None, description="Their emotion; null if unclear.")
+    guideline: str = Field(description="One sentence: how to reply.")
 
 
 class ToolInfo(_Vars):
+    """A tool as a planner sees it: its name, description and argument model."""
+
     name: str
     description: str
+    arguments: type[BaseModel]
+
+
+class ExpertInfo(_Vars):
+    """An expert as a planner sees it: its name and the skills it serves."""
+
+    name: str
+    skills: list[str]
+
+
+class SystemVars(_Vars):
+    """A persona's system prompt: who it is, from its spec."""
+
+    persona: PersonaSpec
 
 
 class ThinkVars(_Vars):
-    persona: PersonaSpec
+    """Think: the conversation before the message, the message, and the knowledge-graph
+    context (lines ``[node-id] (labels) text``) retrieved for it."""
+
     history: list[str]
     sender: str
     message: str
     context: str = ""
+    output: type[BaseModel]
 
 
 class PlanVars(_Vars):
-    persona: PersonaSpec
+    """Plan: the thought, and the tools the persona may call."""
+
     sender: str
     thought: ThoughtVars
     tools: list[ToolInfo]
+    output: type[BaseModel]
 
 
 class ExecuteVars(_Vars):
-    persona: PersonaSpec
+    """Execute: the conversation, the thought, the tool results and the allowed kinds."""
+
+    history: list[str]
     sender: str
     message: str
     thought: ThoughtVars
     results: list[ToolResult]
     kinds: list[str]
+    context: str = ""
+    output: type[BaseModel]
 
 
 class Observation(_Vars):
@@ -83,13 +118,19 @@ class SimulateVars(_Vars):
     examples: list[Observation]
     question: str
     explanation: str | None = None
+    output: type[BaseModel]
 
 
 class MetaPlanVars(_Vars):
-    """The meta-agent's action generator: the task to split into steps."""
+    """The meta-agent's action generator: the task to split into steps, and who can do
+    them (experts with their skills, tools with their argument models)."""
 
     task: str
+    skills: list[str]
     inputs: dict[str, Any]
+    experts: list[ExpertInfo]
+    tools: list[ToolInfo]
+    output: type[BaseModel]
 
 
 class MetaRegenerateVars(_Vars):
@@ -98,6 +139,9 @@ class MetaRegenerateVars(_Vars):
     step: str
     error: str
     tried: list[str]
+    experts: list[ExpertInfo]
+    tools: list[ToolInfo]
+    output: type[BaseModel]
 
 
 class MetaExplainVars(_Vars):
@@ -115,6 +159,7 @@ class MetaStepVars(_Vars):
 
 
 TEMPLATES: dict[str, type[_Vars]] = {
+    "system": SystemVars,
     "think": ThinkVars,
     "plan": PlanVars,
     "execute": ExecuteVars,
@@ -134,6 +179,30 @@ def _json(value: object) -> str:
     return json.dumps(value, default=str)
 
 
+def _untitled(schema: Any) -> Any:
+    """A JSON schema without its generated ``title`` keys (a property named ``title`` stays)."""
+    if isinstance(schema, list):
+        return [_untitled(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {}
+    for key, value in schema.items():
+        if key == "title" and isinstance(value, str):
+            continue
+        if key in ("properties", "$defs"):
+            out[key] = {name: _untitled(sub) for name, sub in value.items()}
+        else:
+            out[key] = _untitled(value)
+    return out
+
+
+def schema_text(output: type[BaseModel]) -> str:
+    """The ``schema`` filter: ``output``'s JSON schema (as sent with the request, less the
+    generated titles) on one line, so a prompt states exactly the contract the reply is
+    validated against."""
+    return json.dumps(_untitled(output.model_json_schema()), separators=(",", ":"))
+
+
 @cache
 def _template(name: str) -> Template:
     env = Environment(
@@ -144,6 +213,7 @@ def _template(name: str) -> Template:
         trim_blocks=True,
     )
     env.filters["json"] = _json
+    env.filters["schema"] = schema_text
     return env.get_template(f"{name}.jinja")
 
 

@@ -71,8 +71,8 @@ class ModelRequest(BaseModel):
         response_schema: JSON Schema the reply must follow (structured output), if any.
         output_type: The pydantic model the reply is validated into, set by
             ``ctx.complete(..., output=...)``. Local only: never sent to a server, stored or
-            hashed; test doubles dispatch on it (``request.output_type is PlanOut``) instead
-            of reading the prompt.
+            hashed; test doubles dispatch on it (``request.output_type is ThoughtVars``,
+            ``issubclass(request.output_type, PlanOut)``) instead of reading the prompt.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")

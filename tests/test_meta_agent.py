@@ -3,15 +3,19 @@ step with the fallback expert, review, and provenance."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from agents import AgentGraph, Budget, Runtime
-from agents.meta import MetaAgent, RuleBasedPlanner, SubTask, TaskPlan
+from agents.meta import LLMPlanner, MetaAgent, Regenerated, RuleBasedPlanner, TaskPlan
 from agents.meta.experts import Expert, ExpertRegistry
 from agents.models import FunctionModel, ModelRequest
 from knowledge_graph.builders import sample_curriculum
 from knowledge_graph.retrieval import Retriever
 from personas import ToolRegistry, calculator_tool, retrieval_tool
+from personas.prompting import schema_text
+from personas.tools import CalculatorArgs
 from protocols import ModelHTTPError, TaskAssignment, TaskResult
 
 EXPERTS = ExpertRegistry(
@@ -113,46 +117,91 @@ def test_bad_configuration_is_a_clear_error() -> None:
         MetaAgent("m", RuleBasedPlanner(EXPERTS), EXPERTS, {}, ToolRegistry(), max_attempts=0)
 
 
+def calc_step(code: str, *, assignee: str = "calculator") -> dict[str, object]:
+    return {
+        "id": "calc",
+        "kind": "calculate",
+        "instruction": "compute",
+        "assignee": assignee,
+        "inputs": {"code": code},
+    }
+
+
 async def test_an_llm_planner_writes_the_plan_and_regenerates_a_failed_step() -> None:
-    import json
-
-    from agents.meta import LLMPlanner
-
     plans = iter(
         [
-            json.dumps(
-                {
-                    "subtasks": [
-                        {
-                            "id": "calc",
-                            "kind": "calculate",
-                            "instruction": "compute",
-                            "assignee": "calculator",
-                            "inputs": {"code": "import os"},
-                        }
-                    ]
-                }
-            ),
-            json.dumps(
-                {
-                    "id": "calc",
-                    "kind": "calculate",
-                    "instruction": "compute again",
-                    "assignee": "calculator",
-                    "inputs": {"code": "Fraction(3, 4) - Fraction(1, 2)"},
-                }
-            ),
+            json.dumps({"subtasks": [calc_step("import os")]}),
+            json.dumps({"step": calc_step("Fraction(3, 4) - Fraction(1, 2)")}),
         ]
     )
     planner_model = FunctionModel(lambda r: next(plans))
-    meta = MetaAgent(
-        "meta", LLMPlanner(planner_model), EXPERTS, {}, ToolRegistry([calculator_tool()])
-    )
-    task = TaskAssignment(to="meta", task="what is 3/4 - 1/2?")
+    tools = ToolRegistry([calculator_tool()])
+    planner = LLMPlanner(planner_model, experts=EXPERTS, tools=tools)
+    meta = MetaAgent("meta", planner, EXPERTS, {}, tools)
+    task = TaskAssignment(to="meta", task="what is 3/4 - 1/2?", inputs={"expression": "3/4 - 1/2"})
     result = await Runtime().run(AgentGraph().add(meta), task)
     final = result.messages[-2]
     assert isinstance(final, TaskResult) and final.success and final.output == "1/4"
     assert final.provenance[0].startswith("calc: calculator failed (imports are not allowed")
     assert final.provenance[1:] == ("calc: calculator", "review: approved")
-    assert "Error: imports are not allowed" in planner_model.calls[1].messages[-1].content
-    assert [r.output_type for r in planner_model.calls] == [TaskPlan, SubTask]
+    first, again = (r.messages[-1].content for r in planner_model.calls)
+    # The prompts name the experts with their skills, the tools with their inputs' schema,
+    # and the task's inputs.
+    for prompt in (first, again):
+        assert (
+            "Experts:\n- fractions-a: skills fraction_addition\n"
+            "- fractions-b: skills fraction_addition, fraction_subtraction\n"
+        ) in prompt
+        assert "- calculator(code): Evaluate arithmetic exactly" in prompt
+        step = json.loads(prompt.splitlines()[-1])["$defs"]["CalculatorStep"]
+        assert step["properties"]["inputs"] == {
+            "$ref": "#/$defs/CalculatorArgs",
+            "description": "Its arguments.",
+        }
+        assert json.loads(prompt.splitlines()[-1])["$defs"]["CalculatorArgs"] == json.loads(
+            schema_text(CalculatorArgs)
+        )
+    assert 'Inputs: {"expression": "3/4 - 1/2"}\n' in first
+    assert "Error: imports are not allowed" in again
+    kinds = [r.output_type for r in planner_model.calls]
+    assert kinds[0] is not None and issubclass(kinds[0], TaskPlan)
+    assert kinds[1] is not None and issubclass(kinds[1], Regenerated)
+
+
+async def test_an_unknown_assignee_is_a_validation_error_that_is_re_asked() -> None:
+    """The real model invented the assignee ``student_answer``: the plan's type only admits
+    the experts and tools, so the reply is re-asked with the error."""
+    plans = iter(
+        [
+            json.dumps({"subtasks": [calc_step("2 + 2", assignee="student_answer")]}),
+            json.dumps({"subtasks": [{**calc_step("2 + 2"), "inputs": {"expression": "2+2"}}]}),
+            json.dumps({"subtasks": [calc_step("2 + 2")]}),
+        ]
+    )
+    planner_model = FunctionModel(lambda r: next(plans))
+    tools = ToolRegistry([calculator_tool()])
+    meta = MetaAgent(
+        "meta", LLMPlanner(planner_model, experts=EXPERTS, tools=tools), EXPERTS, {}, tools
+    )
+    result = await Runtime().run(AgentGraph().add(meta), TaskAssignment(to="meta", task="2+2?"))
+    final = result.messages[-2]
+    assert isinstance(final, TaskResult) and final.success and final.output == "4"
+    assert len(planner_model.calls) == 3
+    unknown = planner_model.calls[1].messages[-1].content
+    assert (
+        "- subtasks.0: Input tag 'student_answer' found using 'assignee' does not match any "
+        "of the expected tags: 'fractions-a', 'fractions-b', 'calculator'"
+    ) in unknown
+    wrong_input = planner_model.calls[2].messages[-1].content
+    assert "- subtasks.0.calculator.inputs.expression: Extra inputs are not permitted" in (
+        wrong_input
+    )
+    schema = planner_model.calls[0].response_schema
+    assert schema is not None
+    assert schema["$defs"]["ExpertStep"]["properties"]["assignee"]["enum"] == [
+        "fractions-a",
+        "fractions-b",
+    ]
+    assert schema["properties"]["subtasks"]["items"]["discriminator"]["propertyName"] == (
+        "assignee"
+    )

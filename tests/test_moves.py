@@ -6,8 +6,6 @@ import json
 import os
 from pathlib import Path
 
-import pytest
-
 from personas.moves import (
     BridgeDecision,
     BridgeGuidance,
@@ -43,8 +41,12 @@ async def test_the_planning_tools_answer_with_guidance() -> None:
         intention=Intention.HINT_MISTAKE,
     )
     assert "last step" in decided.guidance
-    with pytest.raises(ValueError, match="'shouting' is not a valid TeacherMove"):
-        await tools.get("teacher_moves")(move="shouting")
+    shouting = await tools.get("teacher_moves")(move="shouting")
+    assert (shouting.output, shouting.error) == (
+        None,
+        "invalid arguments for 'teacher_moves' (move: Input should be 'focus', 'probing', "
+        "'telling' or 'generic'); its arguments are: move",
+    )
 
 
 def taxonomy() -> dict[str, list[str]]:

@@ -8,13 +8,18 @@ import json
 import pytest
 
 from agents import AgentGraph, Budget, FunctionAgent, Runtime
-from agents.models import FunctionModel, ModelRequest
+from agents.meta import SubTask, TaskPlan
+from agents.models import ChatMessage, FunctionModel, ModelRequest
+from knowledge_graph.builders import sample_curriculum
+from knowledge_graph.retrieval import Retriever
 from personas import ToolRegistry, builtin_persona, calculator_tool
 from personas.minds.few_shot import Prediction
 from personas.persona import LLMMind, Persona, PlanOut, Reply
+from personas.planning import plan_output_type
 from personas.prompting import (
     TEMPLATES,
     ExecuteVars,
+    ExpertInfo,
     MetaExplainVars,
     MetaPlanVars,
     MetaRegenerateVars,
@@ -22,18 +27,25 @@ from personas.prompting import (
     Observation,
     PlanVars,
     SimulateVars,
+    SystemVars,
     ThinkVars,
     ThoughtVars,
     ToolInfo,
     render_prompt,
+    schema_text,
 )
-from personas.tools import Calculation
+from personas.tools import Calculation, CalculatorArgs
 from protocols import Answer, Message, Question, Stop, ToolResult, UserError
 
 
 def is_reply(request: ModelRequest) -> bool:
     """The Execute phase: its output type is ``Reply`` narrowed to the allowed kinds."""
     return request.output_type is not None and issubclass(request.output_type, Reply)
+
+
+def is_plan(request: ModelRequest) -> bool:
+    """The Plan phase: its output type is ``PlanOut`` narrowed to the persona's tools."""
+    return request.output_type is not None and issubclass(request.output_type, PlanOut)
 
 
 def scripted_teacher_model() -> FunctionModel:
@@ -47,12 +59,12 @@ def scripted_teacher_model() -> FunctionModel:
             return json.dumps(
                 {
                     "knowledge": "adds numerators",
-                    "misconception": "add_across",
+                    "misconception": "misconception:add_across",
                     "emotion": "unsure",
                     "guideline": "check with exact arithmetic",
                 }
             )
-        if request.output_type is PlanOut:
+        if is_plan(request):
             return json.dumps(
                 {
                     "calls": [
@@ -65,7 +77,7 @@ def scripted_teacher_model() -> FunctionModel:
                 }
             )
         assert is_reply(request)
-        results = request.messages[0].content.split("Tool results:")[1]
+        results = request.messages[-1].content.split("Tool results:")[1]
         value = "1/2" if '"value":"1/2"' in results else "?"
         return json.dumps(
             {"kind": "hint", "text": f"Rewrite both over sixths; the sum is {value}."}
@@ -76,8 +88,12 @@ def scripted_teacher_model() -> FunctionModel:
 
 async def test_a_teacher_persona_thinks_plans_and_executes_through_a_model() -> None:
     model = scripted_teacher_model()
+    kg = sample_curriculum()
     teacher = Persona(
-        builtin_persona("teacher"), LLMMind(model), tools=ToolRegistry([calculator_tool()])
+        builtin_persona("teacher"),
+        LLMMind(model),
+        tools=ToolRegistry([calculator_tool()]),
+        knowledge=Retriever(kg),
     )
     student = FunctionAgent("student", lambda m, c: Stop(detail="thanks"))
     graph = (
@@ -85,7 +101,8 @@ async def test_a_teacher_persona_thinks_plans_and_executes_through_a_model() -> 
         .edge(teacher, student, kinds=["Hint", "Question", "Explanation"])
         .edge(student, teacher, kinds=["Answer"])
     )
-    result = await Runtime().run(graph, Answer(to="teacher", text="2/9"), budget=Budget(turns=5))
+    first = Answer(to="teacher", text="2/9", item_id="item:frac-add-1")
+    result = await Runtime().run(graph, first, budget=Budget(turns=5))
     assert result.transcript() == [
         {
             "sender": "user",
@@ -93,7 +110,7 @@ async def test_a_teacher_persona_thinks_plans_and_executes_through_a_model() -> 
             "parent": None,
             "kind": "answer",
             "text": "2/9",
-            "item_id": None,
+            "item_id": "item:frac-add-1",
             "confidence": None,
         },
         {
@@ -103,7 +120,7 @@ async def test_a_teacher_persona_thinks_plans_and_executes_through_a_model() -> 
             "kind": "thought",
             "about": "user",
             "knowledge": "adds numerators",
-            "misconception": "add_across",
+            "misconception": "misconception:add_across",
             "emotion": "unsure",
             "guideline": "check with exact arithmetic",
         },
@@ -123,7 +140,7 @@ async def test_a_teacher_persona_thinks_plans_and_executes_through_a_model() -> 
             "parent": 0,
             "kind": "hint",
             "text": "Rewrite both over sixths; the sum is 1/2.",
-            "item_id": None,
+            "item_id": "item:frac-add-1",
         },
         {
             "sender": "student",
@@ -136,13 +153,93 @@ async def test_a_teacher_persona_thinks_plans_and_executes_through_a_model() -> 
     ]
     phases = [r.output_type.__name__ if r.output_type else None for r in model.calls]
     assert phases == ["ThoughtVars", "ThoughtVars", "PlanOut", "Reply"]
-    assert not any(m.content.startswith("PHASE") for r in model.calls for m in r.messages)
-    sent = model.calls[3].model_dump(mode="json")
+    assert not any("PHASE" in m.content for r in model.calls for m in r.messages)
+    # Every request: the persona's system prompt, from its spec, then the phase's prompt.
+    system = render_prompt("system", SystemVars(persona=builtin_persona("teacher")))
+    assert all(r.messages[0] == ChatMessage(role="system", content=system) for r in model.calls)
+    assert "A patient mathematics teacher who diagnoses before explaining." in system
+    assert "- let the student reach the answer without telling it\n" in system
+    # Think: the knowledge graph's context for the item and the answer, with node ids.
+    think = model.calls[0].messages[1].content
+    assert "user just said: 2/9\n" in think
+    assert (
+        "[misconception:add_across] (Misconception) Adding across Adds the numerators and "
+        "adds the denominators, as in 1/3 + 1/6 = 2/9.\n"
+    ) in think
+    assert "[misconception:add_across] -PART_OF-> [skill:fraction_addition]" in think
+    # Plan: the tool with its argument schema; the reply schema is the tools' call union.
+    plan = model.calls[2]
+    assert "- calculator(code): Evaluate arithmetic exactly" in plan.messages[1].content
+    contract = json.loads(plan.messages[1].content.splitlines()[-1])  # the schema, once
+    assert contract["$defs"]["CalculatorArgs"] == json.loads(schema_text(CalculatorArgs))
+    calls = plan.response_schema["properties"]["calls"]["items"]  # type: ignore[index]
+    assert calls == {
+        "discriminator": {
+            "mapping": {"calculator": "#/$defs/CalculatorCall"},
+            "propertyName": "tool",
+        },
+        "oneOf": [{"$ref": "#/$defs/CalculatorCall"}],
+    }
+    assert plan.response_schema["$defs"]["CalculatorCall"]["properties"]["tool"] == {  # type: ignore[index]
+        "const": "calculator",
+        "title": "Tool",
+        "type": "string",
+    }
+    # Execute: the typed tool result.
+    execute = model.calls[3]
+    assert (
+        '- calculator: {"value":"1/2","output":"","reason":null}\n' in execute.messages[1].content
+    )
+    sent = execute.model_dump(mode="json")
     assert "output_type" not in sent and sent["response_schema"]["title"] == "Reply"
     reask = model.calls[1].messages
-    assert [m.role for m in reask] == ["user", "assistant", "user"]
+    assert [m.role for m in reask] == ["system", "user", "assistant", "user"]
     assert "did not validate" in reask[-1].content
     assert result.usage["model_calls"] == 4
+
+
+async def test_execute_sees_the_history_and_think_the_earlier_turns() -> None:
+    """A second turn: the earlier turns reach Think and Execute as history lines; the
+    profile and goals reach every phase through the system prompt."""
+    replies = {
+        "think": json.dumps({"knowledge": "k", "guideline": "g"}),
+        "plan": json.dumps({"calls": []}),
+    }
+
+    def reply(request: ModelRequest) -> str:
+        if request.output_type is ThoughtVars:
+            return replies["think"]
+        if is_plan(request):
+            return replies["plan"]
+        return json.dumps({"kind": "question", "text": "Which parts match?"})
+
+    model = FunctionModel(reply)
+    teacher = Persona(builtin_persona("teacher"), LLMMind(model), kinds=["question", "stop"])
+    answers = iter(["2/9", "1/2"])
+
+    def student(message: Message, ctx: object) -> Answer | Stop:
+        text = next(answers, None)
+        return Answer(to="teacher", text=text) if text else Stop(detail="done")
+
+    graph = (
+        AgentGraph()
+        .edge(teacher, FunctionAgent("student", student), kinds=["Question"])
+        .edge("student", "teacher", kinds=["Answer"])
+    )
+    await Runtime().run(graph, Question(to="teacher", text="1/3 + 1/6?"), budget=Budget(turns=9))
+    execute = [r.messages[1].content for r in model.calls if is_reply(r)]
+    assert execute[1].startswith(
+        "Conversation so far:\n"
+        "- user: 1/3 + 1/6?\n"
+        "- teacher: Which parts match?\n"
+        "student just said: 2/9\n"
+    )
+    think = [r.messages[1].content for r in model.calls if r.output_type is ThoughtVars]
+    assert think[0].startswith("Conversation so far:\n(nothing yet)\nuser just said: 1/3")
+    assert "- teacher: Which parts match?\nstudent just said: 2/9\n" in think[1]
+    plan = next(r for r in model.calls if is_plan(r))
+    assert plan.response_schema["properties"]["calls"]["maxItems"] == 0  # type: ignore[index]
+    assert "(no tools: answer with an empty list of calls)" in plan.messages[1].content
 
 
 async def test_a_reply_of_a_kind_the_persona_may_not_send_is_re_asked() -> None:
@@ -166,22 +263,25 @@ async def test_a_reply_of_a_kind_the_persona_may_not_send_is_re_asked() -> None:
 
 PERSONA = builtin_persona("teacher")
 THOUGHT = ThoughtVars(knowledge="adds numerators", misconception=None, guideline="ask first")
+CALCULATOR = ToolInfo(name="calculator", description="exact arithmetic", arguments=CalculatorArgs)
+EXPERTS = [ExpertInfo(name="fractions-a", skills=["fraction_addition"])]
 SAMPLES = {
+    "system": SystemVars(persona=PERSONA),
     "think": ThinkVars(
-        persona=PERSONA,
-        history=[],
+        history=["student: hello"],
         sender="student",
         message="2/9",
         context="[misconception:add_across] adds across",
+        output=ThoughtVars,
     ),
     "plan": PlanVars(
-        persona=PERSONA,
         sender="student",
         thought=THOUGHT,
-        tools=[ToolInfo(name="calculator", description="exact arithmetic")],
+        tools=[CALCULATOR],
+        output=plan_output_type([("calculator", CalculatorArgs)]),
     ),
     "execute": ExecuteVars(
-        persona=PERSONA,
+        history=["student: hello", "teacher: what is 1/3 + 1/6?"],
         sender="student",
         message="2/9",
         thought=THOUGHT,
@@ -190,14 +290,27 @@ SAMPLES = {
             ToolResult(call_id="c2", tool="python", error="not available to teacher"),
         ],
         kinds=["hint", "question"],
+        output=Reply,
     ),
     "meta_explain": MetaExplainVars(question="1/3 + 1/6?", student_answer="2/9"),
     "meta_step": MetaStepVars(
         instruction="Explain kindly", notes=["calculate: 1/2", "retrieve: adds across"]
     ),
-    "meta_plan": MetaPlanVars(task="what is 3/4 - 1/2?", inputs={"expression": "3/4 - 1/2"}),
+    "meta_plan": MetaPlanVars(
+        task="what is 3/4 - 1/2?",
+        skills=["fraction_subtraction"],
+        inputs={"expression": "3/4 - 1/2"},
+        experts=EXPERTS,
+        tools=[CALCULATOR],
+        output=TaskPlan,
+    ),
     "meta_regenerate": MetaRegenerateVars(
-        step='{"id": "calc"}', error="imports are not allowed", tried=["calculator"]
+        step='{"id": "calc"}',
+        error="imports are not allowed",
+        tried=["calculator"],
+        experts=EXPERTS,
+        tools=[CALCULATOR],
+        output=SubTask,
     ),
     "simulate_student": SimulateVars(
         examples=[
@@ -211,20 +324,28 @@ SAMPLES = {
         ],
         question="1/3 + 1/6?",
         explanation="rewrite over sixths",
+        output=Prediction,
     ),
 }
 
 
-PLAIN_TEXT = {"meta_explain", "meta_step"}  # prompts whose reply is free text
+PLAIN_TEXT = {"meta_explain", "meta_step", "system"}  # prompts that ask for no schema
 
 
 @pytest.mark.parametrize("name", sorted(TEMPLATES))
 def test_every_template_renders_with_sample_variables(name: str) -> None:
-    text = render_prompt(name, SAMPLES[name])
-    assert not text.startswith("PHASE")  # the phase is a typed field of the request
+    variables = SAMPLES[name]
+    text = render_prompt(name, variables)
+    assert "PHASE" not in text  # the phase is a typed field of the request
     assert "None" not in text  # no optional value leaks into a prompt
     assert "{{" not in text and "{%" not in text
-    assert ("JSON" in text) == (name not in PLAIN_TEXT)  # structured replies are asked for
+    output = getattr(variables, "output", None)
+    assert (output is None) == (name in PLAIN_TEXT)
+    if output is not None:  # the contract is the validator's own schema, on the last line
+        assert text.endswith("follows this schema:\n" + schema_text(output) + "\n")
+        assert json.loads(text.splitlines()[-1])["properties"].keys() == (
+            output.model_json_schema()["properties"].keys()
+        )
 
 
 def test_tool_results_reach_the_execute_prompt_as_typed_json() -> None:
@@ -240,11 +361,20 @@ def test_the_meta_planner_prompts_are_templates() -> None:
     assert render_prompt("meta_explain", SAMPLES["meta_explain"]) == (
         "Explain kindly why 2/9 is wrong for: 1/3 + 1/6?"
     )
-    assert render_prompt("meta_plan", SAMPLES["meta_plan"]) == (
-        "Split this task into steps (kinds: retrieve, calculate, explain), each with an "
-        "assignee.\nTask: what is 3/4 - 1/2?\nInputs: {'expression': '3/4 - 1/2'}\n"
-        'Answer with JSON: {"subtasks": [...]}\n'
+    plan = render_prompt("meta_plan", SAMPLES["meta_plan"])
+    assert (
+        "Task: what is 3/4 - 1/2?\nSkills it needs: fraction_subtraction\n"
+        'Inputs: {"expression": "3/4 - 1/2"}\n\n'
+        "Experts:\n- fractions-a: skills fraction_addition\n"
+        "Tools, with their inputs (the schema below gives each input's type and meaning):\n"
+        "- calculator(code): exact arithmetic\n"
+    ) in plan
+    again = render_prompt("meta_regenerate", SAMPLES["meta_regenerate"])
+    assert again.startswith(
+        'This step failed: {"id": "calc"}\nError: imports are not allowed\n'
+        "Already tried: calculator.\n"
     )
+    assert "Experts:\n- fractions-a: skills fraction_addition\n" in again
 
 
 def test_rendering_with_the_wrong_variables_is_a_clear_error() -> None:
@@ -259,7 +389,8 @@ async def test_the_few_shot_mental_model_predicts_from_real_past_answers() -> No
 
     def simulate(request: ModelRequest) -> str:
         assert request.output_type is Prediction
-        with_explanation = "after this explanation" in request.messages[-1].content
+        # Like a model, it reads the prompt's content (not its wording): is there a lesson?
+        with_explanation = "rewrite both over sixths" in request.messages[-1].content
         return json.dumps({"correct_probability": 0.7 if with_explanation else 0.2})
 
     model = FunctionModel(simulate)
@@ -322,3 +453,25 @@ async def test_a_persona_calls_an_expert_model_as_a_conceptual_tool() -> None:
     result = await Runtime().run(graph, Answer(to="teacher", text="2/9"))
     assert result.messages[-2].text == "Sixths: 2/6 + 1/6 = 3/6 = 1/2."  # type: ignore[union-attr]
     assert result.usage["model_calls"] == 4  # think, plan, the expert, execute
+
+
+async def test_the_context_is_retrieved_within_the_persona_knowledge_scope() -> None:
+    def reply(request: ModelRequest) -> str:
+        if request.output_type is ThoughtVars:
+            return json.dumps({"knowledge": "k", "guideline": "g"})
+        if is_plan(request):
+            return json.dumps({"calls": []})
+        return json.dumps({"kind": "answer", "text": "2/9", "confidence": 0.4})
+
+    model = FunctionModel(reply)
+    spec = builtin_persona("student").model_copy(update={"mind": "llm"})
+    assert spec.knowledge_scope == ("Skill",)
+    student = Persona(spec, LLMMind(model), knowledge=Retriever(sample_curriculum()))
+    sink = FunctionAgent("teacher", lambda m, c: None)
+    graph = AgentGraph().edge(student, sink, kinds=["Answer"])
+    await Runtime().run(graph, Question(to="student", text="What is 1/3 + 1/6?"))
+    think = model.calls[0].messages[1].content
+    context = think.split("cite nodes by their ids:\n")[1].split("\n\n")[0].splitlines()
+    nodes = [line for line in context if " -" not in line]  # the nodes, then the edges
+    assert nodes and all(" (Skill) " in line for line in nodes)
+    assert nodes[0].startswith("[skill:fraction_addition] (Skill) Adding fractions")

@@ -14,58 +14,33 @@ provenance.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from agents.agent import RunContext
 from agents.meta.experts import ExpertRegistry
+from agents.meta.planner import LLMPlanner, SubTask, TaskPlan
 from agents.models import ModelClient, ModelRequest
 from knowledge_graph.retrieval import Retriever
-from personas.persona import STRUCTURED_MAX_TOKENS
-from personas.prompting import (
-    MetaExplainVars,
-    MetaPlanVars,
-    MetaRegenerateVars,
-    MetaStepVars,
-    render_prompt,
-)
+from personas.prompting import MetaExplainVars, MetaStepVars, render_prompt
 from personas.reviewer import review_text
 from personas.tools import Calculation, Retrieved, ToolRegistry
 from protocols import (
     Envelope,
     LyceumError,
     Message,
-    ModelContext,
     TaskAssignment,
     TaskResult,
     UserError,
 )
 
-T = TypeVar("T", bound=BaseModel)
-
 __all__ = ["LLMPlanner", "MetaAgent", "RuleBasedPlanner", "SubTask", "TaskPlan"]
 
 
-class SubTask(BaseModel):
-    """One step: what to do, for which skills, and who does it."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    id: str
-    kind: Literal["retrieve", "calculate", "explain"]
-    instruction: str
-    skills: list[str] = Field(default_factory=list)
-    assignee: str
-    inputs: dict[str, Any] = Field(default_factory=dict)
-
-
-class TaskPlan(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    subtasks: list[SubTask]
-
-
 class ActionGenerator(Protocol):
+    """Makes the plan for a task, and rewrites a step that failed (None: give up)."""
+
     async def plan(self, task: TaskAssignment, ctx: RunContext) -> TaskPlan: ...
 
     async def regenerate(
@@ -143,27 +118,6 @@ class RuleBasedPlanner:
         return step.model_copy(update={"assignee": others[0].name})
 
 
-class LLMPlanner:
-    """A model writes the plan (validated as ``TaskPlan``) and regenerates failed steps."""
-
-    def __init__(self, model: ModelClient) -> None:
-        self.model = model
-
-    async def _ask(self, ctx: ModelContext, prompt: str, output: type[T]) -> T:
-        request = ModelRequest.of(prompt, max_tokens=STRUCTURED_MAX_TOKENS)
-        return await ctx.complete(self.model, request, output=output)
-
-    async def plan(self, task: TaskAssignment, ctx: RunContext) -> TaskPlan:
-        variables = MetaPlanVars(task=task.task, inputs=task.inputs)
-        return await self._ask(ctx, render_prompt("meta_plan", variables), TaskPlan)
-
-    async def regenerate(
-        self, step: SubTask, error: str, tried: Sequence[str], ctx: RunContext
-    ) -> SubTask | None:
-        variables = MetaRegenerateVars(step=step.model_dump_json(), error=error, tried=list(tried))
-        return await self._ask(ctx, render_prompt("meta_regenerate", variables), SubTask)
-
-
 class MetaAgent:
     """Routes a ``TaskAssignment`` through experts and tools and answers with a
     ``TaskResult`` carrying provenance.
@@ -215,7 +169,7 @@ class MetaAgent:
                 prompt, max_tokens=settings.max_tokens, temperature=settings.temperature
             )
             return (await ctx.complete(client, request)).text, ()
-        result = await self.tools.get(step.assignee)(call_id=step.id, **step.inputs)
+        result = await self.tools.get(step.assignee).run(step.inputs, call_id=step.id, ctx=ctx)
         if result.error is not None:
             raise UserError(result.error)
         match result.output:

@@ -15,8 +15,12 @@ __all__ = ["FewShotMentalModel", "Prediction"]
 
 
 class Prediction(BaseModel):
+    """The simulated student's chance of answering correctly."""
+
     model_config = ConfigDict(extra="forbid")
-    correct_probability: float = Field(ge=0.0, le=1.0)
+    correct_probability: float = Field(
+        ge=0.0, le=1.0, description="P(the student answers correctly), 0 to 1."
+    )
 
 
 class FewShotMentalModel:
@@ -49,6 +53,7 @@ class FewShotMentalModel:
                 examples=self.observations[-self.shots :],
                 question=question,
                 explanation=explanation,
+                output=Prediction,
             ),
         )
 
