@@ -180,7 +180,9 @@ class LLMMind:
 
     async def _ask(self, ctx: ModelContext, turn: TurnState, prompt: str, output: type[T]) -> T:
         system = render_prompt("system", SystemVars(persona=turn.persona))
-        request = ModelRequest.of(prompt, system=system, max_tokens=STRUCTURED_MAX_TOKENS)
+        request = ModelRequest.of(
+            prompt, system=system, max_tokens=STRUCTURED_MAX_TOKENS, schema_in_prompt=True
+        )
         return await ctx.complete(self.model, request, output=output, max_retries=self.max_retries)
 
     async def think(self, turn: TurnState, ctx: ModelContext) -> ThoughtVars:

@@ -73,6 +73,10 @@ class ModelRequest(BaseModel):
             ``ctx.complete(..., output=...)``. Local only: never sent to a server, stored or
             hashed; test doubles dispatch on it (``request.output_type is ThoughtVars``,
             ``issubclass(request.output_type, PlanOut)``) instead of reading the prompt.
+        schema_in_prompt: The prompt already states ``response_schema`` (the persona and
+            planner templates end with it), so a client speaking the prompt-only dialect
+            asks for JSON without writing the schema a second time. Local, like
+            ``output_type``: never sent, stored or hashed.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -84,6 +88,7 @@ class ModelRequest(BaseModel):
     seed: int | None = None
     response_schema: dict[str, Any] | None = None
     output_type: type[BaseModel] | None = Field(default=None, exclude=True, repr=False)
+    schema_in_prompt: bool = Field(default=False, exclude=True, repr=False)
 
     @classmethod
     def of(cls, prompt: str, *, system: str | None = None, **options: Any) -> ModelRequest:

@@ -114,6 +114,20 @@ async def test_each_dialect_sends_the_schema_its_own_way(
     assert [c.request["structured_attempt"] for c in calls] == [1]
 
 
+async def test_the_prompt_dialect_does_not_repeat_a_schema_the_prompt_states(
+    tmp_path: Path,
+) -> None:
+    with FakeOpenAIServer(lambda body: Scripted(text=GOOD)) as server:
+        client = client_for(server, dialect="prompt")
+        result, _, _ = await run(tmp_path, graph(client, schema_in_prompt=True), client)
+    assert result.detail == "2+2=4"
+    (request,) = server.requests
+    system = request.body["messages"][0]["content"]
+    assert system == "Be brief.\n\n" + schema_instruction(SCHEMA, in_prompt=True)
+    assert "given in the prompt" in system
+    assert json.dumps(SCHEMA) not in system and '"properties"' not in system
+
+
 def test_an_unknown_dialect_is_refused_with_the_choices() -> None:
     with pytest.raises(UserError, match="dialect must be one of 'auto', 'json_schema'"):
         OpenAIChatClient("http://localhost:8000/v1", "m", dialect="grammar")  # type: ignore[arg-type]

@@ -129,7 +129,7 @@ class LLMPlanner:
         return experts, self.tools.infos()
 
     async def _ask(self, ctx: ModelContext, prompt: str, output: type[T]) -> T:
-        request = ModelRequest.of(prompt, max_tokens=STRUCTURED_MAX_TOKENS)
+        request = ModelRequest.of(prompt, max_tokens=STRUCTURED_MAX_TOKENS, schema_in_prompt=True)
         return await ctx.complete(self.model, request, output=output, max_retries=self.max_retries)
 
     async def plan(self, task: TaskAssignment, ctx: ModelContext) -> TaskPlan:

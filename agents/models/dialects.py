@@ -66,9 +66,13 @@ def _instruction() -> Template:
     return env.get_template("schema_instruction.jinja")
 
 
-def schema_instruction(schema: dict[str, Any]) -> str:
-    """The system-message text that asks for JSON valid against ``schema``."""
-    return _instruction().render(schema_json=json.dumps(schema, ensure_ascii=False)).strip()
+def schema_instruction(schema: dict[str, Any], *, in_prompt: bool = False) -> str:
+    """The system-message text that asks for JSON valid against ``schema``; with
+    ``in_prompt`` (the prompt already states the schema) it does not repeat the schema."""
+    text = _instruction().render(
+        schema_json=json.dumps(schema, ensure_ascii=False), schema_in_prompt=in_prompt
+    )
+    return text.strip()
 
 
 def _with_instruction(messages: tuple[ChatMessage, ...], text: str) -> list[dict[str, Any]]:
@@ -98,4 +102,6 @@ def apply_dialect(body: dict[str, Any], request: ModelRequest, dialect: str) -> 
     elif dialect == "json_object":
         body["response_format"] = {"type": "json_object", "schema": schema}
     else:
-        body["messages"] = _with_instruction(request.messages, schema_instruction(schema))
+        body["messages"] = _with_instruction(
+            request.messages, schema_instruction(schema, in_prompt=request.schema_in_prompt)
+        )

@@ -62,7 +62,9 @@ class FewShotMentalModel:
     ) -> float:
         """P̂(correct), without an intervention or after ``explanation``."""
         request = ModelRequest.of(
-            self.prompt(question, explanation), max_tokens=STRUCTURED_MAX_TOKENS
+            self.prompt(question, explanation),
+            max_tokens=STRUCTURED_MAX_TOKENS,
+            schema_in_prompt=True,
         )
         out = await ctx.complete(self.model, request, output=Prediction)
         return out.correct_probability
