@@ -72,17 +72,17 @@ async def cell(backends: Backends, name: str, path: str, db: Path, timeout: floa
     return _describe(path, outcome)
 
 
-async def table(names: list[str], timeout: float) -> str:
+async def table(names: list[str], paths: list[str], timeout: float) -> str:
     lines = [
-        "| server | " + " | ".join(COLUMNS) + " |",
-        "|---" * (len(COLUMNS) + 1) + "|",
+        "| server | " + " | ".join(paths) + " |",
+        "|---" * (len(paths) + 1) + "|",
     ]
     with tempfile.TemporaryDirectory() as tmp:
         backends = Backends(Path(tmp), _unavailable)
         try:
             for name in names:
                 cells = []
-                for i, path in enumerate(COLUMNS):
+                for i, path in enumerate(paths):
                     started = time.perf_counter()
                     db = Path(tmp) / f"{name}-{i}.db"
                     cells.append(await cell(backends, name, path, db, timeout))
@@ -98,15 +98,20 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fast", action="store_true", help="leave out the slow (Gemma) rows")
     parser.add_argument("--backends", help="comma-separated backend names (default: all)")
-    parser.add_argument("--timeout", type=float, default=900.0, help="seconds per cell")
+    parser.add_argument("--paths", help=f"comma-separated paths (default: {', '.join(COLUMNS)})")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per cell")
     args = parser.parse_args(argv)
     names = args.backends.split(",") if args.backends else list(BACKENDS)
-    unknown = [n for n in names if n not in BACKENDS]
+    paths = args.paths.split(",") if args.paths else COLUMNS
+    unknown = [n for n in names if n not in BACKENDS] + [p for p in paths if p not in PATHS]
     if unknown:
-        parser.error(f"unknown backends {unknown}; choose from {', '.join(BACKENDS)}")
+        parser.error(
+            f"unknown backends or paths {unknown}; backends: {', '.join(BACKENDS)}; "
+            f"paths: {', '.join(PATHS)}"
+        )
     if args.fast:
         names = [n for n in names if not BACKENDS[n].slow]
-    print(asyncio.run(table(names, args.timeout)))
+    print(asyncio.run(table(names, paths, args.timeout)))
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ __all__ = ["PATHS", "Outcome", "Verdict", "structured_attempts"]
 
 PROMPT = "the student adds the fractions"
 MAX_TOKENS = 8
+SECONDS = 1800.0
+"""Every path's wall-time budget: Gemma on a loaded 2-core CPU writes a few tokens a second."""
 
 
 class Verdict(BaseModel):
@@ -109,14 +111,18 @@ async def completion(live: Live, db: Path) -> Outcome:
     async def ask(ctx: RunContext) -> str:
         return (await ctx.complete(live.client, _request())).text
 
-    return await _run(live, db, _solo(ask), Question(to="agent", text="go"), Budget(turns=2))
+    return await _run(
+        live, db, _solo(ask), Question(to="agent", text="go"), Budget(seconds=SECONDS, turns=2)
+    )
 
 
 async def stream(live: Live, db: Path) -> Outcome:
     async def ask(ctx: RunContext) -> str:
         return "".join([piece async for piece in ctx.stream(live.client, _request())])
 
-    return await _run(live, db, _solo(ask), Question(to="agent", text="go"), Budget(turns=2))
+    return await _run(
+        live, db, _solo(ask), Question(to="agent", text="go"), Budget(seconds=SECONDS, turns=2)
+    )
 
 
 async def structured(live: Live, db: Path) -> Outcome:
@@ -129,7 +135,7 @@ async def structured(live: Live, db: Path) -> Outcome:
         )
         return (await ctx.complete(live.client, request, output=Verdict)).model_dump_json()
 
-    budget = Budget(turns=2, model_calls=5)
+    budget = Budget(seconds=SECONDS, turns=2, model_calls=5)
     return await _run(live, db, _solo(ask), Question(to="agent", text="go"), budget)
 
 
@@ -144,7 +150,7 @@ async def persona_turn(live: Live, db: Path) -> Outcome:
         .edge(student, teacher, kinds=["Answer"])
     )
     first = Answer(to="teacher", text="2/9")
-    return await _run(live, db, graph, first, Budget(turns=4, model_calls=12))
+    return await _run(live, db, graph, first, Budget(seconds=SECONDS, turns=4, model_calls=12))
 
 
 async def planner(live: Live, db: Path) -> Outcome:
@@ -171,7 +177,9 @@ async def planner(live: Live, db: Path) -> Outcome:
         skills=("fraction_subtraction",),
         inputs={"expression": "3/4 - 1/2"},
     )
-    return await _run(live, db, AgentGraph().add(meta), task, Budget(turns=2, model_calls=12))
+    return await _run(
+        live, db, AgentGraph().add(meta), task, Budget(seconds=SECONDS, turns=2, model_calls=12)
+    )
 
 
 async def few_shot(live: Live, db: Path) -> Outcome:
@@ -182,7 +190,7 @@ async def few_shot(live: Live, db: Path) -> Outcome:
     async def ask(ctx: RunContext) -> str:
         return f"{await tom.utility('1/3 + 1/6?', 'rewrite both over sixths', ctx):.2f}"
 
-    budget = Budget(turns=2, model_calls=8)
+    budget = Budget(seconds=SECONDS, turns=2, model_calls=8)
     return await _run(live, db, _solo(ask), Question(to="agent", text="go"), budget)
 
 
@@ -200,17 +208,23 @@ def _loop(live: Live, streamed: bool) -> AgentGraph:
 
 async def token_budget(live: Live, db: Path) -> Outcome:
     first = Question(to="agent", text="go")
-    return await _run(live, db, _loop(live, False), first, Budget(turns=2, tokens=40))
+    return await _run(
+        live, db, _loop(live, False), first, Budget(seconds=SECONDS, turns=2, tokens=40)
+    )
 
 
 async def stream_token_budget(live: Live, db: Path) -> Outcome:
     first = Question(to="agent", text="go")
-    return await _run(live, db, _loop(live, True), first, Budget(turns=2, tokens=40))
+    return await _run(
+        live, db, _loop(live, True), first, Budget(seconds=SECONDS, turns=2, tokens=40)
+    )
 
 
 async def call_budget(live: Live, db: Path) -> Outcome:
     first = Question(to="agent", text="go")
-    return await _run(live, db, _loop(live, False), first, Budget(turns=2, model_calls=2))
+    return await _run(
+        live, db, _loop(live, False), first, Budget(seconds=SECONDS, turns=2, model_calls=2)
+    )
 
 
 PATHS: dict[str, Callable[[Live, Path], Awaitable[Outcome]]] = {
