@@ -7,7 +7,7 @@ PIP := $(PY) -m pip --disable-pip-version-check
 # multi-GB CUDA build. Override TORCH_SPEC for another build.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench conformance clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ test: $(VENV)/.dev lint
 bench: $(VENV)/.dev
 	$(PY) benchmarks/bench_runtime.py
 	$(PY) benchmarks/bench_kg.py
+
+# The measured table of docs/models.md: every LLM path on every backend (Gemma rows: minutes).
+conformance: $(VENV)/.dev
+	$(PY) benchmarks/conformance_table.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache lyceum.db
