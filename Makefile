@@ -35,6 +35,7 @@ test: $(VENV)/.dev lint
 bench: $(VENV)/.dev
 	$(PY) benchmarks/bench_runtime.py
 	$(PY) benchmarks/bench_kg.py
+	$(PY) benchmarks/bench_models.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache lyceum.db
