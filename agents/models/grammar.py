@@ -22,11 +22,11 @@ maintenance                   Microsoft; in    MLC; in vLLM,    dottxt; the rege
                               llama.cpp                         outlines
 ============================  ===============  ===============  ==================
 
-Both llguidance and xgrammar compute a batch's masks in well under a millisecond next to a
-~100 ms forward pass of Gemma on CPU; xgrammar's hard dependency on triton (a GPU compiler)
-decided against it for a CPU install. Masks are applied here with numpy's ``unpackbits``
-rather than the libraries' ``torch.compile`` kernels, which need a C++ toolchain at run
-time on CPU.
+Both llguidance and xgrammar compute a batch's masks in under a millisecond per token, next
+to a forward pass of Gemma on CPU of a few hundred ms; xgrammar's hard dependency on triton
+(a GPU compiler) decided against it for a CPU install. Masks are applied here with numpy's
+``unpackbits`` rather than the libraries' ``torch.compile`` kernels, which need a C++
+toolchain at run time on CPU.
 
 Whitespace is not flexible (compact JSON): a base model cannot pad the output with
 newlines until it runs out of tokens.
@@ -108,18 +108,27 @@ class JsonGrammar:
 class SchemaLogitsProcessor:
     """A ``transformers`` logits processor with one matcher per batch row (None: free row).
 
+    Args:
+        matchers: One ``llguidance.LLMatcher`` per row, or None for an unconstrained row.
+        eos_token_ids: The tokens that end a row; the first is the one forced.
+        pad_token_id: What ``generate`` feeds a finished row.
+
     Each step it advances every live matcher by the token just chosen, then masks the row's
     logits to what the grammar allows next. When the JSON is complete only EOS is allowed,
     so the row stops; a row whose matcher fails is forced to EOS (its text then fails
     validation, which the structured-output re-ask handles).
     """
 
-    def __init__(self, matchers: Sequence[Any | None], eos_token_ids: Sequence[int]) -> None:
+    def __init__(
+        self, matchers: Sequence[Any | None], eos_token_ids: Sequence[int], pad_token_id: int
+    ) -> None:
         import numpy as np
 
         self._np = np
         self.matchers = list(matchers)
         self.eos = list(eos_token_ids)
+        # A row that ``generate`` has finished (EOS, its own stop or token limit) is fed pad.
+        self.ends = {*self.eos, pad_token_id}
         self.done = [m is None for m in self.matchers]
         self._started = False
         self._bitmask: Any = None
@@ -137,7 +146,7 @@ class SchemaLogitsProcessor:
                 continue
             if self._started:
                 token = int(input_ids[i, -1])
-                if token in self.eos or not matcher.consume_token(token):
+                if token in self.ends or not matcher.consume_token(token):
                     self._finish(i, matcher)
                     continue
             if matcher.is_error():

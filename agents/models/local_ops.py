@@ -5,8 +5,7 @@ for several ``score`` calls. Runs in a worker thread; torch is imported by the c
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, field
 from typing import Any
 
 from agents.models.base import ModelRequest, Usage
@@ -61,11 +60,15 @@ class Loaded:
     device: str
     eos_token_ids: list[int]
     grammar: Any = None  # a JsonGrammar, made on the first structured request
+    stop_criteria: dict[tuple[str, ...], Any] = field(default_factory=dict)
 
-
-@lru_cache(maxsize=32)
-def _stop_criteria(transformers: Any, tokenizer: Any, stops: tuple[str, ...]) -> Any:
-    return transformers.StopStringCriteria(tokenizer, list(stops))
+    def stop_criterion(self, stops: tuple[str, ...]) -> Any:
+        """A ``StopStringCriteria`` for ``stops`` (built once: ~1 s for a large vocabulary)."""
+        if stops not in self.stop_criteria:
+            self.stop_criteria[stops] = self.transformers.StopStringCriteria(
+                self.tokenizer, list(stops)
+            )
+        return self.stop_criteria[stops]
 
 
 class _RowStops:
@@ -75,9 +78,7 @@ class _RowStops:
 
     def __init__(self, lm: Loaded, width: int, limits: list[int], stops: list[tuple[str, ...]]):
         self.torch, self.width, self.limits = lm.torch, width, limits
-        self.criteria = [
-            _stop_criteria(lm.transformers, lm.tokenizer, s) if s else None for s in stops
-        ]
+        self.criteria = [lm.stop_criterion(s) if s else None for s in stops]
 
     def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
         done = [input_ids.shape[1] - self.width >= limit for limit in self.limits]
@@ -122,7 +123,7 @@ def generate_batch(lm: Loaded, requests: Sequence[ModelRequest]) -> list[tuple[s
     if matchers is not None:
         from agents.models.grammar import SchemaLogitsProcessor
 
-        processor = SchemaLogitsProcessor(matchers, lm.eos_token_ids)
+        processor = SchemaLogitsProcessor(matchers, lm.eos_token_ids, tok.pad_token_id)
         options["logits_processor"] = lm.transformers.LogitsProcessorList([processor])
     temperature = max(r.temperature for r in requests)
     if temperature > 0:
