@@ -12,10 +12,10 @@ import pytest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agents import AgentGraph, Budget, FunctionAgent, Runtime
-from agents.models import ModelRequest, TransformersClient
+from agents.models import ModelRequest, ModelResponse, TransformersClient
 from personas import ToolRegistry, builtin_persona, calculator_tool
 from personas.persona import LLMMind, Persona
-from protocols import Answer, Stop
+from protocols import Answer, Stop, UserError
 
 from .local_fixtures import build_byte_model, gemma_folder
 
@@ -130,11 +130,16 @@ async def test_the_plain_chat_fallback_stops_at_the_next_user_turn(chatty_model:
     await client.aclose()
 
 
-def test_an_uncompilable_schema_is_a_clear_error(byte_model: Path) -> None:
-    client = TransformersClient(byte_model)
+async def test_an_uncompilable_schema_fails_its_own_call_only(byte_model: Path) -> None:
+    client = TransformersClient(byte_model, batch_window_ms=200)
     bad = ModelRequest.of("x", response_schema={"type": "object", "properties": {"a": 7}})
-    with pytest.raises(Exception, match="cannot be turned into a grammar"):
-        asyncio.run(client.complete(bad))
+    failed, fine = await asyncio.gather(
+        client.complete(bad), client.complete(structured(Mood)), return_exceptions=True
+    )
+    assert isinstance(failed, UserError)
+    assert "cannot be turned into a grammar" in str(failed) and "Simplify" in str(failed)
+    assert isinstance(fine, ModelResponse) and Mood.model_validate_json(fine.text)
+    await client.aclose()
 
 
 @pytest.mark.slow

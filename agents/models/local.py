@@ -18,7 +18,13 @@ from typing import Any
 
 from agents.models.base import ModelClient, ModelRequest, ModelResponse, Usage
 from agents.models.batching import MicroBatcher
-from agents.models.local_ops import Loaded, generate_batch, render_prompt, score_batch
+from agents.models.local_ops import (
+    Loaded,
+    generate_batch,
+    json_grammar,
+    render_prompt,
+    score_batch,
+)
 from protocols import UserError
 
 __all__ = ["TransformersClient", "render_prompt"]
@@ -166,17 +172,22 @@ class TransformersClient(ModelClient):
         reply is schema-valid JSON unless ``max_tokens`` cut it short (finish reason
         ``"length"``)."""
         await self._ensure_loaded()
+        if request.response_schema is not None:
+            # A schema that cannot be compiled fails this call alone, not its whole batch.
+            await asyncio.to_thread(self._check_schema, request.response_schema)
         (text, usage, finish), latency = await self._generator.submit(request)
         return ModelResponse(
             text=text, model=self.model, usage=usage, latency_ms=latency, finish_reason=finish
         )
 
+    def _check_schema(self, schema: dict[str, Any]) -> None:
+        json_grammar(self._loaded()).matcher(schema)
+
     def _generate(self, requests: Sequence[ModelRequest]) -> list[tuple[str, Usage, str]]:
         cap = self.max_new_tokens
         if cap is not None:
             requests = [
-                r.model_copy(update={"max_tokens": min(r.max_tokens or cap, cap)})
-                for r in requests
+                r.model_copy(update={"max_tokens": min(r.max_tokens or cap, cap)}) for r in requests
             ]
         return generate_batch(self._loaded(), requests)
 

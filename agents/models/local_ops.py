@@ -10,7 +10,14 @@ from typing import Any
 
 from agents.models.base import ModelRequest, Usage
 
-__all__ = ["CHAT_FALLBACK_STOPS", "Loaded", "generate_batch", "render_prompt", "score_batch"]
+__all__ = [
+    "CHAT_FALLBACK_STOPS",
+    "Loaded",
+    "generate_batch",
+    "json_grammar",
+    "render_prompt",
+    "score_batch",
+]
 
 CHAT_FALLBACK_STOPS = ("\nUser:", "\nSystem:", "\nAssistant:")
 """Where a base model's reply to a plain "Role: text" prompt ends: at the next turn it
@@ -88,17 +95,22 @@ class _RowStops:
         return self.torch.tensor(done, device=input_ids.device)
 
 
-def _matchers(lm: Loaded, requests: Sequence[ModelRequest]) -> list[Any] | None:
-    if all(r.response_schema is None for r in requests):
-        return None
+def json_grammar(lm: Loaded) -> Any:
+    """The model's ``JsonGrammar``, built on first use (seconds for a large vocabulary)."""
     if lm.grammar is None:
         from agents.models.grammar import JsonGrammar
 
         width = lm.model.get_output_embeddings().weight.shape[0]
         lm.grammar = JsonGrammar(lm.tokenizer, width, lm.eos_token_ids)
+    return lm.grammar
+
+
+def _matchers(lm: Loaded, requests: Sequence[ModelRequest]) -> list[Any] | None:
+    if all(r.response_schema is None for r in requests):
+        return None
+    grammar = json_grammar(lm)
     return [
-        None if r.response_schema is None else lm.grammar.matcher(r.response_schema)
-        for r in requests
+        None if r.response_schema is None else grammar.matcher(r.response_schema) for r in requests
     ]
 
 
