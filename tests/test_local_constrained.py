@@ -88,6 +88,20 @@ async def test_random_weights_write_schema_valid_json_deterministically(byte_mod
     await client.aclose()
 
 
+class Ordered(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    zeta: Literal["z"]
+    alpha: Literal["a"]
+
+
+async def test_properties_are_written_in_the_order_the_schema_declares(byte_model: Path) -> None:
+    """Order matters to a model that reasons field by field (error type before reply)."""
+    client = TransformersClient(byte_model)
+    response = await client.complete(structured(Ordered))
+    assert response.text == '{"zeta":"z","alpha":"a"}'
+    await client.aclose()
+
+
 async def test_one_batch_mixes_schemas_and_free_text_with_solo_results(byte_model: Path) -> None:
     requests = [*(structured(s) for s in SCHEMAS), ModelRequest.of("give json", max_tokens=12)]
     solo = TransformersClient(byte_model, max_batch_size=1)

@@ -93,7 +93,8 @@ class JsonGrammar:
         Raises:
             UserError: The schema cannot be compiled; the message names the schema.
         """
-        grammar = _compile(json.dumps(schema, sort_keys=True))
+        # Key order is kept: properties are written in the order the schema declares them.
+        grammar = _compile(json.dumps(schema))
         matcher = self._llg.LLMatcher(self._tokenizer, grammar, log_level=0)
         if matcher.is_error():
             title = schema.get("title", "(untitled)")
