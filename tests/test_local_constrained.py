@@ -25,11 +25,13 @@ pytest.importorskip("llguidance", reason="pip install 'lyceum[local]'")
 
 
 class Mood(BaseModel):
-    """An object with enums and an optional (anyOf with null) field."""
+    """An object with enums, a bounded number and an optional (anyOf with null) field."""
 
+    model_config = ConfigDict(extra="forbid")
     kind: Literal["hint", "question", "stop"]
     level: Literal[1, 2, 3]
     note: str | None = Field(default=None, max_length=12)
+    confidence: float = Field(ge=0, le=1)
 
 
 class Calc(BaseModel):
@@ -102,6 +104,25 @@ async def test_properties_are_written_in_the_order_the_schema_declares(byte_mode
     await client.aclose()
 
 
+def test_numbers_are_written_with_at_most_four_decimals(byte_model: Path) -> None:
+    """Greedy Gemma wrote ``0.0000…`` for a confidence until its tokens ran out."""
+    import transformers
+
+    from agents.models.grammar import NUMBER_DECIMALS, JsonGrammar
+
+    tok = transformers.AutoTokenizer.from_pretrained(byte_model)
+    grammar = JsonGrammar(tok, len(tok), [tok.eos_token_id])
+    schema = {"type": "object", "properties": {"p": {"type": "number"}}, "required": ["p"]}
+
+    def accepts(text: str) -> bool:
+        ids = tok(text, add_special_tokens=False)["input_ids"]
+        return bool(grammar.matcher(schema).validate_tokens(ids) == len(ids))
+
+    assert NUMBER_DECIMALS == 4
+    assert accepts('{"p":0.1234}') and accepts('{"p":-12}') and accepts('{"p":1500.5}')
+    assert not accepts('{"p":0.12345}')
+
+
 async def test_one_batch_mixes_schemas_and_free_text_with_solo_results(byte_model: Path) -> None:
     requests = [*(structured(s) for s in SCHEMAS), ModelRequest.of("give json", max_tokens=12)]
     solo = TransformersClient(byte_model, max_batch_size=1)
@@ -157,15 +178,20 @@ async def test_an_uncompilable_schema_fails_its_own_call_only(byte_model: Path) 
 
 
 @pytest.mark.slow
-async def test_llmmind_on_gemma_270m_writes_a_typed_turn() -> None:
+async def test_llmmind_on_gemma_270m_writes_a_typed_turn(tmp_path: Path) -> None:
     """Gemma 3 270M is a base model: its words are nonsense, but with the grammar every
     phase's output validates, so the turn completes with typed messages."""
-    client = TransformersClient(gemma_folder(), model="gemma3-270m", max_new_tokens=96)
+    # The repetition penalty keeps greedy decoding from repeating an array item until the
+    # token cap (it did, in Reply.targets, without one).
+    client = TransformersClient(
+        gemma_folder(), model="gemma3-270m", max_new_tokens=96, repetition_penalty=1.3
+    )
     tools = ToolRegistry([calculator_tool()])
     teacher = Persona(builtin_persona("teacher"), LLMMind(client), tools=tools)
     graph = AgentGraph().add(teacher)
     graph.edge(teacher, FunctionAgent("student", lambda m, c: Stop(detail="ok")))
-    result = await Runtime().run(
+    runtime = Runtime(f"sqlite:///{tmp_path / 'turn.db'}")
+    result = await runtime.run(
         graph, Answer(to="teacher", text="1/3 + 1/6 = 2/9"), budget=Budget(turns=4)
     )
     transcript = result.transcript()
@@ -176,5 +202,10 @@ async def test_llmmind_on_gemma_270m_writes_a_typed_turn() -> None:
     assert isinstance(thought["knowledge"], str) and isinstance(thought["guideline"], str)
     assert isinstance(plan["calls"], list)
     assert thought["sender"] == plan["sender"] == reply["sender"] == "teacher"
+    assert runtime.store is not None
+    calls = runtime.store.model_calls(result.run_id)
+    titles = [c.request["response_schema"]["title"] for c in calls]  # type: ignore[index]
+    assert titles == ["ThoughtVars", "PlanOut", "Reply"]  # valid at the first attempt
+    assert all(c.response["finish_reason"] == "stop" for c in calls)  # type: ignore[index]
     print(transcript)  # nonsense text, valid types
     await client.aclose()

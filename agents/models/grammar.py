@@ -28,8 +28,11 @@ to a forward pass of Gemma on CPU of a few hundred ms; xgrammar's hard dependenc
 ``unpackbits`` rather than the libraries' ``torch.compile`` kernels, which need a C++
 toolchain at run time on CPU.
 
-Whitespace is not flexible (compact JSON): a base model cannot pad the output with
-newlines until it runs out of tokens.
+Two restrictions keep a base model from looping until it runs out of tokens, without ever
+admitting an invalid value: whitespace is not flexible (compact JSON), and a ``number``
+without ``multipleOf`` is written in decimal notation with at most ``NUMBER_DECIMALS``
+decimals (greedy Gemma otherwise writes ``0.0000…`` for a confidence). Against a greedy
+base model repeating an array item, ``TransformersClient(repetition_penalty=1.3)`` helps.
 """
 
 from __future__ import annotations
@@ -47,6 +50,22 @@ __all__ = ["JsonGrammar", "SchemaLogitsProcessor"]
 log = logging.getLogger(__name__)
 
 _OPTIONS = {"whitespace_flexible": False}
+NUMBER_DECIMALS = 4
+"""Most decimals of a generated ``number`` whose schema sets no ``multipleOf``."""
+
+
+def _bounded_numbers(node: Any) -> Any:
+    """``node`` (a JSON schema, or part of one) with ``multipleOf`` on every ``number``."""
+    if isinstance(node, list):
+        return [_bounded_numbers(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _bounded_numbers(value) for key, value in node.items()}
+    kind = node.get("type")
+    is_number = kind == "number" or (isinstance(kind, list) and "number" in kind)
+    if is_number and "multipleOf" not in node:
+        out["multipleOf"] = 10**-NUMBER_DECIMALS
+    return out
 
 
 def _import() -> Any:
@@ -94,7 +113,7 @@ class JsonGrammar:
             UserError: The schema cannot be compiled; the message names the schema.
         """
         # Key order is kept: properties are written in the order the schema declares them.
-        grammar = _compile(json.dumps(schema))
+        grammar = _compile(json.dumps(_bounded_numbers(schema)))
         matcher = self._llg.LLMatcher(self._tokenizer, grammar, log_level=0)
         if matcher.is_error():
             title = schema.get("title", "(untitled)")

@@ -56,6 +56,8 @@ class TransformersClient(ModelClient):
             that it computes at most ``local_ops.SCORE_LOGITS_BUDGET`` logits).
         max_new_tokens: Most tokens one reply may have, whatever ``request.max_tokens``
             asks (e.g. to bound CPU time); a reply cut short has finish reason "length".
+        repetition_penalty: Passed to ``generate`` (e.g. 1.3): keeps a greedy base model from
+            repeating itself until ``max_tokens`` (an array of the same item, say).
         batch_window_ms: How long the first request of a batch waits for company.
         model: Name recorded with each call (default: the folder name).
     """
@@ -70,6 +72,7 @@ class TransformersClient(ModelClient):
         max_batch_size: int = 8,
         max_score_batch: int = 32,
         max_new_tokens: int | None = None,
+        repetition_penalty: float | None = None,
         batch_window_ms: float = 5.0,
         model: str | None = None,
     ) -> None:
@@ -83,6 +86,7 @@ class TransformersClient(ModelClient):
         self.max_batch_size = max_batch_size
         self.batch_window = batch_window_ms / 1000
         self.max_new_tokens = max_new_tokens
+        self.repetition_penalty = repetition_penalty
         if max_score_batch < 1:
             raise UserError(f"max_score_batch must be >= 1, got {max_score_batch}")
         self._lm: Loaded | None = None
@@ -189,7 +193,7 @@ class TransformersClient(ModelClient):
             requests = [
                 r.model_copy(update={"max_tokens": min(r.max_tokens or cap, cap)}) for r in requests
             ]
-        return generate_batch(self._loaded(), requests)
+        return generate_batch(self._loaded(), requests, self.repetition_penalty)
 
     # -- scoring -----------------------------------------------------------------------
     async def score(self, prompt: str, continuations: Sequence[str]) -> list[float]:

@@ -114,7 +114,9 @@ def _matchers(lm: Loaded, requests: Sequence[ModelRequest]) -> list[Any] | None:
     ]
 
 
-def generate_batch(lm: Loaded, requests: Sequence[ModelRequest]) -> list[tuple[str, Usage, str]]:
+def generate_batch(
+    lm: Loaded, requests: Sequence[ModelRequest], repetition_penalty: float | None = None
+) -> list[tuple[str, Usage, str]]:
     """Generate for every request in one ``generate`` call: text, usage, finish reason."""
     torch, tok = lm.torch, lm.tokenizer
     prompts = [render_prompt(r, tok) for r in requests]
@@ -131,6 +133,8 @@ def generate_batch(lm: Loaded, requests: Sequence[ModelRequest]) -> list[tuple[s
             [_RowStops(lm, width, limits, stops)]
         ),
     }
+    if repetition_penalty is not None:
+        options["repetition_penalty"] = repetition_penalty
     matchers = _matchers(lm, requests)
     if matchers is not None:
         from agents.models.grammar import SchemaLogitsProcessor
