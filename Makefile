@@ -35,6 +35,7 @@ test: $(VENV)/.dev lint
 bench: $(VENV)/.dev
 	$(PY) benchmarks/bench_runtime.py
 	$(PY) benchmarks/bench_kg.py
+	$(PY) benchmarks/bench_models.py
 
 # The measured table of docs/models.md: every LLM path on every backend (Gemma rows: minutes).
 conformance: $(VENV)/.dev

@@ -70,6 +70,35 @@ async def test_scoring_matches_a_direct_forward_pass(tiny_model: Path) -> None:
     await client.aclose()
 
 
+SCORE_JOBS = [
+    ("one half plus", [" one quarter", " the teacher explains"]),
+    ("the", [" student adds the fractions"]),
+    ("solve for x by undoing each step the teacher", [" explains", " quarter", " x"]),
+    ("the student", [" adds"]),
+]
+
+
+async def concurrent_scores_match_solo_ones(path: Path) -> list[list[float]]:
+    """Scores of concurrent calls (one padded forward pass) and of the same calls one by one
+    agree within 1e-4; returns the batched scores."""
+    solo = TransformersClient(path, max_score_batch=1)
+    expected = [await solo.score(p, c) for p, c in SCORE_JOBS]
+    batched = TransformersClient(path, max_score_batch=16, batch_window_ms=200)
+    got = await asyncio.gather(*(batched.score(p, c) for p, c in SCORE_JOBS))
+    assert solo.score_batch_sizes == [1] * len(SCORE_JOBS)
+    assert batched.score_batch_sizes == [len(SCORE_JOBS)]
+    for want, have in zip(expected, got, strict=True):
+        assert have == pytest.approx(want, abs=1e-4)
+    await solo.aclose()
+    await batched.aclose()
+    return got
+
+
+async def test_concurrent_scores_share_one_forward_pass(tiny_model: Path) -> None:
+    got = await concurrent_scores_match_solo_ones(tiny_model)
+    assert [len(g) for g in got] == [2, 1, 3, 1] and all(s < 0 for g in got for s in g)
+
+
 async def test_scoring_through_the_runtime_is_a_recorded_model_call(
     tiny_model: Path, tmp_path: Path
 ) -> None:
@@ -116,7 +145,9 @@ def test_a_missing_model_folder_is_a_clear_error(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 async def test_gemma_270m_scores_a_plausible_continuation_higher() -> None:
-    client = TransformersClient(gemma_folder(), model="gemma3-270m")
+    converted = gemma_folder()
+    client = TransformersClient(converted, model="gemma3-270m")
     paris, banana = await client.score("The capital of France is", [" Paris", " banana"])
     assert paris > banana + 2.0
     await client.aclose()
+    await concurrent_scores_match_solo_ones(converted)

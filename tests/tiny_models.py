@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 from .conftest import require
 
@@ -81,7 +82,6 @@ def build_tiny_llama(
             besides ``[EOS]``, which random weights almost never produce: with them the
             model's greedy replies are a few words long instead of ``max_tokens``.
     """
-    import torch
     import transformers
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
@@ -99,20 +99,7 @@ def build_tiny_llama(
     )
     if chat_template is not None:
         fast.chat_template = chat_template
-    torch.manual_seed(0)
-    config = transformers.LlamaConfig(
-        vocab_size=len(fast),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=4,
-        max_position_embeddings=max_positions,
-        pad_token_id=fast.pad_token_id,
-        bos_token_id=fast.bos_token_id,
-        eos_token_id=fast.eos_token_id,
-    )
-    model = transformers.LlamaForCausalLM(config)
+    model = random_llama(fast, seed=0, hidden_size=32, max_positions=max_positions)
     if stop_words:
         stops = sorted(set(fast(stop_words, add_special_tokens=False)["input_ids"]))
         model.generation_config.eos_token_id = [fast.eos_token_id, *stops]
@@ -181,3 +168,76 @@ def with_chat_template(
         generation["eos_token_id"] = [*ids, *(i for i in extra_eos if i not in ids)]
         generation_path.write_text(json.dumps(generation, indent=2))
     return dest
+
+
+# -- byte-level models (constrained decoding, chat fallback) ----------------------------
+DIALOGUE = "System: be brief\n\nUser: hi\n\nAssistant: hello there\n\nUser: bye\n\n"
+JSON_CORPUS = [
+    '{"kind":"hint","text":"add the numerators","confidence":0.5}',
+    '{"calls":[{"tool":"calculator","arguments":{"expression":"1+2"}}],"rationale":""}',
+    '{"note":null,"level":3}',
+    DIALOGUE,
+]
+
+
+def build_byte_model(path: Path, *, seed: int = 0, train_steps: int = 0) -> Path:
+    """A 2-layer Llama with random weights and a byte-level BPE tokenizer, saved to ``path``.
+
+    With ``train_steps``, it is then trained on ``DIALOGUE`` (a few seconds on CPU) so that
+    greedy decoding reliably writes the next "User:" turn after an "Assistant:" reply."""
+    import transformers
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=400,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        special_tokens=["<pad>", "<bos>", "<eos>"],
+    )
+    tok.train_from_iterator(JSON_CORPUS * 20, trainer)
+    fast = transformers.PreTrainedTokenizerFast(
+        tokenizer_object=tok, pad_token="<pad>", bos_token="<bos>", eos_token="<eos>"
+    )
+    model = random_llama(fast, seed=seed, hidden_size=64, max_positions=512)
+    if train_steps:
+        _train(model, fast, train_steps)
+    model.save_pretrained(path)
+    fast.save_pretrained(path)
+    return path
+
+
+def random_llama(tokenizer: Any, *, seed: int, hidden_size: int, max_positions: int) -> Any:
+    """A 2-layer ``LlamaForCausalLM`` with random weights for ``tokenizer``."""
+    import torch
+    import transformers
+
+    torch.manual_seed(seed)
+    config = transformers.LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden_size,
+        intermediate_size=2 * hidden_size,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=4,
+        max_position_embeddings=max_positions,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    return transformers.LlamaForCausalLM(config)
+
+
+def _train(model: Any, tokenizer: Any, steps: int) -> None:
+    import torch
+
+    ids = torch.tensor([tokenizer(DIALOGUE * 3)["input_ids"]])
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    model.train()
+    for _ in range(steps):
+        loss = model(input_ids=ids, labels=ids).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    model.eval()

@@ -2,21 +2,29 @@
 
 Imports torch and transformers lazily (``pip install 'lyceum[local]'``), picks CUDA when
 available and the CPU otherwise, uses the tokenizer's chat template when it has one (a
-plain "Role: text" prompt otherwise), batches concurrent requests into one ``generate``
-call, and scores candidate continuations by their log-probability. Loading happens on the
-first call, in a worker thread, so constructing a client is cheap.
+plain "Role: text" prompt otherwise, which stops at the next "User:"/"System:" turn),
+honours ``response_schema`` by constrained decoding (``agents.models.grammar``), batches
+concurrent requests into one ``generate`` call and concurrent ``score`` calls into one
+forward pass (``agents.models.local_ops``). Loading happens on the first call, in a worker
+thread, so constructing a client is cheap.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from agents.models.base import ModelClient, ModelRequest, ModelResponse, Usage
+from agents.models.batching import MicroBatcher
+from agents.models.local_ops import (
+    Loaded,
+    generate_batch,
+    json_grammar,
+    render_prompt,
+    score_batch,
+)
 from protocols import UserError
 
 __all__ = ["TransformersClient", "render_prompt"]
@@ -34,27 +42,6 @@ def _import() -> tuple[Any, Any]:
     return torch, transformers
 
 
-def render_prompt(request: ModelRequest, tokenizer: Any) -> str:
-    """The text prompt for ``request``: the chat template if the tokenizer has one, else
-    plain turns ("System: …", "User: …") ending with "Assistant:"; a single user turn with
-    no system message is passed through unchanged (base models continue text)."""
-    turns = [m.model_dump() for m in request.messages]
-    if getattr(tokenizer, "chat_template", None):
-        text: str = tokenizer.apply_chat_template(turns, tokenize=False, add_generation_prompt=True)
-        return text
-    if len(turns) == 1 and turns[0]["role"] == "user":
-        return str(turns[0]["content"])
-    lines = [f"{t['role'].capitalize()}: {t['content']}" for t in turns]
-    return "\n\n".join(lines) + "\n\nAssistant:"
-
-
-@dataclass
-class _Pending:
-    request: ModelRequest
-    future: asyncio.Future[ModelResponse]
-    queued: float
-
-
 class TransformersClient(ModelClient):
     """A causal LM loaded with ``AutoModelForCausalLM``.
 
@@ -65,6 +52,12 @@ class TransformersClient(ModelClient):
         dtype: torch dtype name; default bfloat16 on CUDA, float32 on CPU.
         gguf_file: Name of a GGUF file inside ``path`` to load (needs ``gguf``).
         max_batch_size: Most requests per ``generate`` call.
+        max_score_batch: Most ``score`` calls per forward pass (a pass is also split so
+            that it computes at most ``local_ops.SCORE_LOGITS_BUDGET`` logits).
+        max_new_tokens: Most tokens one reply may have, whatever ``request.max_tokens``
+            asks (e.g. to bound CPU time); a reply cut short has finish reason "length".
+        repetition_penalty: Passed to ``generate`` (e.g. 1.3): keeps a greedy base model from
+            repeating itself until ``max_tokens`` (an array of the same item, say).
         batch_window_ms: How long the first request of a batch waits for company.
         model: Name recorded with each call (default: the folder name).
     """
@@ -77,6 +70,9 @@ class TransformersClient(ModelClient):
         dtype: str | None = None,
         gguf_file: str | None = None,
         max_batch_size: int = 8,
+        max_score_batch: int = 32,
+        max_new_tokens: int | None = None,
+        repetition_penalty: float | None = None,
         batch_window_ms: float = 5.0,
         model: str | None = None,
     ) -> None:
@@ -89,14 +85,29 @@ class TransformersClient(ModelClient):
         self.gguf_file = gguf_file
         self.max_batch_size = max_batch_size
         self.batch_window = batch_window_ms / 1000
-        self.batch_sizes: list[int] = []
-        self._model: Any = None
-        self._tokenizer: Any = None
+        self.max_new_tokens = max_new_tokens
+        self.repetition_penalty = repetition_penalty
+        if max_score_batch < 1:
+            raise UserError(f"max_score_batch must be >= 1, got {max_score_batch}")
+        self._lm: Loaded | None = None
         self.device: str | None = None
-        self._queue: asyncio.Queue[_Pending] | None = None
-        self._worker: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._load_lock: asyncio.Lock | None = None
+        self._generator: MicroBatcher[ModelRequest, tuple[str, Usage, str]] = MicroBatcher(
+            self._generate, max_size=max_batch_size, window=self.batch_window
+        )
+        self._scorer: MicroBatcher[tuple[str, Sequence[str]], list[float]] = MicroBatcher(
+            self._score, max_size=max_score_batch, window=self.batch_window
+        )
+
+    @property
+    def batch_sizes(self) -> list[int]:
+        """How many requests each ``generate`` call served, oldest first."""
+        return self._generator.sizes
+
+    @property
+    def score_batch_sizes(self) -> list[int]:
+        """How many ``score`` calls each forward pass served, oldest first."""
+        return self._scorer.sizes
 
     def describe(self) -> str:
         return f"TransformersClient({self.model} on {self.device or self.device_request})"
@@ -104,7 +115,7 @@ class TransformersClient(ModelClient):
     # -- loading -----------------------------------------------------------------------
     def load(self) -> None:
         """Load the tokenizer and weights now (otherwise done on first use)."""
-        if self._model is not None:
+        if self._lm is not None:
             return
         torch, transformers = _import()
         if not self.path.exists():
@@ -126,153 +137,81 @@ class TransformersClient(ModelClient):
         model.eval()
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
-        self._tokenizer, self._model, self.device = tokenizer, model, device
+        eos = model.generation_config.eos_token_id
+        if eos is None:
+            eos = tokenizer.eos_token_id
+        eos_ids = [eos] if isinstance(eos, int) else list(eos)
+        self._lm = Loaded(torch, transformers, tokenizer, model, device, eos_ids)
+        self.device = device
 
     def save(self, folder: str | Path) -> None:
         """Save the loaded model and tokenizer (e.g. a converted GGUF) for fast reloads."""
-        self.load()
+        lm = self._loaded()
         if self.gguf_file:
             # GGUF weights are de-quantized on load; save them as plain tensors.
-            self._model.hf_quantizer = None
-            if hasattr(self._model.config, "quantization_config"):
-                del self._model.config.quantization_config
-        self._model.save_pretrained(str(folder))
-        self._tokenizer.save_pretrained(str(folder))
+            lm.model.hf_quantizer = None
+            if hasattr(lm.model.config, "quantization_config"):
+                del lm.model.config.quantization_config
+        lm.model.save_pretrained(str(folder))
+        lm.tokenizer.save_pretrained(str(folder))
+
+    def _loaded(self) -> Loaded:
+        self.load()
+        assert self._lm is not None
+        return self._lm
 
     async def _ensure_loaded(self) -> None:
-        if self._model is None:
+        if self._lm is None:
             if self._load_lock is None:
                 self._load_lock = asyncio.Lock()
             async with self._load_lock:
-                if self._model is None:
+                if self._lm is None:
                     await asyncio.to_thread(self.load)
 
     # -- batching ----------------------------------------------------------------------
     async def complete(self, request: ModelRequest) -> ModelResponse:
-        await self._ensure_loaded()
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop or self._worker is None or self._worker.done():
-            self._loop = loop
-            self._queue = asyncio.Queue()
-            self._worker = loop.create_task(self._batcher())
-        assert self._queue is not None
-        future: asyncio.Future[ModelResponse] = loop.create_future()
-        self._queue.put_nowait(_Pending(request, future, time.perf_counter()))
-        return await future
+        """Generate a reply; concurrent calls share one ``generate`` call.
 
-    async def _batcher(self) -> None:
-        assert self._queue is not None
-        queue = self._queue
-        while True:
-            batch = [await queue.get()]
-            deadline = time.perf_counter() + self.batch_window
-            while len(batch) < self.max_batch_size:
-                timeout = deadline - time.perf_counter()
-                if timeout <= 0:
-                    break
-                try:
-                    batch.append(await asyncio.wait_for(queue.get(), timeout))
-                except TimeoutError:
-                    break
-            self.batch_sizes.append(len(batch))
-            try:
-                texts = await asyncio.to_thread(self._generate, [p.request for p in batch])
-            except Exception as exc:  # noqa: BLE001 - handed to every waiting caller
-                for p in batch:
-                    if not p.future.done():
-                        p.future.set_exception(exc)
-                continue
-            for p, (text, usage, finish) in zip(batch, texts, strict=True):
-                if not p.future.done():
-                    latency = (time.perf_counter() - p.queued) * 1000
-                    p.future.set_result(
-                        ModelResponse(
-                            text=text,
-                            model=self.model,
-                            usage=usage,
-                            latency_ms=latency,
-                            finish_reason=finish,
-                        )
-                    )
+        With ``response_schema`` set, decoding is constrained by that schema's grammar: the
+        reply is schema-valid JSON unless ``max_tokens`` cut it short (finish reason
+        ``"length"``)."""
+        await self._ensure_loaded()
+        if request.response_schema is not None:
+            # A schema that cannot be compiled fails this call alone, not its whole batch.
+            await asyncio.to_thread(self._check_schema, request.response_schema)
+        (text, usage, finish), latency = await self._generator.submit(request)
+        return ModelResponse(
+            text=text, model=self.model, usage=usage, latency_ms=latency, finish_reason=finish
+        )
+
+    def _check_schema(self, schema: dict[str, Any]) -> None:
+        json_grammar(self._loaded()).matcher(schema)
 
     def _generate(self, requests: Sequence[ModelRequest]) -> list[tuple[str, Usage, str]]:
-        torch, _ = _import()
-        tok, model = self._tokenizer, self._model
-        prompts = [render_prompt(r, tok) for r in requests]
-        tok.padding_side = "left"
-        enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=True).to(
-            self.device
-        )
-        max_new = max(r.max_tokens or 256 for r in requests)
-        temperature = max(r.temperature for r in requests)
-        options: dict[str, Any] = {"max_new_tokens": max_new, "pad_token_id": tok.pad_token_id}
-        if temperature > 0:
-            if requests[0].seed is not None:
-                torch.manual_seed(requests[0].seed)
-            options.update(do_sample=True, temperature=temperature)
-        else:
-            options.update(do_sample=False)
-        with torch.no_grad():
-            out = model.generate(**enc, **options)
-        width = enc["input_ids"].shape[1]
-        results = []
-        for i, request in enumerate(requests):
-            new = out[i, width:].tolist()
-            limit = request.max_tokens or 256
-            if tok.eos_token_id in new:
-                new = new[: new.index(tok.eos_token_id)]
-                finish = "stop"
-            else:
-                finish = "length"
-            new = new[:limit]
-            text = tok.decode(new, skip_special_tokens=True)
-            for stop in request.stop:
-                if stop in text:
-                    text, finish = text[: text.index(stop)], "stop"
-            prompt_tokens = int(enc["attention_mask"][i].sum())
-            results.append(
-                (text, Usage(prompt_tokens=prompt_tokens, completion_tokens=len(new)), finish)
-            )
-        return results
+        cap = self.max_new_tokens
+        if cap is not None:
+            requests = [
+                r.model_copy(update={"max_tokens": min(r.max_tokens or cap, cap)}) for r in requests
+            ]
+        return generate_batch(self._loaded(), requests, self.repetition_penalty)
 
     # -- scoring -----------------------------------------------------------------------
     async def score(self, prompt: str, continuations: Sequence[str]) -> list[float]:
         """Sum of natural-log probabilities of each continuation's tokens after ``prompt``.
 
         The prompt and each continuation are tokenized separately and concatenated, so the
-        continuation's tokens are exactly the ones scored."""
+        continuation's tokens are exactly the ones scored. Concurrent calls share one
+        forward pass."""
         if not continuations:
             return []
         await self._ensure_loaded()
-        return await asyncio.to_thread(self._score, prompt, list(continuations))
-
-    def _score(self, prompt: str, continuations: list[str]) -> list[float]:
-        torch, _ = _import()
-        tok, model = self._tokenizer, self._model
-        prefix = tok(prompt, add_special_tokens=True)["input_ids"]
-        if not prefix:
-            prefix = [tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id]
-        rows = [prefix + tok(c, add_special_tokens=False)["input_ids"] for c in continuations]
-        width = max(len(r) for r in rows)
-        pad = tok.pad_token_id
-        ids = torch.tensor([r + [pad] * (width - len(r)) for r in rows], device=self.device)
-        mask = torch.tensor(
-            [[1] * len(r) + [0] * (width - len(r)) for r in rows], device=self.device
-        )
-        with torch.no_grad():
-            logits = model(input_ids=ids, attention_mask=mask).logits.float()
-        logprobs = torch.log_softmax(logits, dim=-1)
-        scores = []
-        for i, row in enumerate(rows):
-            total = 0.0
-            for pos in range(len(prefix), len(row)):
-                total += float(logprobs[i, pos - 1, row[pos]])
-            scores.append(total)
+        scores, _ = await self._scorer.submit((prompt, tuple(continuations)))
         return scores
 
+    def _score(self, jobs: Sequence[tuple[str, Sequence[str]]]) -> list[list[float]]:
+        return score_batch(self._loaded(), jobs)
+
     async def aclose(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
-            self._worker = None
-        self._model = None
-        self._tokenizer = None
+        self._generator.close()
+        self._scorer.close()
+        self._lm = None
