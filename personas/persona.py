@@ -72,7 +72,14 @@ Kind = Literal[
 _TAGS: dict[str, Kind] = {tag: tag for tag in get_args(Kind)}
 _KINDS: dict[str, type[Envelope]] = {tag: MESSAGE_TAGS[tag] for tag in _TAGS}
 STRUCTURED_MAX_TOKENS = 512
-"""The reply budget of one structured phase call."""
+"""The default reply budget of one structured phase call."""
+
+
+def positive_tokens(max_tokens: int) -> int:
+    """``max_tokens`` if it is a positive int, else a ``UserError`` saying so."""
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
+        raise UserError(f"max_tokens must be a positive int, got {max_tokens!r}")
+    return max_tokens
 CONTEXT_NODES = 5
 """How many knowledge-graph nodes a persona retrieves as context for one turn."""
 
@@ -172,16 +179,21 @@ class LLMMind:
         model: The model client (any ``protocols.ModelClient``, e.g. from
             ``agents.models``).
         max_retries: Re-asks per phase when the output does not validate.
+        max_tokens: The reply budget of each phase call (a small CPU model needs far
+            fewer than the default; a reply cut short is re-asked).
     """
 
-    def __init__(self, model: ModelClient, *, max_retries: int = 2) -> None:
+    def __init__(
+        self, model: ModelClient, *, max_retries: int = 2, max_tokens: int = STRUCTURED_MAX_TOKENS
+    ) -> None:
         self.model = model
         self.max_retries = max_retries
+        self.max_tokens = positive_tokens(max_tokens)
 
     async def _ask(self, ctx: ModelContext, turn: TurnState, prompt: str, output: type[T]) -> T:
         system = render_prompt("system", SystemVars(persona=turn.persona))
         request = ModelRequest.of(
-            prompt, system=system, max_tokens=STRUCTURED_MAX_TOKENS, schema_in_prompt=True
+            prompt, system=system, max_tokens=self.max_tokens, schema_in_prompt=True
         )
         return await ctx.complete(self.model, request, output=output, max_retries=self.max_retries)
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from agents.meta.experts import ExpertRegistry
 from agents.models import ModelClient, ModelRequest
-from personas.persona import STRUCTURED_MAX_TOKENS
+from personas.persona import STRUCTURED_MAX_TOKENS, positive_tokens
 from personas.planning import arguments_field
 from personas.prompting import (
     ExpertInfo,
@@ -109,6 +109,7 @@ class LLMPlanner:
         experts: The experts steps may be given to (names and skills).
         tools: The tools steps may be given to (names, descriptions, argument models).
         max_retries: Re-asks when a plan does not validate (e.g. an unknown assignee).
+        max_tokens: The reply budget of each planning call.
     """
 
     def __init__(
@@ -118,8 +119,10 @@ class LLMPlanner:
         experts: ExpertRegistry,
         tools: ToolRegistry,
         max_retries: int = 2,
+        max_tokens: int = STRUCTURED_MAX_TOKENS,
     ) -> None:
         self.model = model
+        self.max_tokens = positive_tokens(max_tokens)
         self.experts = experts
         self.tools = tools
         self.max_retries = max_retries
@@ -129,7 +132,7 @@ class LLMPlanner:
         return experts, self.tools.infos()
 
     async def _ask(self, ctx: ModelContext, prompt: str, output: type[T]) -> T:
-        request = ModelRequest.of(prompt, max_tokens=STRUCTURED_MAX_TOKENS, schema_in_prompt=True)
+        request = ModelRequest.of(prompt, max_tokens=self.max_tokens, schema_in_prompt=True)
         return await ctx.complete(self.model, request, output=output, max_retries=self.max_retries)
 
     async def plan(self, task: TaskAssignment, ctx: ModelContext) -> TaskPlan:

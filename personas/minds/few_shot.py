@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from personas.persona import STRUCTURED_MAX_TOKENS
+from personas.persona import STRUCTURED_MAX_TOKENS, positive_tokens
 from personas.prompting import Observation, SimulateVars, render_prompt
 from protocols import ModelClient, ModelContext, ModelRequest, UserError
 
@@ -29,11 +29,15 @@ class FewShotMentalModel:
     Args:
         model: The teacher's model client.
         shots: How many of the most recent observations go into the prompt.
+        max_tokens: The reply budget of each prediction call.
     """
 
-    def __init__(self, model: ModelClient, *, shots: int = 8) -> None:
+    def __init__(
+        self, model: ModelClient, *, shots: int = 8, max_tokens: int = STRUCTURED_MAX_TOKENS
+    ) -> None:
         if shots < 1:
             raise UserError(f"shots must be >= 1, got {shots}")
+        self.max_tokens = positive_tokens(max_tokens)
         self.model = model
         self.shots = shots
         self.observations: list[Observation] = []
@@ -63,7 +67,7 @@ class FewShotMentalModel:
         """P̂(correct), without an intervention or after ``explanation``."""
         request = ModelRequest.of(
             self.prompt(question, explanation),
-            max_tokens=STRUCTURED_MAX_TOKENS,
+            max_tokens=self.max_tokens,
             schema_in_prompt=True,
         )
         out = await ctx.complete(self.model, request, output=Prediction)

@@ -25,6 +25,9 @@ __all__ = ["PATHS", "Outcome", "Verdict", "structured_attempts"]
 
 PROMPT = "the student adds the fractions"
 MAX_TOKENS = 8
+GEMMA_PHASE_TOKENS = 160
+"""The reply budget of a structured phase call on Gemma: its constrained Thought, Plan and
+Reply take 15-25 tokens, and an unconstrained reply that is not JSON by then never is."""
 SECONDS = 1800.0
 """Every path's wall-time budget: Gemma on a loaded 2-core CPU writes a few tokens a second."""
 
@@ -96,6 +99,11 @@ async def _run(live: Live, db: Path, graph: AgentGraph, first: Envelope, budget:
     return Outcome(ok, detail, result, calls, server)
 
 
+def _phase_tokens(live: Live) -> dict[str, int]:
+    """``max_tokens=`` for a persona, planner or few-shot model on ``live``."""
+    return {"max_tokens": GEMMA_PHASE_TOKENS} if live.backend.model == "gemma" else {}
+
+
 def _solo(fn: Callable[[RunContext], Awaitable[str]]) -> AgentGraph:
     async def handle(message: Message, ctx: RunContext) -> Envelope:
         return Stop(detail=await fn(ctx))
@@ -141,7 +149,9 @@ async def structured(live: Live, db: Path) -> Outcome:
 
 async def persona_turn(live: Live, db: Path) -> Outcome:
     teacher = Persona(
-        builtin_persona("teacher"), LLMMind(live.client), tools=ToolRegistry([calculator_tool()])
+        builtin_persona("teacher"),
+        LLMMind(live.client, **_phase_tokens(live)),
+        tools=ToolRegistry([calculator_tool()])
     )
     student = FunctionAgent("student", lambda m, c: Stop(detail="thanks"))
     graph = (
@@ -167,7 +177,7 @@ async def planner(live: Live, db: Path) -> Outcome:
     tools = ToolRegistry([calculator_tool()])
     meta = MetaAgent(
         "meta",
-        LLMPlanner(live.client, experts=experts, tools=tools),
+        LLMPlanner(live.client, experts=experts, tools=tools, **_phase_tokens(live)),
         experts,
         {"fractions": live.client},
         tools,
@@ -184,7 +194,7 @@ async def planner(live: Live, db: Path) -> Outcome:
 
 
 async def few_shot(live: Live, db: Path) -> Outcome:
-    tom = FewShotMentalModel(live.client, shots=2)
+    tom = FewShotMentalModel(live.client, shots=2, **_phase_tokens(live))
     tom.observe("1/4 + 1/4?", "2/8", correct=False)
     tom.observe("1/2 + 1/4?", "3/4", correct=True, explanation="quarters are the common size")
 

@@ -8,8 +8,11 @@ What a path must do on a backend follows from the backend's ``structured`` capab
 - ``invalid``: nothing constrains the tiny random model, whose word-level vocabulary cannot
   spell JSON, so each structured call ends in ``UnexpectedModelOutput`` after the bounded
   re-asks, every attempt recorded with its tokens. The run stops with a typed ``Error``.
-- ``model``: it is up to the model (Gemma, prompted with the schema); either outcome is
-  recorded honestly, except that a persona turn must complete.
+- ``model``: it is up to the model (Gemma over ``transformers serve``, which ignores
+  ``response_format``, so only the prompt states the schema); either outcome is asserted
+  whole: a validated value, or the failure after the bounded re-asks. Measured: Gemma
+  3 270M (a base model) repeats its system prompt instead of writing JSON
+  (docs/models.md).
 """
 
 from __future__ import annotations
@@ -133,10 +136,8 @@ async def test_structured_output(live: Live, db: Path, request: pytest.FixtureRe
 
 async def test_a_persona_turn(live: Live, db: Path, request: pytest.FixtureRequest) -> None:
     outcome = await run_path("persona turn", live, db, request)
-    if live.backend.structured == "invalid":
-        assert_failed_after_reasks(outcome, "teacher")  # at Think
+    if failed_as_expected(outcome, live, "teacher"):  # at Think
         return
-    assert outcome.ok, outcome.detail
     shape = [(m["sender"], m["kind"]) for m in outcome.result.transcript()]
     assert shape[:3] == [("user", "answer"), ("teacher", "thought"), ("teacher", "plan")]
     assert shape[3][0] == "teacher" and shape[3][1] in ("question", "hint", "explanation", "stop")
