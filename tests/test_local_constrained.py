@@ -17,7 +17,7 @@ from personas import ToolRegistry, builtin_persona, calculator_tool
 from personas.persona import LLMMind, Persona
 from protocols import Answer, Stop, UserError
 
-from .tiny_models import build_byte_model, gemma_folder
+from .tiny_models import build_byte_model, build_tiny_llama, gemma_folder
 
 pytest.importorskip("torch", reason="pip install 'lyceum[local]'")
 pytest.importorskip("transformers", reason="pip install 'lyceum[local]'")
@@ -174,6 +174,45 @@ async def test_an_uncompilable_schema_fails_its_own_call_only(byte_model: Path) 
     assert isinstance(failed, UserError)
     assert "cannot be turned into a grammar" in str(failed) and "Simplify" in str(failed)
     assert isinstance(fine, ModelResponse) and Mood.model_validate_json(fine.text)
+    await client.aclose()
+
+
+@pytest.fixture(scope="module")
+def word_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny word-level Llama: llguidance cannot read a vocabulary without a decoder."""
+    return build_tiny_llama(tmp_path_factory.mktemp("word-llama"))
+
+
+async def test_a_tokenizer_the_grammar_cannot_read_is_warned_and_left_unconstrained(
+    word_model: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = TransformersClient(word_model, model="word")
+    request = structured(Mood, max_tokens=6)
+    with caplog.at_level("WARNING", logger="agents.models.local"):
+        first = await client.complete(request)
+        second = await client.complete(request)
+    warned = [r.getMessage() for r in caplog.records if "cannot constrain" in r.getMessage()]
+    assert len(warned) == 1 and "constrain=False" in warned[0]  # once per client
+    assert first == second.model_copy(update={"latency_ms": first.latency_ms})
+    with pytest.raises(ValidationError):  # unconstrained words are not JSON
+        Mood.model_validate_json(first.text)
+    await client.aclose()
+
+
+async def test_constrain_true_refuses_a_tokenizer_the_grammar_cannot_read(
+    word_model: Path,
+) -> None:
+    client = TransformersClient(word_model, model="word", constrain=True)
+    with pytest.raises(UserError, match="constrain=True, but decoding cannot be constrained"):
+        await client.complete(structured(Mood))
+    await client.aclose()
+
+
+async def test_constrain_false_leaves_a_byte_model_unconstrained(byte_model: Path) -> None:
+    client = TransformersClient(byte_model, model="byte", constrain=False)
+    reply = await client.complete(structured(Mood, max_tokens=20))
+    with pytest.raises(ValidationError):  # random weights write no JSON on their own
+        Mood.model_validate_json(reply.text)
     await client.aclose()
 
 

@@ -60,6 +60,10 @@ class TransformersClient(ModelClient):
             repeating itself until ``max_tokens`` (an array of the same item, say).
         batch_window_ms: How long the first request of a batch waits for company.
         model: Name recorded with each call (default: the folder name).
+        constrain: Whether a ``response_schema`` constrains decoding. None (default):
+            when the tokenizer allows it, and otherwise once warned, generated
+            unconstrained (then validated and re-asked); True: a tokenizer that does not
+            allow it is a ``UserError``; False: never.
     """
 
     def __init__(
@@ -75,6 +79,7 @@ class TransformersClient(ModelClient):
         repetition_penalty: float | None = None,
         batch_window_ms: float = 5.0,
         model: str | None = None,
+        constrain: bool | None = None,
     ) -> None:
         if max_batch_size < 1:
             raise UserError(f"max_batch_size must be >= 1, got {max_batch_size}")
@@ -87,6 +92,7 @@ class TransformersClient(ModelClient):
         self.batch_window = batch_window_ms / 1000
         self.max_new_tokens = max_new_tokens
         self.repetition_penalty = repetition_penalty
+        self.constrain = constrain
         if max_score_batch < 1:
             raise UserError(f"max_score_batch must be >= 1, got {max_score_batch}")
         self._lm: Loaded | None = None
@@ -141,7 +147,9 @@ class TransformersClient(ModelClient):
         if eos is None:
             eos = tokenizer.eos_token_id
         eos_ids = [eos] if isinstance(eos, int) else list(eos)
-        self._lm = Loaded(torch, transformers, tokenizer, model, device, eos_ids)
+        self._lm = Loaded(
+            torch, transformers, tokenizer, model, device, eos_ids, constrain=self.constrain
+        )
         self.device = device
 
     def save(self, folder: str | Path) -> None:
@@ -185,7 +193,9 @@ class TransformersClient(ModelClient):
         )
 
     def _check_schema(self, schema: dict[str, Any]) -> None:
-        json_grammar(self._loaded()).matcher(schema)
+        grammar = json_grammar(self._loaded())
+        if grammar is not None:
+            grammar.matcher(schema)
 
     def _generate(self, requests: Sequence[ModelRequest]) -> list[tuple[str, Usage, str]]:
         cap = self.max_new_tokens

@@ -4,11 +4,13 @@ for several ``score`` calls. Runs in a worker thread; torch is imported by the c
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from agents.models.base import ModelRequest, Usage
+from protocols import UserError
 
 __all__ = [
     "CHAT_FALLBACK_STOPS",
@@ -66,7 +68,9 @@ class Loaded:
     model: Any
     device: str
     eos_token_ids: list[int]
+    constrain: bool | None = None  # TransformersClient(constrain=...)
     grammar: Any = None  # a JsonGrammar, made on the first structured request
+    grammar_problem: str | None = None  # why this tokenizer cannot be constrained
     stop_criteria: dict[tuple[str, ...], Any] = field(default_factory=dict)
 
     def stop_criterion(self, stops: tuple[str, ...]) -> Any:
@@ -95,13 +99,46 @@ class _RowStops:
         return self.torch.tensor(done, device=input_ids.device)
 
 
+_log = logging.getLogger("agents.models.local")
+
+
 def json_grammar(lm: Loaded) -> Any:
-    """The model's ``JsonGrammar``, built on first use (seconds for a large vocabulary)."""
-    if lm.grammar is None:
+    """The model's ``JsonGrammar``, built on first use (seconds for a large vocabulary), or
+    None when decoding is not to be constrained.
+
+    With ``constrain=None`` (the default), a tokenizer the grammar library cannot read
+    (llguidance needs a byte-level or SentencePiece vocabulary; a word-level one has no
+    decoder it knows) is reported once as a warning, and structured replies are then
+    generated unconstrained, validated and re-asked like a server's that ignores
+    ``response_format``. With ``constrain=True`` it is a ``UserError``.
+
+    Raises:
+        UserError: ``constrain=True`` and the tokenizer cannot be constrained.
+    """
+    if lm.constrain is False:
+        return None
+    if lm.grammar is None and lm.grammar_problem is None:
         from agents.models.grammar import JsonGrammar
 
         width = lm.model.get_output_embeddings().weight.shape[0]
-        lm.grammar = JsonGrammar(lm.tokenizer, width, lm.eos_token_ids)
+        try:
+            lm.grammar = JsonGrammar(lm.tokenizer, width, lm.eos_token_ids)
+        except (ValueError, TypeError, RuntimeError, KeyError) as exc:
+            lm.grammar_problem = f"{type(exc).__name__}: {exc}"
+            if lm.constrain is None:
+                _log.warning(
+                    "cannot constrain decoding with this tokenizer (%s); structured replies "
+                    "are generated unconstrained, then validated and re-asked. Pass "
+                    "constrain=False to silence this, or use a byte-level or SentencePiece "
+                    "tokenizer.",
+                    lm.grammar_problem,
+                )
+    if lm.grammar_problem is not None and lm.constrain:
+        raise UserError(
+            f"constrain=True, but decoding cannot be constrained with this tokenizer "
+            f"({lm.grammar_problem}); llguidance needs a byte-level or SentencePiece "
+            "vocabulary. Pass constrain=None to fall back to validation and re-asks."
+        )
     return lm.grammar
 
 
@@ -109,6 +146,8 @@ def _matchers(lm: Loaded, requests: Sequence[ModelRequest]) -> list[Any] | None:
     if all(r.response_schema is None for r in requests):
         return None
     grammar = json_grammar(lm)
+    if grammar is None:
+        return None
     return [
         None if r.response_schema is None else grammar.matcher(r.response_schema) for r in requests
     ]

@@ -34,6 +34,8 @@ from ..servers import TransformersServe, serve_available
 from ..tiny_models import (
     GEMMA_CHAT_TEMPLATE,
     GEMMA_END_OF_TURN,
+    TINY_CHAT_TEMPLATE,
+    build_tiny_llama,
     gemma_folder,
     tiny_chat_model,
     with_chat_template,
@@ -243,6 +245,15 @@ class Backends:
         if model not in self._folders:
             if model == "tiny":
                 self._folders[model] = tiny_chat_model(self.workdir / "tiny-chat")
+            elif model == "tiny-inprocess":
+                # In-process, the served model's stop words would end every reply at
+                # its first word, with nothing to show: without them it writes up to
+                # max_tokens, which costs milliseconds in-process.
+                self._folders[model] = build_tiny_llama(
+                    self.workdir / "tiny-inprocess",
+                    chat_template=TINY_CHAT_TEMPLATE,
+                    max_positions=4096,
+                )
             else:
                 self._folders[model] = with_chat_template(
                     gemma_folder(),
@@ -263,9 +274,9 @@ class Backends:
     def open(self, name: str) -> Live:
         """A fresh client for ``name`` (call ``aclose`` on it); fakes get a fresh server."""
         backend = BACKENDS[name]
-        folder = self.folder(backend.model) if backend.kind != "fake" else None
+        folder = self.folder(backend.model) if backend.kind == "serve" else None
         if backend.kind == "inprocess":
-            assert folder is not None
+            folder = self.folder("tiny-inprocess" if backend.model == "tiny" else "gemma")
             # Greedy Gemma repeats list items until its budget without a penalty
             # (docs/models.md); the tiny model is left as it is.
             options: dict[str, Any] = (
