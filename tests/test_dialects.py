@@ -230,6 +230,20 @@ def test_parsing_recovers_json_from_what_models_write(text: str) -> None:
     assert parse_structured(text, Verdict) == Verdict(correct=True, reason="two\nlines")
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{" * 5_000,  # json-repair raises ValueError
+        "[" * 5_000 + "]" * 5_000,  # json-repair recurses too deep
+        '{"correct": true, "reason": "' + "x" * 30_000 + '"',  # too long to repair
+    ],
+    ids=["braces", "nesting", "long"],
+)
+def test_hostile_replies_are_validation_errors_not_crashes(text: str) -> None:
+    with pytest.raises(ValidationError):
+        parse_structured(text, Verdict)
+
+
 def test_a_repaired_object_is_still_validated_strictly() -> None:
     with pytest.raises(ValidationError) as caught:
         parse_structured('Here: {"correct": "maybe", "reason": "hm"}', Verdict)

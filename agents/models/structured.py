@@ -24,6 +24,10 @@ REASK = (
     "Your reply did not validate against the required JSON schema:\n{error}\n"
     "Reply again with only a JSON object that fixes these errors."
 )
+MAX_REPAIR_CHARS = 20_000
+"""Longer replies (about 5,000 tokens) are validated as they are, never repaired: repair
+time grows faster than the text (20,000 ``{`` take 4 s), and a structured reply that long
+is not a lapse in JSON."""
 REASK_TEMPERATURE = 0.3  # the least temperature of a re-ask
 REASK_STEP = 0.2  # added per further re-ask
 REASK_MAX_TEMPERATURE = 1.0
@@ -51,7 +55,14 @@ def parse_structured(text: str, output_type: type[T]) -> T:
     try:
         return output_type.model_validate_json(text.strip())
     except ValidationError as strict:
-        value = _repaired(text)
+        if len(text) > MAX_REPAIR_CHARS:
+            raise strict from None
+        try:
+            value = _repaired(text)
+        except (ValueError, TypeError, RecursionError):
+            # json-repair gives up on some hostile texts (thousands of "{", deep nesting):
+            # the reply is invalid, and is re-asked like any other.
+            raise strict from None
         if not isinstance(value, dict | list):
             raise strict from None
         return output_type.model_validate(value)
