@@ -192,6 +192,7 @@ class ModelGateway:
                 latency_ms=latency,
                 prompt_tokens=usage.prompt_tokens,
                 completion_tokens=usage.completion_tokens,
+                tokens_estimated=usage.estimated,
                 error=error_text,
                 timestamp=self.clock(),
             )

@@ -73,7 +73,9 @@ class ModelCallStarted(_EventBase):
 
 
 class ModelCallFinished(_EventBase):
-    """A model call ended; ``error`` is set when it failed for good."""
+    """A model call ended; ``error`` is set when it failed for good. ``tokens_estimated``
+    is True when the token counts were counted or estimated here, not reported by the
+    server (``Usage.estimated``)."""
 
     kind: Literal["model_call_finished"] = "model_call_finished"
     call_id: str
@@ -81,6 +83,7 @@ class ModelCallFinished(_EventBase):
     latency_ms: float
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    tokens_estimated: bool = False
     error: str | None = None
 
 

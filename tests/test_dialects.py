@@ -19,7 +19,15 @@ from agents.models import ModelRequest, OpenAIChatClient
 from agents.models.dialects import schema_instruction
 from agents.models.fake_server import LLAMACPP_JSON_SCHEMA_ERROR, FakeOpenAIServer, Scripted
 from agents.models.structured import parse_structured
-from protocols import Envelope, Message, ModelHTTPError, Question, Stop, UserError
+from protocols import (
+    Envelope,
+    Message,
+    ModelCallFinished,
+    ModelHTTPError,
+    Question,
+    Stop,
+    UserError,
+)
 
 pytestmark = pytest.mark.allow_model_requests
 
@@ -291,7 +299,7 @@ async def test_a_stream_without_usage_is_estimated_and_marked(tmp_path: Path) ->
     """Regression: llama.cpp sends no usage in SSE, and the call was recorded as 0 + 0."""
     with FakeOpenAIServer(lambda body: Scripted(text=REPLY), mode="llamacpp") as server:
         client = client_for(server)
-        result, calls, _ = await run(tmp_path, streaming_graph(client, 1), client)
+        result, calls, store = await run(tmp_path, streaming_graph(client, 1), client)
     assert server.requests[0].body["stream_options"] == {"include_usage": True}
     (call,) = calls
     prompt = math.ceil(len("Tell me about fractions.") / 4)
@@ -301,6 +309,8 @@ async def test_a_stream_without_usage_is_estimated_and_marked(tmp_path: Path) ->
         True,
     )
     assert call.response is not None and call.response["usage"]["estimated"] is True
+    (finished,) = [e for e in store.events(result.run_id) if isinstance(e, ModelCallFinished)]
+    assert (finished.completion_tokens, finished.tokens_estimated) == (call.completion_tokens, True)
     shown = CliRunner().invoke(
         main, ["runs", "show", result.run_id, "--db", str(tmp_path / "runs.db")]
     )
@@ -311,9 +321,11 @@ async def test_a_stream_without_usage_is_estimated_and_marked(tmp_path: Path) ->
 async def test_server_usage_is_not_marked_estimated(tmp_path: Path) -> None:
     with FakeOpenAIServer(lambda body: Scripted(text=REPLY), mode="vllm") as server:
         client = client_for(server)
-        _, calls, _ = await run(tmp_path, streaming_graph(client, 1), client)
+        result, calls, store = await run(tmp_path, streaming_graph(client, 1), client)
     (call,) = calls
     assert (call.completion_tokens, call.usage_estimated) == (len(REPLY.split()), False)
+    (finished,) = [e for e in store.events(result.run_id) if isinstance(e, ModelCallFinished)]
+    assert finished.tokens_estimated is False
 
 
 async def test_a_token_budget_stops_streams_without_usage(tmp_path: Path) -> None:
