@@ -98,9 +98,17 @@ class Ordered(BaseModel):
 
 async def test_properties_are_written_in_the_order_the_schema_declares(byte_model: Path) -> None:
     """Order matters to a model that reasons field by field (error type before reply)."""
+    import transformers
+
     client = TransformersClient(byte_model)
     response = await client.complete(structured(Ordered))
     assert response.text == '{"zeta":"z","alpha":"a"}'
+    # The end-of-sequence token the grammar forced was generated, so it is counted, as
+    # OpenAI-compatible servers count it.
+    written = transformers.AutoTokenizer.from_pretrained(byte_model)(
+        response.text, add_special_tokens=False
+    )["input_ids"]
+    assert response.usage.completion_tokens == len(written) + 1
     await client.aclose()
 
 

@@ -198,6 +198,8 @@ def generate_batch(
             new, finish = new[: ends[0]], "stop"
         while new and new[-1] == tok.pad_token_id:
             new.pop()
+        # The EOS token was generated too, and is counted, as servers count it.
+        generated = len(new) + (1 if ends else 0)
         text = tok.decode(new, skip_special_tokens=True)
         for stop in stops[i]:
             if stop in text:
@@ -206,7 +208,7 @@ def generate_batch(
                     text = text.rstrip()
         prompt_tokens = int(enc["attention_mask"][i].sum())
         results.append(
-            (text, Usage(prompt_tokens=prompt_tokens, completion_tokens=len(new)), finish)
+            (text, Usage(prompt_tokens=prompt_tokens, completion_tokens=generated), finish)
         )
     return results
 
