@@ -242,6 +242,11 @@ class _Index:
             self.rule_index.similarity(words, params.lexical_floor) if self.rule_index else {}
         )
         stated = claims(text)
+        remedy_sim = {  # a text that contradicts what a remedy corrects is not that remedy
+            x: sim
+            for x, sim in remedy_sim.items()
+            if not any(_contradicts(stated, self._forms(m)) for m in self.remedy_of[x])
+        }
         teaches: dict[str, float] = {}
         for skill, forms in self.forms.items():
             lexical = max(
@@ -302,6 +307,9 @@ class _Index:
         implants = {k: v for k, v in implants.items() if v > 0}
         cites = sorted({*teaches, *remedies, *implants, *remedy_sim, *reveals})
         return Reading(teaches, remedies, implants, reveals, tuple(cites))
+
+    def _forms(self, mis: str) -> set[str]:
+        return {e.problem.form for e in self.examples[mis]}
 
     def _match(
         self, claim: Claim, mis: str, rule_sim: Mapping[str, float], params: ReadingParams

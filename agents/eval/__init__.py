@@ -1,0 +1,28 @@
+"""Evaluation workbench: experiments run end to end through the runtime (simulation results
+are labelled as such, never as results about LLMs)."""
+
+from agents.eval.effects import (
+    CONDITIONS,
+    HELD_OUT,
+    Comparison,
+    EffectReport,
+    Estimate,
+    Outcome,
+    PostTestLesson,
+    effect_graph,
+    effect_teacher,
+    run_effects,
+)
+
+__all__ = [
+    "CONDITIONS",
+    "HELD_OUT",
+    "Comparison",
+    "EffectReport",
+    "Estimate",
+    "Outcome",
+    "PostTestLesson",
+    "effect_graph",
+    "effect_teacher",
+    "run_effects",
+]
