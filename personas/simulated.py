@@ -113,7 +113,14 @@ class SimulatedStudent:
         match message:
             case Question(item_id=item_id):
                 response = learner.answer(self._item(item_id))
-                return [Answer(text=response.text, item_id=item_id, confidence=response.confidence)]
+                return [
+                    Answer(
+                        to=message.sender,
+                        text=response.text,
+                        item_id=item_id,
+                        confidence=response.confidence,
+                    )
+                ]
             case Explanation(text=text):
                 self._study(learner, text)
                 return []
