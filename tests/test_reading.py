@@ -147,3 +147,20 @@ def test_bad_reading_params_are_clear_errors() -> None:
         ReadingParams(implant=2)
     with pytest.raises(UserError, match="Skill nodes"):
         ReadingModel(type(KG)()).read("text")
+
+
+def test_what_the_arithmetic_channel_reads_of_real_misconception_data() -> None:
+    import os
+    from pathlib import Path
+
+    from agents.eval.coverage import Coverage, arithmetic_coverage
+    from knowledge_graph.builders import load_misconception_records
+    from tests.conftest import require
+
+    data = os.environ.get("LYCEUM_DATA_DIR", "")
+    require(
+        bool(data) and (Path(data) / "misconceptions" / "data.json").is_file(),
+        "LYCEUM_DATA_DIR is not set (misconceptions/data.json of the shared data)",
+    )
+    # Reported in docs/simulation.md ("What the data can and cannot calibrate").
+    assert arithmetic_coverage(load_misconception_records(data)) == Coverage(110, 29, 21, 16)

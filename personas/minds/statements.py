@@ -26,7 +26,7 @@ from itertools import pairwise
 
 from personas.sandbox import SandboxError, run_sandboxed
 
-__all__ = ["Claim", "Problem", "claims", "problem_of", "stated_answers"]
+__all__ = ["Claim", "Problem", "check_result", "claims", "problem_of", "stated_answers"]
 
 _TERM = r"(?:\d+/\d+|\d*x|\d+)"
 _OP = r"[-+×*÷]"
@@ -189,3 +189,16 @@ def claims(text: str) -> list[Claim]:
 def stated_answers(text: str) -> list[str]:
     """Answers stated without their problem: ``The answer is 1/2.`` → ``["1/2"]``."""
     return [str(Fraction(m.group(1))) for m in _ANSWER.finditer(text)]
+
+
+def check_result(question: str, value: str) -> Claim | None:
+    """``value`` stated as the result of the first problem ``question`` poses, checked with
+    the calculator; None when the question poses no problem this module reads or ``value``
+    is not a number."""
+    for match in _SPAN.finditer(question):
+        span = match.group(0)
+        linear = "x" in span and "=" in span
+        found = claims(f"{span}, so x = {value}." if linear else f"{span} = {value}")
+        if found:
+            return found[0]
+    return None
