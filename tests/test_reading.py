@@ -65,6 +65,8 @@ def test_a_remedy_is_read_by_its_content_so_paraphrases_work_partly() -> None:
     shuffled = " ".join(reversed(REMEDY.split(". ")))
     assert MODEL.read(shuffled).remedies[ADD] == pytest.approx(full.remedies[ADD])
     assert MODEL.read(f"{REMEDY} {JUNK}") == full
+    small = ReadingModel(KG, cache=1)  # a bounded cache forgets, and reads the same again
+    assert [small.read(t) for t in (REMEDY, JUNK, REMEDY)] == [full, Reading(), full]
 
 
 def student(**profile: float) -> SimulatedStudent:
