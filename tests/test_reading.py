@@ -7,6 +7,8 @@ import random
 from types import SimpleNamespace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from knowledge_graph.builders import sample_curriculum
 from personas import LearnerProfile, Reading, ReadingModel, ReadingParams, SimulatedStudent
@@ -166,3 +168,18 @@ def test_what_the_arithmetic_channel_reads_of_real_misconception_data() -> None:
     )
     # Reported in docs/simulation.md ("What the data can and cannot calibrate").
     assert arithmetic_coverage(load_misconception_records(data)) == Coverage(110, 29, 21, 16)
+
+
+UNCACHED = ReadingModel(KG, cache=1)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet="0123456789/+-×=x .,aenswrig", max_size=60))
+def test_any_text_reads_without_error_and_always_the_same(text: str) -> None:
+    reading = UNCACHED.read(text)
+    assert reading == MODEL.read(text)  # computed again, the same
+    assert all(
+        0 <= p <= 1
+        for d in (reading.teaches, reading.remedies, reading.implants)
+        for p in d.values()
+    )

@@ -28,7 +28,9 @@ from personas.sandbox import SandboxError, run_sandboxed
 
 __all__ = ["Claim", "Problem", "check_result", "claims", "problem_of", "stated_answers"]
 
-_TERM = r"(?:\d+/\d+|\d*x|\d+)"
+_FRACTION = r"\d+/\d*[1-9]\d*"  # no zero denominator: ``1/0`` is not read as a number
+_NUMBER = rf"-?(?:{_FRACTION}|\d+)"
+_TERM = rf"(?:{_FRACTION}|\d*x|\d+)"
 _OP = r"[-+×*÷]"
 # A span of terms joined by operators and ``=``; not part of a decimal (``0.8``) or a mixed
 # number (``8 1/3``), which the reading model does not read.
@@ -36,8 +38,8 @@ _SPAN = re.compile(
     rf"(?<![\w/.])(?<!\d )(?<!\d\.){_TERM}(?:\s*(?:{_OP}|=)\s*{_TERM})+(?![\w/]|\.\d)"
 )
 _TOKEN = re.compile(rf"{_TERM}|{_OP}|=")
-_GIVES = re.compile(r"\bgives\s+(?:x\s*=\s*)?(-?\d+(?:/\d+)?)(?![\w/])")
-_ANSWER = re.compile(r"\banswer\s*(?:is|:|=)\s*(-?\d+(?:/\d+)?)(?![\w/])", re.I)
+_GIVES = re.compile(rf"\bgives\s+(?:x\s*=\s*)?({_NUMBER})(?![\w/])")
+_ANSWER = re.compile(rf"\banswer\s*(?:is|:|=)\s*({_NUMBER})(?![\w/])", re.I)
 _NEGATION = re.compile(r"\b(?:not|never|wrong|mistake|incorrect)\b|n't\b", re.I)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
