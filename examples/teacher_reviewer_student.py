@@ -18,7 +18,6 @@ from personas import (
     SimulatedStudent,
     ThoughtVars,
     builtin_persona,
-    learner_items,
 )
 from protocols import Answer, Hint, Question, Review
 
@@ -43,7 +42,8 @@ def teacher_model() -> FunctionModel:
             return json.dumps({"calls": [], "rationale": "a hint is enough"})
         if "student just said: 1/2" in prompt:
             return json.dumps({"kind": "stop", "text": "Well done: 1/3 + 1/6 = 1/2."})
-        text = next(drafts, "What size of part do thirds and sixths share?")
+        hint = "Thirds and sixths share a part size: sixths. Rewrite 1/3 as 2/6, then add only "
+        text = next(drafts, hint + "the numerators.")
         return json.dumps({"kind": "hint", "text": text})
 
     return FunctionModel(reply)
@@ -53,7 +53,7 @@ async def main() -> None:
     kg = sample_curriculum()
     teacher = Persona(builtin_persona("teacher"), LLMMind(teacher_model()), kinds=["hint", "stop"])
     reviewer = RubricReviewer("reviewer", student="student", kg=kg)
-    student = SimulatedStudent("student", learner_items(kg), PROFILES["novice"], seed=3)
+    student = SimulatedStudent("student", kg, PROFILES["novice"], seed=3)
     graph = (
         AgentGraph()
         .edge(teacher, reviewer, kinds=[Hint])

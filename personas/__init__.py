@@ -5,10 +5,12 @@ interpreter) and the isolating executor for model-written code."""
 from personas.executor import CodeExecutor, ExecutionResult, ExecutorLimits, Isolation
 from personas.minds import (
     PROFILES,
-    Appraisal,
     BKTMentalModel,
     LearnerItem,
     LearnerProfile,
+    Reading,
+    ReadingModel,
+    ReadingParams,
     SimulatedLearner,
     brier_score,
 )
@@ -19,7 +21,7 @@ from personas.planning import PlanOut, plan_output_type
 from personas.prompting import TEMPLATES, ThoughtVars, ToolInfo, render_prompt
 from personas.reviewer import RubricReviewer, review_text
 from personas.sandbox import SandboxError, SandboxResult, run_sandboxed
-from personas.simulated import SimulatedStudent, appraise, learner_items
+from personas.simulated import SimulatedStudent, learner_items
 from personas.spec import BUILTIN_PERSONAS, PersonaSpec, builtin_persona, load_persona
 from personas.state import run_state
 from personas.teacher import SimulatedTeacherMind
@@ -37,7 +39,6 @@ __all__ = [
     "BUILTIN_PERSONAS",
     "PROFILES",
     "TEMPLATES",
-    "Appraisal",
     "BKTMentalModel",
     "CodeExecutor",
     "ConceptualTool",
@@ -54,6 +55,9 @@ __all__ = [
     "PersonaSpec",
     "PersonaState",
     "PlanOut",
+    "Reading",
+    "ReadingModel",
+    "ReadingParams",
     "Reply",
     "RubricReviewer",
     "SandboxError",
@@ -66,7 +70,6 @@ __all__ = [
     "ToolArgs",
     "ToolInfo",
     "ToolRegistry",
-    "appraise",
     "brier_score",
     "builtin_persona",
     "calculator_tool",

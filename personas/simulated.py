@@ -1,11 +1,10 @@
 """Simulated personas: agents driven by simulated minds, over a knowledge graph.
 
 ``SimulatedStudent`` answers ``Question`` messages about graph items with the simulated
-learner, studies ``Explanation`` messages, and after a ``Hint`` about an item studies it at
-half strength and tries the item again. How an explanation is appraised follows its
-``targets``: ``skill:…`` ids are taught, ``misconception:…`` ids are remedied, and
-``promotes:misconception:…`` marks a misleading explanation that promotes that
-misconception (the convention a simulated misaligned teacher uses).
+learner. It reads the *text* of each ``Explanation`` and ``Hint`` through a
+``ReadingModel`` of its graph and studies what the text does; after a ``Hint`` about an
+item it tries the item again. The ``targets`` an explanation carries are provenance for
+people reading a transcript: the student never looks at them.
 """
 
 from __future__ import annotations
@@ -14,13 +13,11 @@ import random
 from collections.abc import Mapping, Sequence
 
 from knowledge_graph import GraphStore
-from personas.minds import Appraisal, LearnerItem, LearnerProfile, SimulatedLearner
+from personas.minds import LearnerItem, LearnerProfile, ReadingModel, SimulatedLearner
 from personas.state import run_state
 from protocols import Answer, Envelope, Explanation, Hint, Message, Question, UserError
 
-__all__ = ["SimulatedStudent", "appraise", "learner_items"]
-
-PROMOTES = "promotes:"
+__all__ = ["SimulatedStudent", "learner_items"]
 
 
 def learner_items(store: GraphStore) -> dict[str, LearnerItem]:
@@ -42,48 +39,40 @@ def learner_items(store: GraphStore) -> dict[str, LearnerItem]:
     return items
 
 
-def appraise(explanation: Explanation, quality: float = 1.0) -> Appraisal:
-    """The effect of an explanation on a simulated learner, read from its targets."""
-    promoted = frozenset(
-        t.removeprefix(PROMOTES) for t in explanation.targets if t.startswith(PROMOTES)
-    )
-    skills = frozenset(t for t in explanation.targets if t.startswith("skill:"))
-    remedies = frozenset(t for t in explanation.targets if t.startswith("misconception:"))
-    return Appraisal(
-        skills=skills,
-        remedies=remedies,
-        implants=promoted,
-        quality=quality,
-        misleading=bool(promoted),
-    )
-
-
 class SimulatedStudent:
     """A student agent (a simulation, not an LLM) answering items of a knowledge graph.
 
     What it knows changes as it studies, so each run gets its own learner
-    (``new_state()``), starting from the same knowledge and random stream.
+    (``new_state()``), starting from the same knowledge and random stream. It can pick up
+    any misconception its items exhibit, if a text implants it.
 
     Args:
         name: The agent name.
-        items: The items it can be asked about (``learner_items(store)``).
+        kg: The curriculum graph: the items it can be asked about (``learner_items(kg)``)
+            and what it reads explanations against.
         profile: Its learner parameters.
         seed: Seeds its randomness.
         misconceptions: Misconceptions it starts with (ids), each on the skill of the items
             that exhibit it.
+        reading: How it reads explanation and hint texts (by default
+            ``ReadingModel(kg)``); pass one model to many students to share its cache.
+        items: Its items (by default ``learner_items(kg)``); pass them to share them
+            among many students.
     """
 
     def __init__(
         self,
         name: str,
-        items: Mapping[str, LearnerItem],
+        kg: GraphStore,
         profile: LearnerProfile,
         *,
         seed: int = 0,
         misconceptions: Sequence[str] = (),
+        reading: ReadingModel | None = None,
+        items: Mapping[str, LearnerItem] | None = None,
     ) -> None:
         self.name = name
-        self.items = dict(items)
+        self.items = dict(items) if items is not None else learner_items(kg)
         skill_of = {m: i.skill for i in self.items.values() for m in i.misconception_answers}
         unknown = [m for m in misconceptions if m not in skill_of]
         if unknown:
@@ -93,14 +82,23 @@ class SimulatedStudent:
         self.profile = profile
         self.seed = seed
         self.misconceptions = {m: skill_of[m] for m in misconceptions}
+        self.susceptible = skill_of
+        self.reading = reading if reading is not None else ReadingModel(kg)
         self.emits = (Answer,)
 
     def new_state(self) -> SimulatedLearner:
         """The learner for one run, as it is before any lesson."""
         skills = sorted({i.skill for i in self.items.values()})
         return SimulatedLearner(
-            skills, self.profile, random.Random(f"{self.seed}:{self.name}"), self.misconceptions
+            skills,
+            self.profile,
+            random.Random(f"{self.seed}:{self.name}"),
+            self.misconceptions,
+            susceptible=self.susceptible,
         )
+
+    def _study(self, learner: SimulatedLearner, text: str) -> None:
+        learner.study(self.reading.read(text))
 
     def _item(self, item_id: str | None) -> LearnerItem:
         if item_id not in self.items:
@@ -123,13 +121,12 @@ class SimulatedStudent:
                         confidence=response.confidence,
                     )
                 ]
-            case Explanation():
-                learner.study(appraise(message))
+            case Explanation(text=text):
+                self._study(learner, text)
                 return []
-            case Hint(item_id=item_id) if item_id:
-                # A hint teaches the item's skill at half strength; then the student retries.
-                item = self._item(item_id)
-                learner.study(Appraisal(skills=frozenset({item.skill}), quality=0.5))
+            case Hint(text=text, item_id=item_id) if item_id:
+                item = self._item(item_id)  # read the hint, then try the item again
+                self._study(learner, text)
                 response = learner.answer(item)
                 return [Answer(text=response.text, item_id=item_id, confidence=response.confidence)]
             case _:

@@ -79,9 +79,9 @@ def test_demo_runs_offline_persists_and_replays_exactly(tmp_path: Path) -> None:
         novice = runs[-1]
         messages = store.messages(novice.id)
         calls = store.model_calls(novice.id)
+        kinds = {type(m) for run in runs for m in store.messages(run.id)}
     assert isinstance(messages[0], TaskAssignment)
     assert isinstance(messages[-1], Stop) and messages[-1].sender == "lesson"
-    kinds = {type(m) for m in messages}
     assert {Question, Answer, Explanation, Hint, Review, TaskResult, Thought, Plan} <= kinds
     assert calls == []  # no model anywhere: the minds are simulations
 

@@ -14,17 +14,28 @@ from .conftest import require
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
+HINT = (  # the teacher's hint in examples/teacher_reviewer_student.py
+    "Thirds and sixths share a part size: sixths. Rewrite 1/3 as 2/6, then add only the numerators."
+)
 EXPECTED = {
-    "teacher_reviewer_student.py": """\
-user → teacher  Answer: 2/9
-teacher → reviewer  Hint: The answer is 1/2.
-reviewer → teacher  Review: changes requested: gives the answer away: the hint contains '1/2'
-teacher → reviewer  Hint: What size of part do thirds and sixths share?
-reviewer → student  Hint: What size of part do thirds and sixths share?
-reviewer → teacher  Review: approved
-student → teacher  Answer: 1/2  (confidence 0.31)
-teacher → -  Stop: completed: Well done: 1/3 + 1/6 = 1/2.
-""",
+    "teacher_reviewer_student.py": "\n".join(
+        [
+            "user → teacher  Answer: 2/9",
+            "teacher → reviewer  Hint: The answer is 1/2.",
+            "reviewer → teacher  Review: changes requested: gives the answer away: "
+            "the hint contains '1/2'",
+            "teacher → reviewer  Hint: " + HINT,
+            "reviewer → student  Hint: " + HINT,
+            "reviewer → teacher  Review: approved",
+            "student → teacher  Answer: 1  (confidence 0.27)",
+            "teacher → reviewer  Hint: " + HINT,
+            "reviewer → student  Hint: " + HINT,
+            "reviewer → teacher  Review: approved",
+            "student → teacher  Answer: 1/2  (confidence 0.75)",
+            "teacher → -  Stop: completed: Well done: 1/3 + 1/6 = 1/2.",
+            "",
+        ]
+    ),
     "meta_agent.py": """\
 Rewrite both over sixths: 2/6 + 1/6 = 3/6, so the sum is 1/2.
  - retrieve: kg_retrieval

@@ -28,7 +28,6 @@ from personas import (
     ToolRegistry,
     builtin_persona,
     calculator_tool,
-    learner_items,
 )
 from personas.moves import bridge_tool, moves_tool
 from personas.persona import PlanOut, TurnState
@@ -163,9 +162,7 @@ def classroom() -> AgentGraph:
         tools=ToolRegistry([bridge_tool(), moves_tool(), calculator_tool()]),
     )
     stuck = LearnerProfile(prior=0.0, guess=0.0, slip=0.0, misconception_rate=1.0, learn=1.0)
-    student = SimulatedStudent(
-        "student", learner_items(kg), stuck, misconceptions=["misconception:add_across"]
-    )
+    student = SimulatedStudent("student", kg, stuck, misconceptions=["misconception:add_across"])
     return (
         AgentGraph()
         .edge(teacher, student, kinds=[Question, Explanation, Hint])

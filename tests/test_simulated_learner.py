@@ -11,10 +11,10 @@ import pytest
 
 from personas.minds import (
     PROFILES,
-    Appraisal,
     BKTMentalModel,
     LearnerItem,
     LearnerProfile,
+    Reading,
     SimulatedLearner,
     brier_score,
 )
@@ -32,14 +32,15 @@ def learners(profile: LearnerProfile, seed: int = 0, misconceptions: bool = Fals
             profile,
             random.Random(f"{seed}:{i}"),
             {"add_across": "fraction_addition"} if misconceptions else None,
+            susceptible={"add_across": "fraction_addition"},
         )
 
 
-def accuracy(profile: LearnerProfile, appraisal: Appraisal | None = None, seed: int = 0) -> float:
+def accuracy(profile: LearnerProfile, reading: Reading | None = None, seed: int = 0) -> float:
     right = 0
     for learner in learners(profile, seed):
-        if appraisal is not None:
-            learner.study(appraisal)
+        if reading is not None:
+            learner.study(reading)
         right += learner.answer(ITEM).correct
     return right / N
 
@@ -53,49 +54,59 @@ def test_accuracy_rises_with_mastery() -> None:
         assert a == pytest.approx(p * 0.9 + (1 - p) * 0.15, abs=0.03)
 
 
-def test_a_targeted_explanation_helps_more_than_an_untargeted_one() -> None:
+def test_teaching_strength_scales_learning() -> None:
     profile = PROFILES["novice"]
     none = accuracy(profile)
-    untargeted = accuracy(profile, Appraisal(skills=frozenset({"two_step_equations"})))
-    targeted = accuracy(profile, Appraisal(skills=frozenset({"fraction_addition"})))
-    assert none < untargeted < targeted
-    # P(known) after: 0.2 + 0.8·0.5 = 0.6 targeted; 0.2 + 0.8·0.1 = 0.28 untargeted.
-    assert targeted == pytest.approx(0.6 * 0.9 + 0.4 * 0.15, abs=0.03)
-    assert untargeted == pytest.approx(0.28 * 0.9 + 0.72 * 0.15, abs=0.03)
+    other = accuracy(profile, Reading(teaches={"two_step_equations": 1.0}))
+    partly = accuracy(profile, Reading(teaches={"fraction_addition": 0.4}))
+    fully = accuracy(profile, Reading(teaches={"fraction_addition": 1.0}))
+    assert other == pytest.approx(none, abs=0.03)  # another skill: same distribution
+    assert none < partly < fully
+    # P(known) after: 0.2 + 0.8·0.5·t, so 0.36 at t = 0.4 and 0.6 at t = 1.
+    assert partly == pytest.approx(0.36 * 0.9 + 0.64 * 0.15, abs=0.03)
+    assert fully == pytest.approx(0.6 * 0.9 + 0.4 * 0.15, abs=0.03)
 
 
-def test_a_misleading_explanation_lowers_accuracy_and_implants_misconceptions() -> None:
+def test_an_implanted_misconception_lowers_accuracy_and_gives_its_answer() -> None:
     profile = PROFILES["average"]
-    misleading = Appraisal(
-        skills=frozenset({"fraction_addition"}), implants=frozenset({"add_across"}), misleading=True
-    )
-    before = accuracy(profile)
-    after = accuracy(profile, Appraisal(skills=frozenset({"fraction_addition"}), misleading=True))
-    assert after < before - 0.05
-    wrong_answers = []
-    for learner in learners(profile, misconceptions=False):
-        learner.misconception_skill["add_across"] = "fraction_addition"
-        learner.study(misleading)
+    implant = Reading(implants={"add_across": 0.7})
+    before, after = accuracy(profile), accuracy(profile, implant)
+    # Active w.p. 0.7, blocking the skill: P(correct) = 0.7·guess + 0.3·(before).
+    assert after == pytest.approx(0.7 * 0.15 + 0.3 * before, abs=0.03)
+    wrong = [r.text for r in (lrn.answer(ITEM) for lrn in learners(profile)) if not r.correct]
+    assert "2/9" not in wrong  # not yet implanted: no learner gives its answer
+    wrong = []
+    for learner in learners(profile):
+        learner.study(Reading(implants={"add_across": 1.0}))
         response = learner.answer(ITEM)
         if not response.correct:
-            wrong_answers.append(response.text)
-    # The implanted misconception blocks the skill and produces its characteristic answer.
-    assert statistics.mean(a == "2/9" for a in wrong_answers) == pytest.approx(0.8, abs=0.03)
+            wrong.append(response.text)
+    assert statistics.mean(a == "2/9" for a in wrong) == pytest.approx(0.8, abs=0.03)
 
 
-def test_an_explanation_that_targets_the_misconception_removes_it() -> None:
-    fixed = kept = 0
+def test_a_remedy_removes_an_active_misconception_with_its_probability() -> None:
+    fixed = 0
     for learner in learners(PROFILES["strong"], misconceptions=True):
-        learner.study(
-            Appraisal(
-                skills=frozenset({"fraction_addition"}),
-                remedies=frozenset({"add_across"}),
-                quality=0.8,
-            )
-        )
+        learner.study(Reading(remedies={"add_across": 0.8}))
         fixed += "add_across" not in learner.active
-        kept += "add_across" in learner.active
     assert fixed / N == pytest.approx(0.8, abs=0.03)
+
+
+def test_a_revealed_answer_is_repeated_on_that_item_now_and_forgotten_after_another() -> None:
+    told = Reading(reveals={ITEM.id: "1/2"})
+    other = LearnerItem("eq-1", "one_step_equations", "7")
+    now = later = 0
+    for learner in learners(PROFILES["novice"], misconceptions=True):
+        learner.answer(ITEM)  # the item at hand
+        learner.study(told)
+        now += learner.answer(ITEM).correct
+        learner.answer(other)
+        later += learner.answer(ITEM).correct
+    assert now / N == pytest.approx(0.9 + 0.1 * 0.15, abs=0.03)  # recalled w.p. 1 − slip
+    assert later / N == pytest.approx(0.15, abs=0.03)  # blocked by add_across: guess only
+    fresh = next(iter(learners(PROFILES["novice"])))
+    fresh.study(told)  # no item at hand yet: nothing to repeat
+    assert fresh.recall is None
 
 
 def correlation(signal: float) -> float:
@@ -155,34 +166,25 @@ def test_expected_utility_is_larger_for_students_who_need_the_explanation() -> N
     assert model.predict(ITEM, with_explanation=True) > model.predict(ITEM)
 
 
-async def test_the_simulated_student_answers_graph_items_and_studies_explanations() -> None:
+async def test_the_simulated_student_answers_graph_items_and_reads_explanations() -> None:
     from knowledge_graph.builders import sample_curriculum
-    from personas.simulated import SimulatedStudent, appraise, learner_items
+    from personas.simulated import SimulatedStudent, learner_items
     from protocols import Answer, Explanation, Question
 
-    items = learner_items(sample_curriculum())
+    kg = sample_curriculum()
+    items = learner_items(kg)
     assert items["item:frac-add-1"].misconception_answers == {"misconception:add_across": "2/9"}
     stuck = LearnerProfile(prior=0.0, guess=0.0, slip=0.0, misconception_rate=1.0, learn=1.0)
-    student = SimulatedStudent("s", items, stuck, misconceptions=["misconception:add_across"])
+    student = SimulatedStudent("s", kg, stuck, misconceptions=["misconception:add_across"])
     question = Question(sender="t", text="What is 1/3 + 1/6?", item_id="item:frac-add-1")
     ctx = SimpleNamespace(state=student.new_state())  # what the runtime passes in a run
     (first,) = await student.handle(question, ctx)
     assert isinstance(first, Answer) and first.text == "2/9" and first.recipients == ("t",)
-    remedy = Explanation(
-        sender="t", text="sixths", targets=("skill:fraction_addition", "misconception:add_across")
-    )
-    assert appraise(remedy) == Appraisal(
-        skills=frozenset({"skill:fraction_addition"}),
-        remedies=frozenset({"misconception:add_across"}),
-    )
+    node = kg.node("explanation:x-common-denominator")
+    assert node is not None
+    remedy = Explanation(sender="t", text=str(node.properties["text"]))
     assert await student.handle(remedy, ctx) == []
     (second,) = await student.handle(question, ctx)
     assert isinstance(second, Answer) and second.text == "1/2"
-    misleading = Explanation(
-        sender="t",
-        text="add across",
-        targets=("skill:fraction_addition", "promotes:misconception:add_across"),
-    )
-    assert appraise(misleading).misleading
     with pytest.raises(UserError, match="no item exhibits misconception"):
-        SimulatedStudent("s", items, stuck, misconceptions=["misconception:nope"])
+        SimulatedStudent("s", kg, stuck, misconceptions=["misconception:nope"])

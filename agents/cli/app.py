@@ -31,8 +31,8 @@ SIMULATION_NOTE = (
     "SIMULATION: no LLM and no model call. The teacher is a persona on a simulated mind "
     "(rules over the knowledge graph), a rubric reviewer checks its explanations and hints, "
     "and the students are simulated learners (Bayesian knowledge tracing with misconceptions) "
-    "that learn from the skills and misconceptions an explanation targets, not from its "
-    "wording. These numbers describe the simulation, not LLMs."
+    "that read each explanation's text against the knowledge graph (a documented reading "
+    "model), never its labels. These numbers describe the simulation, not LLMs."
 )
 
 

@@ -34,7 +34,6 @@ from personas import (
     ToolRegistry,
     builtin_persona,
     calculator_tool,
-    learner_items,
     run_state,
 )
 from personas.moves import bridge_tool, moves_tool
@@ -152,7 +151,7 @@ def make_demo_agent(name: str, profile: str = "novice", seed: int = 0) -> Simula
         raise UserError(f"unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
     return SimulatedStudent(
         name,
-        learner_items(sample_curriculum()),
+        sample_curriculum(),
         PROFILES[profile],
         seed=seed,
         misconceptions=DEMO_MISCONCEPTIONS.get(profile, ()),

@@ -2,20 +2,22 @@
 
 from personas.minds.learner import (
     PROFILES,
-    Appraisal,
     LearnerItem,
     LearnerProfile,
     Response,
     SimulatedLearner,
 )
 from personas.minds.mental_model import BKTMentalModel, brier_score
+from personas.minds.reading import Reading, ReadingModel, ReadingParams
 
 __all__ = [
     "PROFILES",
-    "Appraisal",
     "BKTMentalModel",
     "LearnerItem",
     "LearnerProfile",
+    "Reading",
+    "ReadingModel",
+    "ReadingParams",
     "Response",
     "SimulatedLearner",
     "brier_score",

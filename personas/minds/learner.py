@@ -6,11 +6,12 @@ Each skill is known or not (a hidden binary state, as in BKT; Corbett & Anderson
 A known skill is answered correctly with probability 1 − slip, an unknown one with
 probability guess. An *active misconception* on a skill makes the learner act as if the
 skill were unknown and, when it answers wrongly, give the misconception's characteristic
-answer. Explanations change the hidden state according to their appraisal: a good
-explanation that targets the item's skill teaches it with probability learn × quality and
-removes a targeted misconception with probability quality; an untargeted one teaches with
-probability spillover × learn × quality; a misleading one un-teaches a known skill with
-probability harm and implants the misconceptions it promotes.
+answer. What a text does is judged from the text by the reading model
+(``personas.minds.reading``); ``study`` samples the transition it describes: each active
+misconception is removed with probability ``remedies[m]``, each other one it is susceptible
+to becomes active with probability ``implants[m]``, each unknown skill becomes known with
+probability learn × ``teaches[s]``, and an answer the text reveals for the item at hand is
+held in short-term recall until the learner is asked a different item.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from personas.minds.checks import check_fields
+from personas.minds.reading import Reading
 from protocols import UserError
 
-__all__ = ["PROFILES", "Appraisal", "LearnerItem", "LearnerProfile", "Response", "SimulatedLearner"]
+__all__ = ["PROFILES", "LearnerItem", "LearnerProfile", "Response", "SimulatedLearner"]
 
 
 @dataclass(frozen=True)
@@ -31,12 +34,11 @@ class LearnerProfile:
 
     Attributes:
         prior: P(a skill is known at the start).
-        learn: P(a good, targeted explanation teaches an unknown skill).
+        learn: P(a text that fully teaches a skill (``Reading.teaches`` = 1) makes an
+            unknown skill known).
         slip: P(wrong answer although the skill is known).
         guess: P(right answer although the skill is unknown).
         misconception_rate: P(a wrong answer is the active misconception's answer).
-        spillover: How much an explanation of another skill still teaches, relative to learn.
-        harm: P(a misleading explanation un-teaches a known skill).
         confidence_signal: 0: reported confidence ignores P(correct); 1: follows it fully.
         confidence_bias: Added to confidence (> 0 is overconfident).
         confidence_noise: Standard deviation of the noise on confidence.
@@ -47,17 +49,12 @@ class LearnerProfile:
     slip: float = 0.1
     guess: float = 0.15
     misconception_rate: float = 0.8
-    spillover: float = 0.2
-    harm: float = 0.4
     confidence_signal: float = 0.7
     confidence_bias: float = 0.0
     confidence_noise: float = 0.1
 
     def __post_init__(self) -> None:
-        for name, value in self.__dict__.items():
-            low = -1.0 if name == "confidence_bias" else 0.0
-            if not low <= value <= 1.0:
-                raise UserError(f"LearnerProfile.{name} must be in [{low:g}, 1], got {value!r}")
+        check_fields(self, low={"confidence_bias": -1.0})
 
 
 PROFILES: dict[str, LearnerProfile] = {
@@ -82,24 +79,20 @@ class LearnerItem:
 
 
 @dataclass(frozen=True)
-class Appraisal:
-    """What an explanation does, as the simulation judges it: which skills it teaches,
-    which misconceptions it remedies, which it promotes, how good it is."""
-
-    skills: frozenset[str] = frozenset()
-    remedies: frozenset[str] = frozenset()
-    implants: frozenset[str] = frozenset()
-    quality: float = 1.0
-    misleading: bool = False
-
-
-@dataclass(frozen=True)
 class Response:
     """An answer with its reported confidence, and whether it is correct."""
 
     text: str
     correct: bool
     confidence: float
+
+
+def _value(answer: str) -> Fraction | str:
+    """An answer as a number where it is one (``2/4`` equals ``1/2``), else its text."""
+    try:
+        return Fraction(answer.strip())
+    except (ValueError, ZeroDivisionError):
+        return answer.strip()
 
 
 def _other_wrong(answer: str, rng: random.Random) -> str:
@@ -129,6 +122,7 @@ class SimulatedLearner:
         profile: Its parameters.
         rng: The source of randomness (seed it for reproducible runs).
         misconceptions: Misconceptions active at the start, by id, with their skill.
+        susceptible: Further misconceptions a text can implant, by id, with their skill.
     """
 
     def __init__(
@@ -137,12 +131,15 @@ class SimulatedLearner:
         profile: LearnerProfile,
         rng: random.Random,
         misconceptions: Mapping[str, str] | None = None,
+        susceptible: Mapping[str, str] | None = None,
     ) -> None:
         self.profile = profile
         self.rng = rng
         self.known = {s: rng.random() < profile.prior for s in skills}
-        self.misconception_skill = dict(misconceptions or {})
-        self.active: set[str] = set(self.misconception_skill)
+        self.misconception_skill = {**(susceptible or {}), **(misconceptions or {})}
+        self.active: set[str] = set(misconceptions or {})
+        self.current: str | None = None  # the item at hand: the last one asked
+        self.recall: str | None = None  # an answer a text revealed for it
 
     def _blocked(self, skill: str) -> bool:
         return any(self.misconception_skill.get(m) == skill for m in self.active)
@@ -159,8 +156,14 @@ class SimulatedLearner:
 
     def answer(self, item: LearnerItem) -> Response:
         """Answer ``item``: right or wrong by the BKT emission probabilities, a wrong
-        answer coming from an active misconception where there is one."""
+        answer coming from an active misconception where there is one. An answer recalled
+        for this item (a text revealed it) is repeated with probability 1 − slip."""
+        if item.id != self.current:
+            self.current, self.recall = item.id, None
         p = self.p_correct(item)
+        if self.recall is not None and self.rng.random() < 1 - self.profile.slip:
+            right = _value(self.recall) == _value(item.answer)
+            return self._respond(self.recall, right, 1 - self.profile.slip)
         correct = self.rng.random() < p
         if correct:
             text = item.answer
@@ -170,28 +173,31 @@ class SimulatedLearner:
                 text = item.misconception_answers[mine[0]]
             else:
                 text = _other_wrong(item.answer, self.rng)
+        return self._respond(text, correct, p)
+
+    def _respond(self, text: str, correct: bool, p: float) -> Response:
+        """The answer with its reported confidence, which tracks ``p`` = P(correct)."""
         prof = self.profile
         raw = prof.confidence_signal * p + (1 - prof.confidence_signal) * 0.5
         noisy = raw + prof.confidence_bias + self.rng.gauss(0.0, prof.confidence_noise)
         return Response(text, correct, round(min(1.0, max(0.0, noisy)), 3))
 
-    def study(self, appraisal: Appraisal) -> None:
-        """Update the hidden state after an explanation."""
-        prof = self.profile
-        if appraisal.misleading:
-            for skill in appraisal.skills:
-                if self.known.get(skill) and self.rng.random() < prof.harm:
-                    self.known[skill] = False
-            for misconception in appraisal.implants:
-                if misconception in self.misconception_skill:
-                    self.active.add(misconception)
-            return
-        for misconception in appraisal.remedies & self.active:
-            if self.rng.random() < appraisal.quality:
+    def _happens(self, p: float) -> bool:
+        """A Bernoulli(p) draw; none at all for p = 0, so a text that does nothing leaves
+        the random stream, and so the rest of the run, exactly as it was."""
+        return p > 0 and self.rng.random() < p
+
+    def study(self, reading: Reading) -> None:
+        """Sample the transition after reading a text (see ``docs/simulation.md``)."""
+        for misconception in sorted(self.active):
+            if self._happens(reading.remedies.get(misconception, 0.0)):
                 self.active.discard(misconception)
-        for skill, known in self.known.items():
-            if known:
-                continue
-            rate = prof.learn if skill in appraisal.skills else prof.learn * prof.spillover
-            if self.rng.random() < rate * appraisal.quality:
+        for misconception, p in sorted(reading.implants.items()):
+            susceptible = misconception in self.misconception_skill
+            if susceptible and misconception not in self.active and self._happens(p):
+                self.active.add(misconception)
+        for skill, known in sorted(self.known.items()):
+            if not known and self._happens(self.profile.learn * reading.teaches.get(skill, 0.0)):
                 self.known[skill] = True
+        if self.current is not None and self.current in reading.reveals:
+            self.recall = reading.reveals[self.current]

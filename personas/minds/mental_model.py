@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from personas.minds.learner import Appraisal, LearnerItem, LearnerProfile
+from personas.minds.learner import LearnerItem, LearnerProfile
+from personas.minds.reading import Reading
 from protocols import UserError
 
 __all__ = ["BKTMentalModel", "brier_score"]
@@ -44,32 +45,28 @@ class BKTMentalModel:
             posterior = p * slip / (p * slip + (1 - p) * (1 - guess))
         self.p_known[item.skill] = posterior
 
-    def _after(self, p: float, skill: str, appraisal: Appraisal) -> float:
-        learn = self.assumed.learn * appraisal.quality
-        rate = learn if skill in appraisal.skills else learn * self.assumed.spillover
-        return p + (1 - p) * rate
+    def _after(self, p: float, skill: str, reading: Reading) -> float:
+        return p + (1 - p) * self.assumed.learn * reading.teaches.get(skill, 0.0)
 
-    def observe_explanation(self, appraisal: Appraisal) -> None:
+    def observe_explanation(self, reading: Reading) -> None:
         """The expected effect of an explanation on every skill."""
-        if appraisal.misleading:
-            return
         for skill, p in self.p_known.items():
-            self.p_known[skill] = self._after(p, skill, appraisal)
+            self.p_known[skill] = self._after(p, skill, reading)
 
     def predict(
-        self, item: LearnerItem, with_explanation: bool = False, appraisal: Appraisal | None = None
+        self, item: LearnerItem, with_explanation: bool = False, reading: Reading | None = None
     ) -> float:
         """P(the student answers ``item`` correctly), now or after an explanation (by
         default a good one that targets the item's skill)."""
         p = self._p(item)
         if with_explanation:
-            p = self._after(p, item.skill, appraisal or Appraisal(skills=frozenset({item.skill})))
+            p = self._after(p, item.skill, reading or Reading(teaches={item.skill: 1.0}))
         return p * (1 - self.assumed.slip) + (1 - p) * self.assumed.guess
 
-    def utility(self, item: LearnerItem, appraisal: Appraisal | None = None) -> float:
+    def utility(self, item: LearnerItem, reading: Reading | None = None) -> float:
         """Expected Utility of explaining ``item``: Û = P̂(correct | explanation) −
         P̂(correct | no explanation)."""
-        return self.predict(item, True, appraisal) - self.predict(item, False)
+        return self.predict(item, True, reading) - self.predict(item, False)
 
 
 def brier_score(predictions: Iterable[float], outcomes: Iterable[bool]) -> float:
