@@ -74,7 +74,11 @@ class MemoryGraphStore(GraphStore):
         if node_id not in self._g:
             return None
         data = self._g.nodes[node_id]
-        return Node(id=node_id, labels=data["labels"], properties=dict(data["properties"]))
+        # Stored nodes were validated when they were added: rebuild without validating again
+        # (a simulated lesson looks nodes up thousands of times).
+        return Node.model_construct(
+            id=node_id, labels=data["labels"], properties=dict(data["properties"])
+        )
 
     def match(self, label: str | None = None, **properties: Any) -> list[Node]:
         ids = sorted(self._labels.get(label, set())) if label else sorted(self._g.nodes)
@@ -99,7 +103,7 @@ class MemoryGraphStore(GraphStore):
             if direction in ("in", "both"):
                 raw += list(self._g.in_edges(node_id, keys=True, data=True))
         out = [
-            Edge(source=s, target=t, type=k, properties=dict(d["properties"]))
+            Edge.model_construct(source=s, target=t, type=k, properties=dict(d["properties"]))
             for s, t, k, d in raw
             if type is None or k == type
         ]
