@@ -153,7 +153,9 @@ async def test_in_a_lesson_it_puts_the_item_then_explains_with_targets_then_repo
     )
     result = await Runtime().run(graph, TaskAssignment(to="lesson", task="teach"))
     remedy = str(kg.node("explanation:x-common-denominator").properties["text"])  # type: ignore[union-attr]
-    plan = "other → explain_concept → clarify_misunderstanding; move focus; decided by the rule table"
+    plan = (
+        "other → explain_concept → clarify_misunderstanding; move focus; decided by the rule table"
+    )
     assert [(m.sender, m.recipients, m.content()) for m in result.messages] == [
         (
             "user",
@@ -330,7 +332,8 @@ async def test_in_a_lesson_it_puts_the_item_then_explains_with_targets_then_repo
                     },
                     {"tool": "teacher_moves", "arguments": {"move": "generic"}},
                 ],
-                "rationale": "other → affirm_correct_answer → signal_goal; move generic; decided by the rule table",
+                "rationale": "other → affirm_correct_answer → signal_goal; move generic; "
+                "decided by the rule table",
             },
         ),
         (

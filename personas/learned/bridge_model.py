@@ -53,7 +53,7 @@ def one_hot(values: Sequence[str], enum: type[StrEnum]) -> Any:
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class BridgeModel:
     """Three chained heads and what was measured when they were built.
 

@@ -112,8 +112,12 @@ def read_model_file(path: Path, kind: str) -> ModelArrays:
     if not path.is_file():
         raise ConfigError(f"no {kind} model here; {BUILD_HINT}", path=str(path))
     try:
-        with np.load(path, allow_pickle=False) as loaded:
-            arrays = {name: loaded[name] for name in loaded.files}
+        with path.open("rb") as handle:
+            if not zipfile.is_zipfile(handle):
+                raise ValueError("not a .npz archive")
+            handle.seek(0)
+            with np.load(handle, allow_pickle=False) as loaded:
+                arrays = {name: loaded[name] for name in loaded.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ConfigError(

@@ -33,7 +33,7 @@ MOVES_KIND = "mathdial-moves"
 MOVES_FILE = "mathdial-moves.npz"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class MoveClassifier:
     """Names the MathDial move of a teacher's turn.
 

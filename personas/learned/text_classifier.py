@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -149,7 +150,7 @@ def out_of_fold(
     return [str(p) for p in predicted]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TextClassifier:
     """A trained classifier, as plain arrays; ``proba`` recomputes what the scikit-learn
     vectorizer and model it came from compute.
@@ -218,18 +219,21 @@ class TextClassifier:
             cv_macro_f1=cv_macro_f1,
         )
 
-    def features(self, texts: Sequence[str], extra: Any | None = None) -> Any:
-        """The feature matrix of ``texts`` (and their ``extra`` columns)."""
-        text = sklearn("feature_extraction.text")
-        pre = sklearn("preprocessing")
-        from scipy import sparse
-
-        counts = text.CountVectorizer(
+    @cached_property
+    def _counter(self) -> Any:
+        return sklearn("feature_extraction.text").CountVectorizer(
             ngram_range=NGRAMS,
             token_pattern=TOKEN,
             vocabulary={term: i for i, term in enumerate(self.vocabulary)},
             dtype=np.float64,
-        ).transform(list(texts))
+        )
+
+    def features(self, texts: Sequence[str], extra: Any | None = None) -> Any:
+        """The feature matrix of ``texts`` (and their ``extra`` columns)."""
+        pre = sklearn("preprocessing")
+        from scipy import sparse
+
+        counts = self._counter.transform(list(texts))
         counts.data = np.log(counts.data) + 1.0  # sublinear tf
         matrix = pre.normalize(counts @ sparse.diags(self.idf))
         if not self.n_extra:
