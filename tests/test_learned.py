@@ -28,6 +28,7 @@ from personas.learned import (
     load_bridge,
     load_mathdial,
 )
+from personas.learned.metrics import f1_gap_interval, macro_f1
 from personas.learned.model_file import read_model_file, write_model_file
 from personas.learned.text_classifier import C_GRID, _model, _vectorizer, choose_c, folds
 from personas.moves import (
@@ -62,6 +63,22 @@ def test_the_classifier_recomputes_what_scikit_learn_computes() -> None:
     expected = model.predict_proba(vectorizer.transform(queries))
     np.testing.assert_allclose(ours.proba(queries), expected, atol=1e-12)
     assert ours.predict(queries)[:3] == ["add", "times", "minus"]
+
+
+def test_the_bootstrap_scores_macro_f1_as_scikit_learn_does() -> None:
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        n, k = int(rng.integers(1, 30)), int(rng.integers(1, 5))
+        gold, predicted = rng.integers(0, k, n), rng.integers(0, k, n)
+        expected = f1_score(gold, predicted, average="macro", zero_division=0)
+        assert macro_f1(gold, predicted, k)[0] == pytest.approx(expected, abs=1e-12)
+    gold = ["a"] * 20 + ["b"] * 20
+    low, high = f1_gap_interval(gold, gold, ["a"] * 40, resamples=500)
+    assert 0.5 < low < 2 / 3 < high < 0.8  # 1.0 against 1/3 on the full sample
+    grouped = f1_gap_interval(gold, gold, ["a"] * 40, groups=[i // 20 for i in range(40)])
+    assert grouped == pytest.approx((0.0, 1.0))  # all "a" (gap 0), all "b" (gap 1), or both
 
 
 def test_two_classes_become_a_softmax_of_the_sigmoid() -> None:
@@ -322,21 +339,32 @@ def test_the_telling_detector_counts_new_solution_numbers_only() -> None:
     assert detector.check("It is 1,000 or 10.0?").revealed == {Fraction(10)}
 
 
+def row(lines: list[str], first: str) -> list[str]:
+    """The cells of the table row whose first cell is ``first``."""
+    for line in lines:
+        cells = [cell.strip() for cell in line.split("│")[1:-1]]
+        if cells and cells[0] == first:
+            return cells
+    raise AssertionError(f"no row {first!r} in {lines}")
+
+
 def test_lyceum_models_build_then_show(data: Path, tmp_path: Path) -> None:
     out = tmp_path / "models"
     built = CliRunner().invoke(cli, ["models", "build", "--data", str(data), "--out", str(out)])
     assert built.exit_code == 0, built.output
     assert sorted(p.name for p in out.iterdir()) == ["bridge-decisions.npz", "mathdial-moves.npz"]
     lines = built.output.splitlines()
-    assert (
-        "│ error_type │ 9 │    1.000 │    1.000 │ guess            │     0.333 │   0.167 │" in lines
-    )
-    assert "│ move │ 60 │    1.000 │    1.000 │ probing  │     0.250 │   0.100 │" in lines
-    cells = [
-        c.strip()
-        for c in lines[lines.index(next(x for x in lines if "final answer" in x))].split("│")
+    assert row(lines, "error_type") == [
+        *("error_type", "9", "1.000", "1.000", "guess", "0.333", "0.167"),
+        "+0.643 to +0.933",
     ]
-    assert cells[1:-1] == ["reveals the final answer", "60", "15", "15", "1.000", "1.000"]
+    assert row(lines, "move") == [
+        *("move", "60", "1.000", "1.000", "probing", "0.250", "0.100"),
+        "+0.900 to +0.900",
+    ]
+    assert row(lines, "reveals the final answer") == [
+        *("reveals the final answer", "60", "15", "15", "1.000", "1.000")
+    ]
     assert "MathDial moves: outer fold 5, choosing C on 48 turns" in built.output
     assert MoveClassifier.load(out / "mathdial-moves.npz").predict("Great job!") == "generic"
     shown = CliRunner().invoke(cli, ["models", "show", "--out", str(out)])
@@ -344,6 +372,14 @@ def test_lyceum_models_build_then_show(data: Path, tmp_path: Path) -> None:
     assert [line for line in shown.output.splitlines() if "│ error_type" in line] == [
         line for line in lines if "│ error_type" in line
     ]
+    no_data = CliRunner().invoke(
+        cli, ["models", "build", "--out", str(out)], env={"LYCEUM_DATA_DIR": None}
+    )
+    assert (no_data.exit_code, no_data.output) == (
+        2,
+        "error: no data folder: pass --data (data_dir=) or set LYCEUM_DATA_DIR to the folder "
+        "that holds bridge/\n",
+    )
     missing = CliRunner().invoke(cli, ["models", "show", "--out", str(tmp_path / "nowhere")])
     assert missing.exit_code == 2
     assert "no bridge-decisions model here; build it with `lyceum models build" in missing.output

@@ -63,6 +63,9 @@ def test_every_bridge_head_beats_the_majority_code_in_macro_f1(bridge: BridgeMod
     for got, want in zip(measured, documented, strict=True):
         assert got == pytest.approx(want, abs=TOLERANCE)
     assert all(s.beats_baseline for s in scores)
+    intervals = [s.gap_interval for s in scores]  # 71 examples: wide; strategy's touches 0
+    for got, want in zip(intervals, [(0.025, 0.213), (0.0, 0.194), (0.038, 0.201)], strict=True):
+        assert got == pytest.approx(want, abs=TOLERANCE)
     # Balanced class weights trade accuracy for the rare codes: below the majority's accuracy.
     assert all(s.accuracy < s.baseline_accuracy for s in scores)
 
@@ -110,6 +113,7 @@ def test_the_move_classifier_beats_the_majority_move_cross_validated() -> None:
         (0.341, 0.127), abs=TOLERANCE
     )
     assert score.beats_baseline
+    assert score.gap_interval == pytest.approx((0.420, 0.468), abs=TOLERANCE)
 
 
 def test_the_telling_detector_is_precise_but_misses_telling_in_words() -> None:

@@ -32,9 +32,20 @@ def models() -> None:
 
 def _scores_table(title: str, rows: Sequence[Mapping[str, Any]]) -> Table:
     table = Table(title=title)
-    for name in ("head", "n", "accuracy", "macro-F1", "majority", "maj. acc.", "maj. F1"):
+    names = (
+        "head",
+        "n",
+        "accuracy",
+        "macro-F1",
+        "majority",
+        "maj. acc.",
+        "maj. F1",
+        "F1 gap 95% CI",
+    )
+    for name in names:
         table.add_column(name, justify="left" if name in ("head", "majority") else "right")
     for row in rows:
+        gap = row.get("gap_interval") or (float("nan"), float("nan"))
         table.add_row(
             str(row["name"]),
             str(row["n"]),
@@ -43,6 +54,7 @@ def _scores_table(title: str, rows: Sequence[Mapping[str, Any]]) -> Table:
             str(row["baseline_label"]),
             f"{row['baseline_accuracy']:.3f}",
             f"{row['baseline_macro_f1']:.3f}",
+            f"{gap[0]:+.3f} to {gap[1]:+.3f}",
         )
     return table
 

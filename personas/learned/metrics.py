@@ -7,9 +7,23 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
+
 from personas.learned.sklearn_import import sklearn
 
-__all__ = ["Detection", "HeadScore", "detection_score", "head_score", "majority"]
+__all__ = [
+    "RESAMPLES",
+    "Detection",
+    "HeadScore",
+    "detection_score",
+    "f1_gap_interval",
+    "head_score",
+    "macro_f1",
+    "majority",
+]
+
+RESAMPLES = 2000
+"""Bootstrap resamples for the interval of a macro-F1 gap (percentile method)."""
 
 
 def majority(labels: Sequence[str]) -> str:
@@ -34,6 +48,8 @@ class HeadScore:
     baseline_label: str
     baseline_accuracy: float
     baseline_macro_f1: float
+    gap_interval: tuple[float, float] = (float("nan"), float("nan"))
+    """95% bootstrap interval of macro-F1 minus the baseline's (examples resampled)."""
 
     @property
     def beats_baseline(self) -> bool:
@@ -45,11 +61,17 @@ class HeadScore:
 
 
 def head_score(
-    name: str, gold: Sequence[str], predicted: Sequence[str], baseline: Sequence[str]
+    name: str,
+    gold: Sequence[str],
+    predicted: Sequence[str],
+    baseline: Sequence[str],
+    *,
+    groups: Sequence[object] | None = None,
 ) -> HeadScore:
     """Score ``predicted`` and the ``baseline`` predictions against ``gold``.
 
-    ``baseline`` is per example, so cross-validation can use each fold's own majority.
+    ``baseline`` is per example, so cross-validation can use each fold's own majority;
+    ``groups`` makes the gap's bootstrap resample whole groups.
     """
     metrics = sklearn("metrics")
 
@@ -64,7 +86,59 @@ def head_score(
         baseline_label=majority(baseline),
         baseline_accuracy=float(metrics.accuracy_score(gold, baseline)),
         baseline_macro_f1=f1(baseline),
+        gap_interval=f1_gap_interval(gold, predicted, baseline, groups=groups),
     )
+
+
+def macro_f1(gold: Any, predicted: Any, n_labels: int) -> Any:
+    """Macro-F1 of integer-coded rows (``(resamples, n)`` arrays), as scikit-learn computes
+    it: F1 = 2·TP / (gold + predicted counts), averaged over the labels that occur."""
+    rows = np.atleast_2d(gold).shape[0]
+    offset = (np.arange(rows) * n_labels)[:, None]
+    size = rows * n_labels
+
+    def counts(codes: Any) -> Any:
+        return np.bincount((np.atleast_2d(codes) + offset).ravel(), minlength=size).reshape(
+            rows, n_labels
+        )
+
+    hits = np.where(np.atleast_2d(gold) == np.atleast_2d(predicted), np.atleast_2d(gold), -1)
+    tp = np.bincount((hits + offset)[hits >= 0].ravel(), minlength=size).reshape(rows, n_labels)
+    total = counts(gold) + counts(predicted)
+    present = total > 0
+    f1 = np.divide(2 * tp, total, out=np.zeros(total.shape), where=present)
+    return f1.sum(axis=1) / present.sum(axis=1)
+
+
+def f1_gap_interval(
+    gold: Sequence[str],
+    predicted: Sequence[str],
+    baseline: Sequence[str],
+    *,
+    groups: Sequence[object] | None = None,
+    seed: int = 0,
+    resamples: int = RESAMPLES,
+) -> tuple[float, float]:
+    """The 95% percentile-bootstrap interval of macro-F1(predicted) − macro-F1(baseline),
+    paired (both scored on the same resample). Examples are resampled with replacement,
+    or, with ``groups``, whole groups are (turns of one dialogue are not independent)."""
+    labels = {label: i for i, label in enumerate(sorted({*gold, *predicted, *baseline}))}
+    code = np.vectorize(labels.__getitem__, otypes=[int])
+    g, p, b = code(list(gold)), code(list(predicted)), code(list(baseline))
+    rng, k = np.random.default_rng(seed), len(labels)
+    if groups is None:
+        picks = rng.integers(0, len(g), size=(resamples, len(g)))
+        gaps = macro_f1(g[picks], p[picks], k) - macro_f1(g[picks], b[picks], k)
+    else:
+        members = [
+            np.flatnonzero(np.asarray(groups, dtype=object) == key) for key in dict.fromkeys(groups)
+        ]
+        gaps = np.empty(resamples)
+        for r in range(resamples):
+            rows = np.concatenate([members[i] for i in rng.integers(0, len(members), len(members))])
+            gaps[r] = (macro_f1(g[rows], p[rows], k) - macro_f1(g[rows], b[rows], k))[0]
+    low, high = np.percentile(gaps, [2.5, 97.5])
+    return float(low), float(high)
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,8 @@ class MoveCrossValidation:
     """Out-of-fold results of the move classifier.
 
     Attributes:
-        score: Accuracy and macro-F1, against each training fold's most common move.
+        score: Accuracy and macro-F1, against each training fold's most common move (the
+            gap's interval resamples whole problems).
         gold: The annotated move of each teacher turn.
         predicted: Its out-of-fold prediction.
         chosen_c: The ``C`` chosen inside each outer fold.
@@ -129,5 +130,5 @@ def cross_validate_moves(
         chosen.append(model.c)
         predicted[test] = model.predict([texts[int(i)] for i in test])
         baseline[test] = majority([moves[i] for i in pick])
-    score = head_score("move", moves, list(predicted), list(baseline))
+    score = head_score("move", moves, list(predicted), list(baseline), groups=groups)
     return MoveCrossValidation(score, tuple(moves), tuple(str(p) for p in predicted), tuple(chosen))
