@@ -164,8 +164,8 @@ class SimulatedTeacherMind:
         kg: The knowledge graph it diagnoses and explains from.
         decisions: The learned Bridge decision model (``BridgeModel.load()``, built by
             ``lyceum models build``). Without one, the rule table decides: a hand-written
-            fallback that agrees with Bridge's experts no better than always guessing their
-            most common code (docs/simulation.md, "Learned decisions").
+            fallback fitted to no data, which keeps the offline demo running without the
+            data or scikit-learn (docs/simulation.md, "Learned decisions").
     """
 
     def __init__(self, kg: GraphStore, *, decisions: BridgeModel | None = None) -> None:
