@@ -18,7 +18,14 @@ from knowledge_graph.builders.data import data_file, read_records
 from personas.moves import BridgeDecision
 from protocols import ConfigError
 
-__all__ = ["CONTEXT_TURNS", "SPLITS", "BridgeExample", "conversation_text", "load_bridge"]
+__all__ = [
+    "CONTEXT_TURNS",
+    "SPLITS",
+    "BridgeExample",
+    "conversation_text",
+    "load_bridge",
+    "texts_and_codes",
+]
 
 SPLITS = ("train", "validation")
 CONTEXT_TURNS = 4

@@ -20,7 +20,14 @@ from personas.moves import TeacherMove
 from protocols import ConfigError
 from protocols.config import iter_jsonl
 
-__all__ = ["MATHDIAL_FILE", "DialogueTurn", "MathDialDialogue", "load_mathdial", "parse_turns"]
+__all__ = [
+    "MATHDIAL_FILE",
+    "DialogueTurn",
+    "MathDialDialogue",
+    "load_mathdial",
+    "parse_turns",
+    "teacher_examples",
+]
 
 MATHDIAL_FILE = "mathdial/dev.jsonl"
 TURN_SEPARATOR = "|EOM|"

@@ -48,8 +48,8 @@ def default_models_dir() -> Path:
 class ModelArrays:
     """The contents of one model file: its header and its named arrays.
 
-    ``array(name)`` and ``field(name)`` raise a ``ConfigError`` naming the file when the
-    entry is missing or malformed, so a truncated or hand-edited file fails clearly.
+    ``array(name)`` raises a ``ConfigError`` naming the file when the entry is missing or
+    malformed, so a truncated or hand-edited file fails clearly.
     """
 
     def __init__(self, path: Path, header: Mapping[str, Any], arrays: Mapping[str, Any]):
@@ -76,13 +76,6 @@ class ModelArrays:
             raise self.corrupt(f"array {name!r} has dtype {value.dtype} and shape {value.shape}")
         if dtype == "f" and finite and not np.all(np.isfinite(value)):
             raise self.corrupt(f"array {name!r} holds NaN or infinite values")
-        return value
-
-    def field(self, name: str, kind: type) -> Any:
-        """The header field ``name``, checked to be a ``kind``."""
-        value = self.header.get(name)
-        if not isinstance(value, kind) or isinstance(value, bool) is not (kind is bool):
-            raise self.corrupt(f"header field {name!r} is {value!r}, not a {kind.__name__}")
         return value
 
 
