@@ -7,7 +7,7 @@ PIP := $(PY) -m pip --disable-pip-version-check
 # multi-GB CUDA build. Override TORCH_SPEC for another build.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: demo test lint bench conformance clean
+.PHONY: demo test lint bench conformance models clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ $(VENV)/.core: pyproject.toml | $(PY)
 $(VENV)/.dev: pyproject.toml | $(PY)
 	$(PIP) install -q "$(TORCH_SPEC)"
 	$(PIP) install -q -e ".[dev]"
+	touch $(VENV)/.core $(VENV)/.learn $@
+
+# scikit-learn, for the learned decision models (no torch).
+$(VENV)/.learn: pyproject.toml | $(PY)
+	$(PIP) install -q -e ".[learn]"
 	touch $(VENV)/.core $@
 
 demo: $(VENV)/.core
@@ -40,6 +45,11 @@ bench: $(VENV)/.dev
 # The measured table of docs/models.md: every LLM path on every backend (Gemma rows: minutes).
 conformance: $(VENV)/.dev
 	$(PY) benchmarks/conformance_table.py
+
+# Train the learned decision models (Bridge, MathDial) from the data folder into
+# $$LYCEUM_CACHE/models; DATA=dir, else $$LYCEUM_DATA_DIR. About a minute; see docs/simulation.md.
+models: $(VENV)/.learn
+	$(VENV)/bin/lyceum models build $(if $(DATA),--data "$(DATA)")
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache lyceum.db

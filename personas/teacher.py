@@ -5,11 +5,16 @@ explains from the knowledge graph.
   answers the graph links to the item (EXHIBITS); names the misconception it matches.
 - **Plan**: when the item is arithmetic, first plans a ``calculator`` call that computes it
   exactly (code soliloquy: compute instead of guessing); then decides, in Bridge's order,
-  the error type, the strategy and the intention, and picks a teacher move. All are
-  ``Plan`` calls of tools (``calculator``, ``bridge_decision``, ``teacher_moves``), so the
-  persona records and runs them, and the telling move states the computed answer.
+  the error type, the strategy and the intention, and picks a teacher move. With a
+  ``BridgeModel`` (``decisions=``) the decision is the model's prediction from the
+  conversation's text, and the move follows from the predicted strategy
+  (``MOVE_OF_STRATEGY``); without one, the fallback rule table decides. A right answer
+  is affirmed by the table's first row either way (Bridge decides how to remedy a mistake).
+  The plan's rationale names which decided. All are ``Plan`` calls of tools
+  (``calculator``, ``bridge_decision``, ``teacher_moves``), so the persona records and runs
+  them, and the telling move states the computed answer.
 - **Execute**: probing → a question about their reasoning; focus → a hint or an
-  explanation; telling (the second wrong try) → the answer, then the explanation; a right
+  explanation; telling → the answer, then the explanation; a right
   answer → "Yes, … is right.", which ends the run (``Stop``), or, when the persona's kinds
   include ``task_result``, reports the item done to whoever set it (a lesson) as a
   ``TaskResult``. What an explanation or hint *says* is the ``explain`` option (for
@@ -30,6 +35,8 @@ from fractions import Fraction
 from typing import Literal, get_args
 
 from knowledge_graph import GraphStore
+from personas.learned.bridge_data import conversation_text
+from personas.learned.bridge_model import BridgeModel
 from personas.moves import BridgeDecision, ErrorType, Intention, Strategy, TeacherMove
 from personas.persona import PlanOut, Reply, TurnState
 from personas.prompting import ThoughtVars, ToolInfo
@@ -39,6 +46,9 @@ from personas.tools import Calculation
 from protocols import Answer, ModelContext, PlannedCall, Question, UserError
 
 __all__ = [
+    "BY_MODEL",
+    "BY_RULES",
+    "MOVE_OF_STRATEGY",
     "Diagnosis",
     "Explain",
     "Knowledge",
@@ -76,13 +86,18 @@ class Diagnosis:
     misconception: str | None = None
 
 
+BY_MODEL = "the Bridge model"
+BY_RULES = "the rule table"
+
+
 @dataclass(frozen=True)
 class TeacherDecision:
     """The Plan phase's decision: Bridge's (error type, strategy, intention), then the
-    MathDial move."""
+    MathDial move, and what decided them (``BY_MODEL`` or ``BY_RULES``)."""
 
     bridge: BridgeDecision
     move: TeacherMove
+    decided_by: str = BY_RULES
 
     @classmethod
     def of(
@@ -90,6 +105,25 @@ class TeacherDecision:
     ) -> TeacherDecision:
         bridge = BridgeDecision(error_type=error_type, strategy=strategy, intention=intention)
         return cls(bridge, move)
+
+
+MOVE_OF_STRATEGY = {
+    Strategy.ASK_QUESTION: TeacherMove.PROBING,
+    Strategy.EXPLAIN_CONCEPT: TeacherMove.FOCUS,
+    Strategy.PROVIDE_HINT: TeacherMove.FOCUS,
+    Strategy.PROVIDE_STRATEGY: TeacherMove.FOCUS,
+    Strategy.SIMPLIFY_QUESTION: TeacherMove.FOCUS,
+    Strategy.PROVIDE_SIMILAR_PROBLEM: TeacherMove.FOCUS,
+    Strategy.PROVIDE_EXAMPLE: TeacherMove.TELLING,
+    Strategy.PROVIDE_CORRECTION: TeacherMove.TELLING,
+    Strategy.AFFIRM_CORRECT_ANSWER: TeacherMove.GENERIC,
+    Strategy.ENCOURAGE_STUDENT: TeacherMove.GENERIC,
+    Strategy.OTHER: TeacherMove.GENERIC,
+}
+"""The MathDial move that carries out each Bridge strategy: a question probes; an
+explanation, hint, strategy, simpler or similar problem focuses the student on a step
+without solving it; a worked example or a correction states the solution (telling);
+affirming or encouraging keeps the conversation going (generic)."""
 
 
 _GUIDELINES = {
@@ -110,6 +144,16 @@ def _calculated(turn: TurnState) -> str | None:
     return None
 
 
+def _speakers(history: list[str], me: str) -> list[tuple[str, str]]:
+    """``"sender: text"`` history lines as Bridge's ``(speaker, text)`` turns: this
+    teacher's lines are the tutor's, everyone else's the student's."""
+    turns = []
+    for line in history:
+        sender, _, text = line.partition(": ")
+        turns.append(("tutor" if sender == me else "student", text))
+    return turns
+
+
 def _number(text: str) -> Fraction | None:
     try:
         return Fraction(text.strip())
@@ -125,23 +169,35 @@ class TeacherMemory:
 
 
 class SimulatedTeacherMind:
-    """The teacher's turns from rules and the graph. Attach it to a teacher ``Persona``
-    whose spec lists the ``bridge_decision`` and ``teacher_moves`` tools; its memory of a
-    run (``TeacherMemory``) reaches it as ``TurnState.state``.
+    """The teacher's turns from the graph and a decision model (or the fallback rule
+    table). Attach it to a teacher ``Persona`` whose spec lists the ``bridge_decision``
+    and ``teacher_moves`` tools; its memory of a run (``TeacherMemory``) reaches it as
+    ``TurnState.state``.
 
     Args:
-        kg: The curriculum graph.
+        kg: The knowledge graph it diagnoses and explains from.
+        decisions: The learned Bridge decision model (``BridgeModel.load()``, built by
+            ``lyceum models build``). Without one, the rule table decides: a hand-written
+            fallback fitted to no data, which keeps the offline demo running without the
+            data or scikit-learn (docs/simulation.md, "Learned decisions").
         explain: What its explanations and hints say: ``"targeted"`` (the remedy for the
             diagnosed misconception), ``"generic"`` (the skill, not the misconception),
             ``"none"`` (nothing) or ``"misleading"`` (the misconception's wrong rule).
     """
 
-    def __init__(self, kg: GraphStore, *, explain: Explain = "targeted") -> None:
+    def __init__(
+        self,
+        kg: GraphStore,
+        *,
+        decisions: BridgeModel | None = None,
+        explain: Explain = "targeted",
+    ) -> None:
         if explain not in get_args(Explain):
             raise UserError(
                 f"explain must be one of {', '.join(get_args(Explain))}, got {explain!r}"
             )
         self.kg = kg
+        self.decisions = decisions
         self.explain = explain
 
     def new_state(self) -> TeacherMemory:
@@ -195,10 +251,23 @@ class SimulatedTeacherMind:
         )
 
     def _decide(self, turn: TurnState) -> TeacherDecision:
+        """Bridge's decision and the move: a right answer is affirmed (the rule table's
+        first row); otherwise the model predicts from the conversation, if there is one."""
+        diagnosis = self._diagnose(turn)
+        if self.decisions is None or diagnosis.knowledge is Knowledge.KNOWS_IT:
+            return self._rule_table(turn, diagnosis)
+        conversation = conversation_text(_speakers(turn.history, turn.persona.name))
+        # Think found no right answer, so affirming it is never chosen.
+        bridge = self.decisions.predict(conversation, exclude=(Strategy.AFFIRM_CORRECT_ANSWER,))
+        return TeacherDecision(bridge, MOVE_OF_STRATEGY[bridge.strategy], decided_by=BY_MODEL)
+
+    def _rule_table(self, turn: TurnState, diagnosis: Diagnosis) -> TeacherDecision:
+        """The rule table, the fallback without a decision model (docs/simulation.md):
+        hand-written rows over the diagnosis, the number of tries and the distance from the
+        answer."""
         found = self._item(turn)
         item, answer = found if found else ("", "")
         given, right = _number(str(getattr(turn.message, "text", ""))), _number(answer)
-        diagnosis = self._diagnose(turn)
         if diagnosis.knowledge is Knowledge.KNOWS_IT:
             return TeacherDecision.of(
                 ErrorType.OTHER,
@@ -269,7 +338,8 @@ class SimulatedTeacherMind:
                 ),
                 PlannedCall(tool="teacher_moves", arguments={"move": move.value}),
             ],
-            rationale=f"{error.value} → {strategy.value} → {intention.value}; move {move.value}",
+            rationale=f"{error.value} → {strategy.value} → {intention.value}; move {move.value}; "
+            f"decided by {decision.decided_by}",
         )
 
     async def execute(self, turn: TurnState, kinds: list[str], ctx: ModelContext) -> Reply:

@@ -67,10 +67,12 @@ def test_demo_runs_offline_persists_and_replays_exactly(tmp_path: Path) -> None:
     assert shown == [  # Think and Plan, for each run's first wrong answer only
         "  teacher → user  Thought: student: applies a wrong rule consistently "
         "(misconception:add_across). Guideline: clarify the misunderstanding.",
-        "  teacher → user  Plan: other → explain_concept → clarify_misunderstanding; move focus"
+        "  teacher → user  Plan: other → explain_concept → clarify_misunderstanding; move focus; "
+        "decided by the rule table"
         "  [tools: calculator, bridge_decision, teacher_moves]",
         "  teacher → user  Thought: student: unclear. Guideline: find out how they got it.",
-        "  teacher → user  Plan: careless → provide_hint → hint_mistake; move focus"
+        "  teacher → user  Plan: careless → provide_hint → hint_mistake; move focus; "
+        "decided by the rule table"
         "  [tools: calculator, bridge_decision, teacher_moves]",
     ]
     with SqlRunStore(str(db)) as store:

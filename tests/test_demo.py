@@ -88,7 +88,8 @@ async def test_the_live_view_shows_think_and_plan_for_the_first_wrong_answer_onl
     assert [render_message(m) for m in reasoning] == [
         "teacher → user  Thought: student: applies a wrong rule consistently "
         "(misconception:add_across). Guideline: clarify the misunderstanding.",
-        "teacher → user  Plan: other → explain_concept → clarify_misunderstanding; move focus"
+        "teacher → user  Plan: other → explain_concept → clarify_misunderstanding; move focus; "
+        "decided by the rule table"
         "  [tools: calculator, bridge_decision, teacher_moves]",
     ]
     wrong = next(m for m in result.messages if m.id == reasoning[0].parent_id)

@@ -223,6 +223,29 @@ API = {
         "run_state",
         "score_cognitive_model",
     ],
+    "personas.learned": [
+        "BridgeExample",
+        "BridgeModel",
+        "BuildReport",
+        "Detection",
+        "DialogueTurn",
+        "HeadScore",
+        "MathDialDialogue",
+        "MoveClassifier",
+        "MoveCrossValidation",
+        "SolutionFacts",
+        "Telling",
+        "TellingDetector",
+        "TextClassifier",
+        "build_models",
+        "conversation_text",
+        "cross_validate_moves",
+        "default_models_dir",
+        "evaluate_telling",
+        "judge_dialogue",
+        "load_bridge",
+        "load_mathdial",
+    ],
 }
 
 
@@ -266,7 +289,9 @@ def test_heavy_libraries_are_not_imported_eagerly() -> None:
 
     code = (
         "import sys, agents, agents.models, agents.cli, protocols, personas, knowledge_graph\n"
-        "heavy = [m for m in ('torch', 'transformers', 'ray', 'streamlit', 'autogen_agentchat')"
+        "import personas.learned\n"
+        "heavy = [m for m in ('torch', 'transformers', 'ray', 'streamlit', 'autogen_agentchat',"
+        " 'sklearn')"
         " if m in sys.modules]\n"
         "print(','.join(heavy))"
     )

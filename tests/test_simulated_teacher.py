@@ -50,9 +50,9 @@ async def test_diagnose_explain_then_tell() -> None:
     )
     plans = [m.rationale for m in result.messages if m.kind == "plan"]  # type: ignore[union-attr]
     assert plans == [
-        "other → explain_concept → clarify_misunderstanding; move focus",
-        "right-idea → provide_example → correct_mistake; move telling",
-        "right-idea → provide_example → correct_mistake; move telling",
+        "other → explain_concept → clarify_misunderstanding; move focus; decided by the rule table",
+        "right-idea → provide_example → correct_mistake; move telling; decided by the rule table",
+        "right-idea → provide_example → correct_mistake; move telling; decided by the rule table",
     ]
     thoughts = [m.misconception for m in result.messages if m.kind == "thought"]  # type: ignore[union-attr]
     assert thoughts == ["misconception:add_across", "misconception:add_across", None]
@@ -157,7 +157,9 @@ async def test_in_a_lesson_it_puts_the_item_then_explains_with_targets_then_repo
     )
     result = await Runtime().run(graph, TaskAssignment(to="lesson", task="teach"))
     remedy = str(kg.node("explanation:x-common-denominator").properties["text"])  # type: ignore[union-attr]
-    plan = "other → explain_concept → clarify_misunderstanding; move focus"
+    plan = (
+        "other → explain_concept → clarify_misunderstanding; move focus; decided by the rule table"
+    )
     assert [(m.sender, m.recipients, m.content()) for m in result.messages] == [
         (
             "user",
@@ -334,7 +336,8 @@ async def test_in_a_lesson_it_puts_the_item_then_explains_with_targets_then_repo
                     },
                     {"tool": "teacher_moves", "arguments": {"move": "generic"}},
                 ],
-                "rationale": "other → affirm_correct_answer → signal_goal; move generic",
+                "rationale": "other → affirm_correct_answer → signal_goal; move generic; "
+                "decided by the rule table",
             },
         ),
         (

@@ -16,6 +16,7 @@ from rich.text import Text
 
 from agents.budget import Budget
 from agents.cli.kg import kg
+from agents.cli.models import models
 from agents.cli.options import db_option, make_console, make_progress, output_error
 from agents.cli.rebuild import rebuild_graph
 from agents.cli.render import render_message
@@ -401,3 +402,4 @@ def experts_check(path: Path, timeout: float) -> None:
 
 
 main.add_command(kg)
+main.add_command(models)
