@@ -13,7 +13,15 @@ from personas.minds import (
     brier_score,
 )
 from personas.minds.few_shot import FewShotMentalModel
-from personas.patient import PatientSession, SimulatedPatient, score_cognitive_model
+from personas.patient import (
+    CCDTaxonomy,
+    IntentClassifier,
+    PatientSession,
+    SimulatedPatient,
+    TextSimilarity,
+    load_taxonomy,
+    score_cognitive_model,
+)
 from personas.persona import LLMMind, Mind, Persona, PersonaState, Reply
 from personas.planning import PlanOut, plan_output_type
 from personas.prompting import TEMPLATES, ThoughtVars, ToolInfo, render_prompt
@@ -39,11 +47,13 @@ __all__ = [
     "TEMPLATES",
     "Appraisal",
     "BKTMentalModel",
+    "CCDTaxonomy",
     "CodeExecutor",
     "ConceptualTool",
     "ExecutionResult",
     "ExecutorLimits",
     "FewShotMentalModel",
+    "IntentClassifier",
     "Isolation",
     "LLMMind",
     "LearnerItem",
@@ -62,6 +72,7 @@ __all__ = [
     "SimulatedPatient",
     "SimulatedStudent",
     "SimulatedTeacherMind",
+    "TextSimilarity",
     "ThoughtVars",
     "ToolArgs",
     "ToolInfo",
@@ -73,6 +84,7 @@ __all__ = [
     "expert_tool",
     "learner_items",
     "load_persona",
+    "load_taxonomy",
     "plan_output_type",
     "python_tool",
     "render_prompt",

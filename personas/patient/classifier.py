@@ -23,6 +23,7 @@ made by leave-one-out cross-validation on the intent examples
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -62,7 +63,7 @@ def words(text: str) -> list[str]:
 def terms(text: str) -> list[str]:
     """BM25 terms: the Snowball stems of ``words(text)`` and their adjacent pairs."""
     stems: list[str] = _STEMMER.stemWords(words(text))
-    return stems + [f"{a}_{b}" for a, b in zip(stems, stems[1:], strict=False)]
+    return stems + [f"{a}_{b}" for a, b in itertools.pairwise(stems)]
 
 
 def embeddings_installed() -> bool:
@@ -129,8 +130,12 @@ class ExampleClassifier:
                 index = bm25s.BM25()
                 self._pages = list(dict.fromkeys(self.labels))
                 docs = [
-                    [t for text, lab in zip(self.texts, self.labels, strict=True) if lab == page
-                     for t in terms(text)]
+                    [
+                        t
+                        for text, lab in zip(self.texts, self.labels, strict=True)
+                        if lab == page
+                        for t in terms(text)
+                    ]
                     for page in self._pages
                 ]
                 index.index(docs, show_progress=False)

@@ -61,14 +61,14 @@ def load_examples(path: str | Path | None = None) -> dict[str, list[str]]:
         raise ConfigError("the intent examples must be a mapping of intent: [turns]", path=where)
     unknown = sorted(set(data) - set(INTENTS))
     if unknown:
-        raise ConfigError(
-            f"unknown intent(s) {unknown}; use only {', '.join(INTENTS)}", path=where
-        )
+        raise ConfigError(f"unknown intent(s) {unknown}; use only {', '.join(INTENTS)}", path=where)
     examples: dict[str, list[str]] = {}
     for intent in INTENTS:
         turns = data.get(intent)
-        if not isinstance(turns, list) or not turns or not all(
-            isinstance(t, str) and t.strip() for t in turns
+        if (
+            not isinstance(turns, list)
+            or not turns
+            or not all(isinstance(t, str) and t.strip() for t in turns)
         ):
             raise ConfigError(
                 f"intent {intent!r} needs a non-empty list of example turns (strings)",
