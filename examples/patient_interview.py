@@ -1,25 +1,32 @@
-"""A trainee interviews a simulated CBT patient (PATIENT-Ψ profile from the data folder in
-$LYCEUM_DATA_DIR), then writes down the cognitive model, which is scored against the true
-one. A simulation: the patient is a cognitive model, not an LLM."""
+"""A trainee interviews a simulated CBT patient in two styles, then writes down the
+cognitive model, which is scored against the true one. The patient is the project's own
+sample (Dana), so this runs offline. A simulation: the patient is a cognitive model that
+answers the intent of each question, not an LLM."""
 
 import asyncio
 
 from agents import AgentGraph, Budget, FunctionAgent, Runtime
-from knowledge_graph.builders import cbt_graph
+from knowledge_graph.builders import sample_patient_graph
 from personas import SimulatedPatient, score_cognitive_model
 from protocols import PatientUtterance, Question
 
 QUESTIONS = [
     "What happened this week?",
-    "What went through your mind then?",
-    "That sounds really hard. How did you feel?",
-    "I understand. What did you do after that?",
+    "What was going through your head?",
+    "That sounds really hard. How were you feeling?",
+    "I understand. And then what did you do?",
     "It makes sense. Deep down, what does it say about you?",
 ]
+WRITTEN = {
+    "situation": "A friend hadn't replied to her texts for a couple of days.",
+    "automatic_thought": "She thinks her friend is fed up with her and that it's her fault.",
+    "emotion": "sad and anxious",
+    "core_belief": "She believes she isn't good enough and that people will leave her.",
+}
 
 
-async def main() -> None:
-    patient = SimulatedPatient("patient", cbt_graph(), "patient:1-1", style="plain")
+async def interview(style: str) -> None:
+    patient = SimulatedPatient("patient", sample_patient_graph(), "patient:sample-1", style=style)
     asked = iter(QUESTIONS)
     trainee = FunctionAgent(
         "trainee",
@@ -33,16 +40,17 @@ async def main() -> None:
     result = await Runtime().run(
         graph, Question(to="trainee", text="begin"), budget=Budget(turns=20)
     )
+    print(f"-- {style}: {patient.description}")
+    said = [m.text for m in result.messages if isinstance(m, PatientUtterance)]
     for message in result.messages[1:-1]:
         print(f"{message.sender}: {message.text}")  # type: ignore[union-attr]
-    written = {
-        "situation": "thinking about bills",
-        "automatic_thought": "I will run out of money",
-        "emotion": "anxious and scared",
-        "core_belief": "I am incompetent",
-    }
-    for field, score in score_cognitive_model(written, patient.model).items():
-        print(f"{field}: {score:.2f}")
+    scores = score_cognitive_model(WRITTEN, patient.model, said=said)
+    print(" ".join(f"{field}={score:.2f}" for field, score in scores.items() if field in WRITTEN))
+
+
+async def main() -> None:
+    for style in ("plain", "reserved"):
+        await interview(style)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,15 @@ from personas.minds import (
     brier_score,
 )
 from personas.minds.few_shot import FewShotMentalModel
-from personas.patient import PatientSession, SimulatedPatient, score_cognitive_model
+from personas.patient import (
+    CCDTaxonomy,
+    IntentClassifier,
+    PatientSession,
+    SimulatedPatient,
+    TextSimilarity,
+    load_taxonomy,
+    score_cognitive_model,
+)
 from personas.persona import LLMMind, Mind, Persona, PersonaState, Reply
 from personas.planning import PlanOut, plan_output_type
 from personas.prompting import TEMPLATES, ThoughtVars, ToolInfo, render_prompt
@@ -40,11 +48,13 @@ __all__ = [
     "PROFILES",
     "TEMPLATES",
     "BKTMentalModel",
+    "CCDTaxonomy",
     "CodeExecutor",
     "ConceptualTool",
     "ExecutionResult",
     "ExecutorLimits",
     "FewShotMentalModel",
+    "IntentClassifier",
     "Isolation",
     "LLMMind",
     "LearnerItem",
@@ -66,6 +76,7 @@ __all__ = [
     "SimulatedPatient",
     "SimulatedStudent",
     "SimulatedTeacherMind",
+    "TextSimilarity",
     "ThoughtVars",
     "ToolArgs",
     "ToolInfo",
@@ -76,6 +87,7 @@ __all__ = [
     "expert_tool",
     "learner_items",
     "load_persona",
+    "load_taxonomy",
     "plan_output_type",
     "python_tool",
     "render_prompt",

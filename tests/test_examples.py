@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import runpy
 from pathlib import Path
 
 import pytest
-
-from .conftest import require
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -47,24 +44,30 @@ Rewrite both over sixths: 2/6 + 1/6 = 3/6, so the sum is 1/2.
  - review: approved
 """,
     "patient_interview.py": """\
+-- plain: Answers what is asked, once trust allows it.
 trainee: What happened this week?
-patient: Thinking about bills.
-trainee: What went through your mind then?
-patient: What if I run out of money?
-trainee: That sounds really hard. How did you feel?
-patient: anxious, worried, fearful, scared, tense
-trainee: I understand. What did you do after that?
-patient: Continues to sit on couch; ruminates about his failures.
+patient: Her friend did not answer her message for two days.
+trainee: What was going through your head?
+patient: She is tired of me; I must have done something wrong.
+trainee: That sounds really hard. How were you feeling?
+patient: sad, lonely, anxious, nervous
+trainee: I understand. And then what did you do?
+patient: Sent three apologetic messages and stayed home all evening checking her phone.
 trainee: It makes sense. Deep down, what does it say about you?
-patient: I am incompetent. I am a failture.
-situation: 1.00
-automatic_thought: 0.60
-emotion: 0.33
-behavior: 0.00
-coping: 0.00
-history: 0.00
-intermediate_belief: 0.00
-core_belief: 0.50
+patient: Nobody would stay if they really knew me. I am not good enough.
+situation=0.20 automatic_thought=0.01 emotion=0.56 core_belief=0.09
+-- reserved: Gives short answers and needs more trust before deeper beliefs.
+trainee: What happened this week?
+patient: Her friend did not answer her message for two days.
+trainee: What was going through your head?
+patient: She is tired of me;
+trainee: That sounds really hard. How were you feeling?
+patient: sad, lonely, anxious, nervous
+trainee: I understand. And then what did you do?
+patient: Sent three apologetic messages and stayed home all evening checking her phone.
+trainee: It makes sense. Deep down, what does it say about you?
+patient: I don't really want to go into that.
+situation=0.20 automatic_thought=0.01 emotion=0.56 core_belief=0.09
 """,
     "custom_persona.py": "What do you already know about ratios?\n",
 }
@@ -78,11 +81,6 @@ def test_every_example_has_an_expected_output() -> None:
 def test_example_runs_and_prints_its_transcript(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if name == "patient_interview.py":
-        require(
-            bool(os.environ.get("LYCEUM_DATA_DIR")),
-            "LYCEUM_DATA_DIR is not set (the patient comes from the PATIENT-Ψ profiles)",
-        )
     monkeypatch.chdir(tmp_path)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):

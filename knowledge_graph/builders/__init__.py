@@ -1,6 +1,6 @@
 """Builders: graphs from the shipped sample curriculum and from the real data sets."""
 
-from knowledge_graph.builders.cbt import cbt_graph, load_profiles
+from knowledge_graph.builders.cbt import cbt_graph, load_profiles, sample_patient_graph
 from knowledge_graph.builders.curriculum import (
     CURRICULUM_EDGES,
     CURRICULUM_LABELS,
@@ -31,6 +31,7 @@ __all__ = [
     "load_profiles",
     "misconception_graph",
     "sample_curriculum",
+    "sample_patient_graph",
     "tag_distribution",
     "tag_solution",
 ]

@@ -3,19 +3,24 @@
 For each patient: situation → automatic thought → emotions and behaviour (TRIGGERS,
 LEADS_TO); core beliefs → intermediate beliefs → coping strategies (GIVES_RISE_TO,
 RESULTS_IN); and the patient's history, which SHAPES the core beliefs. Core beliefs carry
-their category: helpless, unlovable or worthless."""
+their category: helpless, unlovable or worthless. ``sample_patient_graph`` builds the
+project's own written sample profile (``sample_patient.yaml``), for offline use."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from knowledge_graph.builders.data import read_records
 from knowledge_graph.memory import MemoryGraphStore
 from knowledge_graph.model import Edge, Node
 from knowledge_graph.store import GraphStore
 
-__all__ = ["CBT_FIELDS", "cbt_graph", "load_profiles"]
+__all__ = ["CBT_FIELDS", "cbt_graph", "load_profiles", "sample_patient_graph"]
 
 CBT_FIELDS = (
     "name",
@@ -42,11 +47,22 @@ def _as_list(value: Any) -> list[str]:
     return [str(v).strip() for v in items if str(v).strip()]
 
 
-def cbt_graph(data_dir: str | Path | None = None, *, store: GraphStore | None = None) -> GraphStore:
-    """Build the CBT graph of every profile."""
+def sample_patient_graph(store: GraphStore | None = None) -> GraphStore:
+    """The CBT graph of the project's own sample patient, ``patient:sample-1`` (Dana)."""
+    text = resources.files("knowledge_graph.builders").joinpath("sample_patient.yaml")
+    return cbt_graph(profiles=yaml.safe_load(text.read_text("utf-8")), store=store)
+
+
+def cbt_graph(
+    data_dir: str | Path | None = None,
+    *,
+    profiles: Sequence[dict[str, Any]] | None = None,
+    store: GraphStore | None = None,
+) -> GraphStore:
+    """Build the CBT graph of every profile (``profiles``, else those in the data folder)."""
     nodes: list[Node] = []
     edges: list[Edge] = []
-    for p in load_profiles(data_dir):
+    for p in profiles if profiles is not None else load_profiles(data_dir):
         pid = f"patient:{p['id']}"
 
         def add(kind: str, suffix: str, text: str, pid: str = pid, **props: Any) -> str:

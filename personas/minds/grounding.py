@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import bm25s
 import numpy as np
-import snowballstemmer
+import Stemmer
 
 from knowledge_graph import GraphStore
 from personas.minds.statements import Claim, Problem, claims, problem_of, stated_answers
@@ -23,7 +23,7 @@ Parts = tuple[dict[str, float], dict[str, float], dict[str, float], dict[str, st
 
 __all__ = ["GraphIndex"]
 
-_STEMMER = snowballstemmer.stemmer("english")
+_STEMMER = Stemmer.Stemmer("english")
 
 
 def _tokens(texts: list[str]) -> list[list[str]]:
