@@ -115,3 +115,40 @@ async def test_the_likelihood_variant_needs_the_gold_answer_and_a_scoring_client
     )
     with pytest.raises(UserError, match="method must be 'likelihood' or 'stated', got 'guess'"):
         FewShotMentalModel(FunctionModel(lambda r: ""), method="guess")  # type: ignore[arg-type]
+
+
+@pytest.mark.slow
+async def test_gemma_270m_tells_a_student_who_adds_across_from_one_who_does_not() -> None:
+    from agents.models import TransformersClient
+
+    from .tiny_models import gemma_folder
+
+    client = TransformersClient(gemma_folder(), model="gemma3-270m")
+    questions = ["1/4 + 1/4?", "1/5 + 2/5?", "1/2 + 1/3?", "2/7 + 1/7?"]
+    histories = {
+        "adds across": list(zip(questions, ["2/8", "3/10", "2/5", "3/14"], strict=True)),
+        "adds right": list(zip(questions, ["1/2", "3/5", "5/6", "3/7"], strict=True)),
+    }
+    lesson = (
+        "Sixths are the common size: 1/3 is 2/6, so 2/6 + 1/6 = 3/6 = 1/2. Only the numerators add."
+    )
+    found: dict[str, tuple[float, float]] = {}
+
+    async def ask(ctx) -> str:  # type: ignore[no-untyped-def]
+        for name, seen in histories.items():
+            mind = FewShotMentalModel(client, shots=4)
+            for question, answer in seen:
+                mind.observe(question, answer, correct=name == "adds right")
+            options = {"gold": "1/2", "options": ["2/9"]}
+            before = await mind.predict("1/3 + 1/6?", ctx, **options)  # type: ignore[arg-type]
+            after = await mind.predict("1/3 + 1/6?", ctx, lesson, **options)  # type: ignore[arg-type]
+            found[name] = (before, after)
+        return "done"
+
+    assert await run(ask) == "done"
+    await client.aclose()
+    # Measured on CPU: adds across 0.267 → 0.959, adds right 0.745 → 0.991 (docs/simulation.md).
+    assert found["adds across"][0] == pytest.approx(0.267, abs=0.02)
+    assert found["adds across"][0] < found["adds right"][0] - 0.2
+    across_gain = found["adds across"][1] - found["adds across"][0]
+    assert across_gain > found["adds right"][1] - found["adds right"][0] + 0.2

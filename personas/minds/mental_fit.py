@@ -32,9 +32,10 @@ __all__ = ["History", "fit_mental_params", "log_likelihood"]
 
 History = Sequence[Seen | Told]
 
+_EPS = 1e-3
+
 #: Bounds of the search. slip and guess stay below 0.5, the usual BKT constraint that
 #: keeps "known" and "unknown" from swapping meaning; the rest only avoid log(0).
-_EPS = 1e-3
 #: ``confidence_mean`` is not searched: it is the sample mean of reported confidences.
 BOUNDS: dict[str, tuple[float, float]] = {
     f.name: (_EPS, 1 - _EPS) for f in fields(MentalParams) if f.name != "confidence_mean"
