@@ -10,7 +10,7 @@ people reading a transcript: the student never looks at them.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from knowledge_graph import GraphStore
 from personas.minds import LearnerItem, LearnerProfile, ReadingModel, SimulatedLearner
@@ -56,6 +56,8 @@ class SimulatedStudent:
             that exhibit it.
         reading: How it reads explanation and hint texts (by default
             ``ReadingModel(kg)``); pass one model to many students to share its cache.
+        items: Its items (by default ``learner_items(kg)``); pass them to share them
+            among many students.
     """
 
     def __init__(
@@ -67,9 +69,10 @@ class SimulatedStudent:
         seed: int = 0,
         misconceptions: Sequence[str] = (),
         reading: ReadingModel | None = None,
+        items: Mapping[str, LearnerItem] | None = None,
     ) -> None:
         self.name = name
-        self.items = learner_items(kg)
+        self.items = dict(items) if items is not None else learner_items(kg)
         skill_of = {m: i.skill for i in self.items.values() for m in i.misconception_answers}
         unknown = [m for m in misconceptions if m not in skill_of]
         if unknown:

@@ -8,11 +8,16 @@ explains from the knowledge graph.
   the error type, the strategy and the intention, and picks a teacher move. All are
   ``Plan`` calls of tools (``calculator``, ``bridge_decision``, ``teacher_moves``), so the
   persona records and runs them, and the telling move states the computed answer.
-- **Execute**: probing → a question about their reasoning; focus → a hint from the skill;
-  a remedy → the explanation node that REMEDIATES the misconception; telling (the second
-  wrong try) → the worked answer; a right answer → "Yes, … is right.", which ends the run
-  (``Stop``), or, when the persona's kinds include ``task_result``, reports the item done
-  to whoever set it (a lesson) as a ``TaskResult``.
+- **Execute**: probing → a question about their reasoning; focus → a hint or an
+  explanation; telling (the second wrong try) → the answer, then the explanation; a right
+  answer → "Yes, … is right.", which ends the run (``Stop``), or, when the persona's kinds
+  include ``task_result``, reports the item done to whoever set it (a lesson) as a
+  ``TaskResult``. What an explanation or hint *says* is the ``explain`` option (for
+  explanation-effect experiments): ``targeted``, the explanation node that REMEDIATES the
+  diagnosed misconception (the skill's description when none is diagnosed); ``generic``,
+  the skill's description; ``none``, a turn that explains nothing; ``misleading``, a
+  misaligned teacher stating the misconception's wrong rule, with its wrong result, as
+  if it were right.
 - **A lesson's step**: a ``Question`` naming an item is put to the student (again, after a
   try), with no tool call.
 """
@@ -22,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 from fractions import Fraction
+from typing import Literal, get_args
 
 from knowledge_graph import GraphStore
 from personas.moves import BridgeDecision, ErrorType, Intention, Strategy, TeacherMove
@@ -30,9 +36,23 @@ from personas.prompting import ThoughtVars, ToolInfo
 from personas.sandbox import needs_calculation
 from personas.state import run_state
 from personas.tools import Calculation
-from protocols import Answer, ModelContext, PlannedCall, Question
+from protocols import Answer, ModelContext, PlannedCall, Question, UserError
 
-__all__ = ["Diagnosis", "Knowledge", "SimulatedTeacherMind", "TeacherDecision", "TeacherMemory"]
+__all__ = [
+    "Diagnosis",
+    "Explain",
+    "Knowledge",
+    "SimulatedTeacherMind",
+    "TeacherDecision",
+    "TeacherMemory",
+]
+
+Explain = Literal["targeted", "generic", "none", "misleading"]
+"""What the simulated teacher's explanations and hints say (see ``SimulatedTeacherMind``)."""
+
+NOTHING = "Let's look at it again."
+"""The text of a turn that explains nothing (``explain="none"``): no skill, remedy or
+arithmetic in it, so the reading model reads it as nothing."""
 
 
 class Knowledge(StrEnum):
@@ -107,10 +127,22 @@ class TeacherMemory:
 class SimulatedTeacherMind:
     """The teacher's turns from rules and the graph. Attach it to a teacher ``Persona``
     whose spec lists the ``bridge_decision`` and ``teacher_moves`` tools; its memory of a
-    run (``TeacherMemory``) reaches it as ``TurnState.state``."""
+    run (``TeacherMemory``) reaches it as ``TurnState.state``.
 
-    def __init__(self, kg: GraphStore) -> None:
+    Args:
+        kg: The curriculum graph.
+        explain: What its explanations and hints say: ``"targeted"`` (the remedy for the
+            diagnosed misconception), ``"generic"`` (the skill, not the misconception),
+            ``"none"`` (nothing) or ``"misleading"`` (the misconception's wrong rule).
+    """
+
+    def __init__(self, kg: GraphStore, *, explain: Explain = "targeted") -> None:
+        if explain not in get_args(Explain):
+            raise UserError(
+                f"explain must be one of {', '.join(get_args(Explain))}, got {explain!r}"
+            )
         self.kg = kg
+        self.explain = explain
 
     def new_state(self) -> TeacherMemory:
         return TeacherMemory()
@@ -256,31 +288,57 @@ class SimulatedTeacherMind:
             if "task_result" in kinds:  # report the item done to whoever set it (a lesson)
                 return Reply(kind="task_result", text=f"Yes, {answer} is right.")
             return Reply(kind="stop", text=f"Yes, {answer} is right.")
+        mis = self._diagnose(turn).misconception if found else None
         if move is TeacherMove.TELLING:
             value = _calculated(turn) or answer
+            if self.explain == "misleading":
+                value = self._wrong_answer(mis, item) or value
+            said = self._explanation(mis, item, telling=True)
             return Reply(
                 kind="explanation",
-                text=f"The answer is {value}. {self._remedy(turn)}".strip(),
-                targets=self._explains(turn),
+                text=f"The answer is {value}. {said}".strip(),
+                targets=self._explains(mis, item),
             )
         if move is TeacherMove.PROBING:
             return Reply(kind="question", text=f"How did you get {given}? Walk me through it.")
         return Reply(
             kind="explanation" if strategy is Strategy.EXPLAIN_CONCEPT else "hint",
-            text=self._remedy(turn) or self._skill(item),
-            targets=self._explains(turn),
+            text=self._explanation(mis, item),
+            targets=self._explains(mis, item),
         )
 
-    def _explains(self, turn: TurnState) -> tuple[str, ...]:
-        """What the remedy text explains, as an explanation's targets: the skill the
-        diagnosed misconception is PART_OF, and the misconception. None without a remedy."""
-        mis = self._diagnose(turn).misconception
-        if not mis or not self._remedy(turn):
-            return ()
-        return (*(e.target for e in self.kg.edges(mis, type="PART_OF")), mis)
+    def _explanation(self, mis: str | None, item: str, *, telling: bool = False) -> str:
+        """What an explanation or hint says about ``item``, given the diagnosed
+        misconception ``mis``, by the ``explain`` option (after telling the answer, ``none``
+        adds nothing). ``targeted`` differs from ``generic`` only where a misconception is
+        diagnosed."""
+        match self.explain:
+            case "targeted":
+                return self._remedy(mis) or self._skill(item)
+            case "generic":
+                return self._skill(item)
+            case "misleading":
+                return self._wrong_rule(mis, item) or ("" if telling else NOTHING)
+            case _:
+                return "" if telling else NOTHING
 
-    def _remedy(self, turn: TurnState) -> str:
-        mis = self._diagnose(turn).misconception
+    def _explains(self, mis: str | None, item: str) -> tuple[str, ...]:
+        """Provenance for a transcript's reader, as an explanation's targets: the nodes the
+        text was written from (the skill and the misconception; for a misleading text the
+        misconception it promotes). The student never reads them."""
+        skills = tuple(e.target for e in self.kg.edges(item, type="REQUIRES")) if item else ()
+        match self.explain:
+            case "targeted" if mis and self._remedy(mis):
+                return (*(e.target for e in self.kg.edges(mis, type="PART_OF")), mis)
+            case "targeted" | "generic":
+                return skills
+            case "misleading" if (promoted := self._misconception(mis, item)) is not None:
+                return (f"promotes:{promoted}",)
+            case _:
+                return ()
+
+    def _remedy(self, mis: str | None) -> str:
+        """The text of the explanation node that REMEDIATES ``mis`` ("" if none)."""
         if not mis:
             return ""
         for edge in self.kg.edges(mis, type="REMEDIATES", direction="in"):
@@ -295,3 +353,29 @@ class SimulatedTeacherMind:
             if node is not None:
                 return f"Check this step: {node.properties['description']}"
         return "Check each step again."
+
+    def _misconception(self, mis: str | None, item: str) -> str | None:
+        """The diagnosed misconception, else the first one ``item`` EXHIBITS."""
+        if mis:
+            return mis
+        exhibits = sorted(e.target for e in self.kg.edges(item, type="EXHIBITS")) if item else []
+        return exhibits[0] if exhibits else None
+
+    def _wrong_answer(self, mis: str | None, item: str) -> str | None:
+        """The wrong answer ``item`` EXHIBITS for the misconception a misaligned teacher
+        promotes."""
+        promoted = self._misconception(mis, item)
+        for edge in self.kg.edges(item, type="EXHIBITS") if item and promoted else []:
+            if edge.target == promoted and "wrong_answer" in edge.properties:
+                return str(edge.properties["wrong_answer"])
+        return None
+
+    def _wrong_rule(self, mis: str | None, item: str) -> str:
+        """A misaligned teacher's text: the misconception's description (its wrong rule
+        with its example) stated as the rule to follow."""
+        promoted = self._misconception(mis, item)
+        node = self.kg.node(promoted) if promoted else None
+        if node is None or not node.properties.get("description"):
+            return ""
+        rule = str(node.properties["description"])
+        return f"Here is the rule: {rule[0].lower()}{rule[1:]}"

@@ -85,10 +85,10 @@ def test_networkx_stays_inside_knowledge_graph_and_the_agent_graph() -> None:
                 assert module.startswith("knowledge_graph/") or module == "agents/graph.py", module
 
 
-PERIPHERY = ("agents.cli", "agents.demo", "agents.meta")
+PERIPHERY = ("agents.cli", "agents.demo", "agents.eval", "agents.meta")
 
 
-def test_the_core_of_agents_imports_neither_cli_demo_nor_meta() -> None:
+def test_the_core_of_agents_imports_neither_cli_demo_eval_nor_meta() -> None:
     """The core (agent, graph, runtime, budget, gateway, human, models, store) never reaches
     into the periphery; the periphery builds on the core. (The package ``__init__`` may
     re-export meta's names for ``from agents import MetaAgent``.)"""

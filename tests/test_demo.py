@@ -49,7 +49,7 @@ async def test_the_whole_transcript_of_a_demo_run() -> None:
     ("profile", "seed", "expected"),
     [
         ("novice", 0, (4, 6, 51, 4, 4)),
-        ("overconfident", 1, (1, 7, 71, 7, 7)),
+        ("overconfident", 1, (1, 7, 78, 8, 8)),
         ("strong", 2, (6, 7, 33, 1, 1)),
     ],
 )

@@ -103,6 +103,18 @@ API = {
         "check_model_requests_allowed",
     ],
     "agents.cli": ["main", "render_message"],
+    "agents.eval": [
+        "CONDITIONS",
+        "HELD_OUT",
+        "Comparison",
+        "EffectReport",
+        "Estimate",
+        "Outcome",
+        "PostTestLesson",
+        "effect_graph",
+        "effect_teacher",
+        "run_effects",
+    ],
     "agents.meta": [
         "Expert",
         "ExpertRegistry",

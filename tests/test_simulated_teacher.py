@@ -65,7 +65,11 @@ async def test_diagnose_explain_then_tell() -> None:
     ]
     assert said[0][0] == "explanation" and said[0][1].startswith("Sixths are the common size")
     assert said[1][0] == "explanation" and said[1][1].startswith("The answer is 1/2. Sixths")
-    assert said[2] == ("explanation", "The answer is 1/2.")
+    assert said[2] == (  # no misconception diagnosed: the answer, then the skill
+        "explanation",
+        "The answer is 1/2. Check this step: Add fractions by rewriting them over a common "
+        "denominator, then adding numerators.",
+    )
 
 
 async def test_a_careless_slip_gets_a_focus_hint_and_a_guess_a_probing_question() -> None:

@@ -1,0 +1,18 @@
+"""Evaluation workbench: experiments run end to end through the runtime (simulation results
+are labelled as such, never as results about LLMs)."""
+
+from agents.eval.effects import CONDITIONS, Comparison, EffectReport, Estimate, run_effects
+from agents.eval.posttest import HELD_OUT, Outcome, PostTestLesson, effect_graph, effect_teacher
+
+__all__ = [
+    "CONDITIONS",
+    "HELD_OUT",
+    "Comparison",
+    "EffectReport",
+    "Estimate",
+    "Outcome",
+    "PostTestLesson",
+    "effect_graph",
+    "effect_teacher",
+    "run_effects",
+]
