@@ -7,6 +7,8 @@ import random
 from types import SimpleNamespace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from knowledge_graph.builders import sample_curriculum
 from personas import LearnerProfile, Reading, ReadingModel, ReadingParams, SimulatedStudent
@@ -65,6 +67,8 @@ def test_a_remedy_is_read_by_its_content_so_paraphrases_work_partly() -> None:
     shuffled = " ".join(reversed(REMEDY.split(". ")))
     assert MODEL.read(shuffled).remedies[ADD] == pytest.approx(full.remedies[ADD])
     assert MODEL.read(f"{REMEDY} {JUNK}") == full
+    small = ReadingModel(KG, cache=1)  # a bounded cache forgets, and reads the same again
+    assert [small.read(t) for t in (REMEDY, JUNK, REMEDY)] == [full, Reading(), full]
 
 
 def student(**profile: float) -> SimulatedStudent:
@@ -147,3 +151,35 @@ def test_bad_reading_params_are_clear_errors() -> None:
         ReadingParams(implant=2)
     with pytest.raises(UserError, match="Skill nodes"):
         ReadingModel(type(KG)()).read("text")
+
+
+def test_what_the_arithmetic_channel_reads_of_real_misconception_data() -> None:
+    import os
+    from pathlib import Path
+
+    from agents.eval.coverage import Coverage, arithmetic_coverage
+    from knowledge_graph.builders import load_misconception_records
+    from tests.conftest import require
+
+    data = os.environ.get("LYCEUM_DATA_DIR", "")
+    require(
+        bool(data) and (Path(data) / "misconceptions" / "data.json").is_file(),
+        "LYCEUM_DATA_DIR is not set (misconceptions/data.json of the shared data)",
+    )
+    # Reported in docs/simulation.md ("What the data can and cannot calibrate").
+    assert arithmetic_coverage(load_misconception_records(data)) == Coverage(110, 29, 21, 16)
+
+
+UNCACHED = ReadingModel(KG, cache=1)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet="0123456789/+-×=x .,aenswrig", max_size=60))
+def test_any_text_reads_without_error_and_always_the_same(text: str) -> None:
+    reading = UNCACHED.read(text)
+    assert reading == MODEL.read(text)  # computed again, the same
+    assert all(
+        0 <= p <= 1
+        for d in (reading.teaches, reading.remedies, reading.implants)
+        for p in d.values()
+    )

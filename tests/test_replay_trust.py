@@ -74,7 +74,7 @@ def identical(output: str, run_id: str) -> bool:
     """The replay's verdict line says the transcript came out the same."""
     verdict = output.splitlines()[-1]
     return verdict.startswith(f"replay of {run_id} as ") and verdict.endswith(
-        ": identical transcript (116 messages)"
+        ": identical transcript (90 messages)"
     )
 
 

@@ -1,6 +1,7 @@
 """Evaluation workbench: experiments run end to end through the runtime (simulation results
 are labelled as such, never as results about LLMs)."""
 
+from agents.eval.coverage import Coverage, arithmetic_coverage
 from agents.eval.effects import CONDITIONS, Comparison, EffectReport, Estimate, run_effects
 from agents.eval.posttest import HELD_OUT, Outcome, PostTestLesson, effect_graph, effect_teacher
 
@@ -8,10 +9,12 @@ __all__ = [
     "CONDITIONS",
     "HELD_OUT",
     "Comparison",
+    "Coverage",
     "EffectReport",
     "Estimate",
     "Outcome",
     "PostTestLesson",
+    "arithmetic_coverage",
     "effect_graph",
     "effect_teacher",
     "run_effects",

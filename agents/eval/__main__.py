@@ -1,6 +1,7 @@
 """``python -m agents.eval [--students N] [--seed S] [--workers W]``: run the
 explanation-effect experiment and write its table (Markdown) to stdout. Simulation, not
-LLM results."""
+LLM results. ``python -m agents.eval --coverage DATA_DIR``: what the reading model's
+arithmetic channel reads of ``misconceptions/data.json`` in the shared data folder."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import argparse
 import asyncio
 import sys
 
+from agents.eval.coverage import arithmetic_coverage
 from agents.eval.effects import run_effects
+from knowledge_graph.builders import load_misconception_records
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -17,7 +20,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--students", type=int, default=1000, help="students per condition")
     parser.add_argument("--seed", type=int, default=0, help="the first student's seed")
     parser.add_argument("--workers", type=int, default=1, help="processes to run them in")
+    parser.add_argument("--coverage", metavar="DATA_DIR", help="count the arithmetic coverage")
     args = parser.parse_args(argv)
+    if args.coverage:
+        coverage = arithmetic_coverage(load_misconception_records(args.coverage))
+        sys.stdout.write(f"{coverage}\n")
+        return
     report = asyncio.run(run_effects(args.students, seed=args.seed, workers=args.workers))
     sys.stdout.write(report.table() + "\n")
     sys.stdout.write(

@@ -25,6 +25,7 @@ The combination rules (noisy-OR: each cue convinces independently) are in
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -101,22 +102,34 @@ class ReadingModel:
     """Reads texts against a curriculum graph (Skill, Misconception, Item and Explanation
     nodes joined by PART_OF, REQUIRES, EXHIBITS and REMEDIATES edges).
 
+    The graph is indexed on the first ``read`` (so the graph must be complete by then), and
+    the last ``cache`` readings are kept: a reading depends on nothing but the text, so one
+    model serves many students and runs.
+
     Args:
         kg: The curriculum.
         params: The model's weights (``ReadingParams()`` by default).
+        cache: How many readings to keep.
     """
 
-    def __init__(self, kg: GraphStore, params: ReadingParams | None = None) -> None:
+    def __init__(
+        self, kg: GraphStore, params: ReadingParams | None = None, *, cache: int = 4096
+    ) -> None:
         self.kg = kg
         self.params = params or ReadingParams()
+        self.cache = cache
         self._index: GraphIndex | None = None
-        self._read: dict[str, Reading] = {}
+        self._read: OrderedDict[str, Reading] = OrderedDict()
 
     def read(self, text: str) -> Reading:
         """What ``text`` does to a learner. Deterministic (no randomness): the learner
         samples the outcome (``SimulatedLearner.study``)."""
-        if text not in self._read:
-            if self._index is None:
-                self._index = GraphIndex(self.kg)
-            self._read[text] = Reading(*self._index.read(text, self.params))
-        return self._read[text]
+        if text in self._read:
+            self._read.move_to_end(text)
+            return self._read[text]
+        if self._index is None:
+            self._index = GraphIndex(self.kg)
+        reading = self._read[text] = Reading(*self._index.read(text, self.params))
+        while len(self._read) > self.cache:
+            self._read.popitem(last=False)
+        return reading

@@ -26,9 +26,11 @@ from itertools import pairwise
 
 from personas.sandbox import SandboxError, run_sandboxed
 
-__all__ = ["Claim", "Problem", "claims", "problem_of", "stated_answers"]
+__all__ = ["Claim", "Problem", "check_result", "claims", "problem_of", "stated_answers"]
 
-_TERM = r"(?:\d+/\d+|\d*x|\d+)"
+_FRACTION = r"\d+/\d*[1-9]\d*"  # no zero denominator: ``1/0`` is not read as a number
+_NUMBER = rf"-?(?:{_FRACTION}|\d+)"
+_TERM = rf"(?:{_FRACTION}|\d*x|\d+)"
 _OP = r"[-+×*÷]"
 # A span of terms joined by operators and ``=``; not part of a decimal (``0.8``) or a mixed
 # number (``8 1/3``), which the reading model does not read.
@@ -36,8 +38,8 @@ _SPAN = re.compile(
     rf"(?<![\w/.])(?<!\d )(?<!\d\.){_TERM}(?:\s*(?:{_OP}|=)\s*{_TERM})+(?![\w/]|\.\d)"
 )
 _TOKEN = re.compile(rf"{_TERM}|{_OP}|=")
-_GIVES = re.compile(r"\bgives\s+(?:x\s*=\s*)?(-?\d+(?:/\d+)?)(?![\w/])")
-_ANSWER = re.compile(r"\banswer\s*(?:is|:|=)\s*(-?\d+(?:/\d+)?)(?![\w/])", re.I)
+_GIVES = re.compile(rf"\bgives\s+(?:x\s*=\s*)?({_NUMBER})(?![\w/])")
+_ANSWER = re.compile(rf"\banswer\s*(?:is|:|=)\s*({_NUMBER})(?![\w/])", re.I)
 _NEGATION = re.compile(r"\b(?:not|never|wrong|mistake|incorrect)\b|n't\b", re.I)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
@@ -189,3 +191,16 @@ def claims(text: str) -> list[Claim]:
 def stated_answers(text: str) -> list[str]:
     """Answers stated without their problem: ``The answer is 1/2.`` → ``["1/2"]``."""
     return [str(Fraction(m.group(1))) for m in _ANSWER.finditer(text)]
+
+
+def check_result(question: str, value: str) -> Claim | None:
+    """``value`` stated as the result of the first problem ``question`` poses, checked with
+    the calculator; None when the question poses no problem this module reads or ``value``
+    is not a number."""
+    for match in _SPAN.finditer(question):
+        span = match.group(0)
+        linear = "x" in span and "=" in span
+        found = claims(f"{span}, so x = {value}." if linear else f"{span} = {value}")
+        if found:
+            return found[0]
+    return None
