@@ -5,14 +5,16 @@ interpreter) and the isolating executor for model-written code."""
 from personas.executor import CodeExecutor, ExecutionResult, ExecutorLimits, Isolation
 from personas.minds import (
     PROFILES,
-    BKTMentalModel,
+    EstimatingMentalModel,
     LearnerItem,
     LearnerProfile,
+    MentalParams,
     Reading,
     ReadingModel,
     ReadingParams,
     SimulatedLearner,
     brier_score,
+    fit_mental_params,
 )
 from personas.minds.few_shot import FewShotMentalModel
 from personas.patient import (
@@ -47,10 +49,10 @@ __all__ = [
     "BUILTIN_PERSONAS",
     "PROFILES",
     "TEMPLATES",
-    "BKTMentalModel",
     "CCDTaxonomy",
     "CodeExecutor",
     "ConceptualTool",
+    "EstimatingMentalModel",
     "ExecutionResult",
     "ExecutorLimits",
     "FewShotMentalModel",
@@ -59,6 +61,7 @@ __all__ = [
     "LLMMind",
     "LearnerItem",
     "LearnerProfile",
+    "MentalParams",
     "Mind",
     "PatientSession",
     "Persona",
@@ -85,6 +88,7 @@ __all__ = [
     "builtin_persona",
     "calculator_tool",
     "expert_tool",
+    "fit_mental_params",
     "learner_items",
     "load_persona",
     "load_taxonomy",

@@ -23,6 +23,7 @@ __all__ = [
     "MetaStepVars",
     "Observation",
     "PlanVars",
+    "SimulateAnswerVars",
     "SimulateVars",
     "SystemVars",
     "ThinkVars",
@@ -115,10 +116,23 @@ class Observation(_Vars):
 
 
 class SimulateVars(_Vars):
+    """The few-shot mental model, stated variant: the student's past answers, the
+    question (and explanation), and the schema of the stated probability."""
+
     examples: list[Observation]
     question: str
     explanation: str | None = None
     output: type[BaseModel]
+
+
+class SimulateAnswerVars(_Vars):
+    """The few-shot mental model, likelihood variant: the student's past answers, then
+    the question (and explanation); the prompt ends where the student's answer begins,
+    and the gold answer's log-probability is scored there."""
+
+    examples: list[Observation]
+    question: str
+    explanation: str | None = None
 
 
 class MetaPlanVars(_Vars):
@@ -164,6 +178,7 @@ TEMPLATES: dict[str, type[_Vars]] = {
     "plan": PlanVars,
     "execute": ExecuteVars,
     "simulate_student": SimulateVars,
+    "simulate_answer": SimulateAnswerVars,
     "meta_plan": MetaPlanVars,
     "meta_regenerate": MetaRegenerateVars,
     "meta_explain": MetaExplainVars,

@@ -70,6 +70,23 @@ patient: I don't really want to go into that.
 situation=0.20 automatic_thought=0.01 emotion=0.56 core_belief=0.09
 """,
     "custom_persona.py": "What do you already know about ratios?\n",
+    # A simulation (personas.minds), seeded; docs/simulation.md explains the figures.
+    "budgeted_teacher.py": """\
+SIMULATION: simulated students and a simulated teacher, not LLMs.
+mental model fitted on 300 earlier students: prior 0.45, learn 0.50, slip 0.10, guess 0.16
+accuracy after explaining ⌊B·N⌋ of N = 700 (student, item) pairs, mean ± 95% CI over 5 seeds
+B    random            least confidence  expected utility  Û − least conf. (paired)
+0.0  0.388 ± 0.037     0.388 ± 0.037     0.388 ± 0.037
+0.2  0.487 ± 0.022     0.527 ± 0.029     0.548 ± 0.027     0.021 ± 0.006
+0.4  0.584 ± 0.025     0.666 ± 0.028     0.707 ± 0.021     0.042 ± 0.011
+0.6  0.686 ± 0.022     0.789 ± 0.015     0.823 ± 0.016     0.033 ± 0.019
+0.8  0.782 ± 0.016     0.848 ± 0.009     0.873 ± 0.008     0.025 ± 0.004
+1.0  0.882 ± 0.010     0.882 ± 0.010     0.882 ± 0.010
+Û ranking vs confidence ranking (least confident first), at B = 0.4:
+  Kendall tau 0.443 ± 0.011; top-⌊B·N⌋ sets share 0.667 ± 0.036
+  only Û picks: 466 pairs; 47% with a diagnosed misconception, 7% right on the first try
+  only confidence picks: 466 pairs; 30% with a diagnosed misconception, 24% right on the first try
+""",
 }
 
 

@@ -26,6 +26,7 @@ from personas.prompting import (
     MetaStepVars,
     Observation,
     PlanVars,
+    SimulateAnswerVars,
     SimulateVars,
     SystemVars,
     ThinkVars,
@@ -326,10 +327,16 @@ SAMPLES = {
         explanation="rewrite over sixths",
         output=Prediction,
     ),
+    "simulate_answer": SimulateAnswerVars(
+        examples=[Observation(question="1/4 + 1/4?", answer="2/8", correct=False)],
+        question="1/3 + 1/6?",
+        explanation="rewrite over sixths",
+    ),
 }
 
 
-PLAIN_TEXT = {"meta_explain", "meta_step", "system"}  # prompts that ask for no schema
+# prompts that ask for no schema
+PLAIN_TEXT = {"meta_explain", "meta_step", "simulate_answer", "system"}
 
 
 @pytest.mark.parametrize("name", sorted(TEMPLATES))
@@ -382,37 +389,6 @@ def test_rendering_with_the_wrong_variables_is_a_clear_error() -> None:
         render_prompt("plan", SAMPLES["think"])
     with pytest.raises(UserError, match="no prompt template 'thinks'"):
         render_prompt("thinks", SAMPLES["think"])
-
-
-async def test_the_few_shot_mental_model_predicts_from_real_past_answers() -> None:
-    from personas.minds.few_shot import FewShotMentalModel
-
-    def simulate(request: ModelRequest) -> str:
-        assert request.output_type is Prediction
-        # Like a model, it reads the prompt's content (not its wording): is there a lesson?
-        with_explanation = "rewrite both over sixths" in request.messages[-1].content
-        return json.dumps({"correct_probability": 0.7 if with_explanation else 0.2})
-
-    model = FunctionModel(simulate)
-    tom = FewShotMentalModel(model, shots=2)
-    tom.observe("1/4 + 1/4?", "2/8", correct=False)
-    tom.observe("1/5 + 2/5?", "3/10", correct=False)
-    tom.observe("1/2 + 1/4?", "3/4", correct=True, explanation="quarters are the common size")
-
-    async def ask(message: Message, ctx):  # type: ignore[no-untyped-def]
-        u = await tom.utility("1/3 + 1/6?", "rewrite both over sixths", ctx)
-        return Stop(detail=f"{u:.2f}")
-
-    result = await Runtime().run(
-        AgentGraph().add(FunctionAgent("t", ask)), Question(to="t", text="?")
-    )
-    assert result.detail == "0.50"
-    with_explanation = model.calls[0].messages[-1].content
-    assert "1/4 + 1/4?" not in with_explanation  # only the 2 most recent observations
-    assert "Student's answer: 3/10 (wrong)" in with_explanation
-    assert "Teacher's explanation: quarters are the common size" in with_explanation
-    assert "Teacher's explanation: rewrite both over sixths" in with_explanation
-    assert "rewrite both over sixths" not in model.calls[1].messages[-1].content
 
 
 async def test_a_persona_calls_an_expert_model_as_a_conceptual_tool() -> None:

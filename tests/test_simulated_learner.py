@@ -1,5 +1,5 @@
-"""The simulated learner, checked statistically over many seeds, and the teacher's
-Bayesian mental model of it (calibration by Brier score). Simulation, not LLM results."""
+"""The simulated learner, checked statistically over many seeds. Simulation, not LLM
+results. The teacher's mental model of it is tested in test_mental_model.py."""
 
 from __future__ import annotations
 
@@ -11,12 +11,10 @@ import pytest
 
 from personas.minds import (
     PROFILES,
-    BKTMentalModel,
     LearnerItem,
     LearnerProfile,
     Reading,
     SimulatedLearner,
-    brier_score,
 )
 from protocols import UserError
 
@@ -134,36 +132,6 @@ def test_reported_confidence_correlates_with_correctness_at_the_configured_stren
 def test_bad_profiles_are_clear_errors() -> None:
     with pytest.raises(UserError, match=r"LearnerProfile.slip must be in \[0, 1\], got 1.5"):
         LearnerProfile(slip=1.5)
-
-
-def test_the_mental_model_is_calibrated_and_beats_a_constant_predictor() -> None:
-    profile = PROFILES["average"]
-    items = [LearnerItem(f"i{k}", SKILLS[k % 3], "x") for k in range(9)]
-    predictions, outcomes = [], []
-    for learner in learners(profile, seed=7):
-        model = BKTMentalModel(SKILLS, profile)
-        for item in items:
-            predictions.append(model.predict(item))
-            correct = learner.answer(item).correct
-            outcomes.append(correct)
-            model.observe(item, correct)
-    model_brier = brier_score(predictions, outcomes)
-    base_rate = statistics.mean(outcomes)
-    constant_brier = brier_score([base_rate] * len(outcomes), outcomes)
-    assert model_brier < constant_brier - 0.02
-    # Reported in docs/simulation.md (3000 students × 9 items, seed 7).
-    assert model_brier == pytest.approx(0.190, abs=0.005)
-    assert constant_brier == pytest.approx(0.250, abs=0.005)
-
-
-def test_expected_utility_is_larger_for_students_who_need_the_explanation() -> None:
-    model = BKTMentalModel(SKILLS, PROFILES["average"])
-    struggling = BKTMentalModel(SKILLS, PROFILES["average"])
-    for _ in range(3):
-        model.observe(ITEM, correct=True)
-        struggling.observe(ITEM, correct=False)
-    assert struggling.utility(ITEM) > model.utility(ITEM) > 0
-    assert model.predict(ITEM, with_explanation=True) > model.predict(ITEM)
 
 
 async def test_the_simulated_student_answers_graph_items_and_reads_explanations() -> None:

@@ -21,6 +21,7 @@ from protocols import UserError
 __all__ = ["FunctionModel", "ReplayModel", "count_tokens"]
 
 ReplyFn = Callable[[ModelRequest], "str | ModelResponse | Awaitable[str | ModelResponse]"]
+ScoreFn = Callable[[str, Sequence[str]], Sequence[float]]
 
 
 def count_tokens(text: str) -> int:
@@ -58,12 +59,18 @@ class FunctionModel(ModelClient):
     Args:
         fn: Returns the reply text (or a full ``ModelResponse``).
         model: Name recorded with each call.
+        scorer: ``scorer(prompt, continuations)`` gives each continuation's
+            log-probability, for ``score``; without it the model does not score.
     """
 
-    def __init__(self, fn: ReplyFn, *, model: str = "function") -> None:
+    def __init__(
+        self, fn: ReplyFn, *, model: str = "function", scorer: ScoreFn | None = None
+    ) -> None:
         self._fn = fn
+        self._scorer = scorer
         self.model = model
         self.calls: list[ModelRequest] = []
+        self.scored: list[tuple[str, tuple[str, ...]]] = []
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         self.calls.append(request)
@@ -75,6 +82,14 @@ class FunctionModel(ModelClient):
     async def stream(self, request: ModelRequest) -> AsyncIterator[TextDelta | ModelResponse]:
         async for piece in _stream_words(await self.complete(request)):
             yield piece
+
+    async def score(self, prompt: str, continuations: Sequence[str]) -> list[float]:
+        if self._scorer is None:
+            raise NotImplementedError(
+                "FunctionModel does not support logprob scoring; pass scorer=... to it"
+            )
+        self.scored.append((prompt, tuple(continuations)))
+        return [float(s) for s in self._scorer(prompt, continuations)]
 
 
 class ReplayModel(ModelClient):

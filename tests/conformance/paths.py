@@ -194,7 +194,7 @@ async def planner(live: Live, db: Path) -> Outcome:
 
 
 async def few_shot(live: Live, db: Path) -> Outcome:
-    tom = FewShotMentalModel(live.client, shots=2, **_phase_tokens(live))
+    tom = FewShotMentalModel(live.client, shots=2, method="stated", **_phase_tokens(live))
     tom.observe("1/4 + 1/4?", "2/8", correct=False)
     tom.observe("1/2 + 1/4?", "3/4", correct=True, explanation="quarters are the common size")
 
