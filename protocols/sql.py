@@ -250,8 +250,23 @@ def _create_engine(
     return engine
 
 
+def _current_heads(engine: Engine, schema: StoreSchema) -> set[str]:
+    """The schema revisions the database is at (none for a new one); reads, locks nothing."""
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"version_table": schema.version_table})
+        current = set(context.get_current_heads())
+        conn.rollback()
+    return current
+
+
 def _migrate(engine: Engine, schema: StoreSchema) -> None:
-    """Create or upgrade the schema with Alembic, one migrator at a time."""
+    """Create or upgrade the schema with Alembic, one migrator at a time. A store already at
+    the newest revision is not locked at all: a run writing to it (steps commit every few
+    milliseconds) would otherwise make the write lock wait, and a second process (the UI,
+    a monitor) time out opening it."""
+    _, script = _scripts(schema)
+    if _current_heads(engine, schema) == set(script.get_heads()):
+        return
     with (
         engine.connect().execution_options(sqlite_begin="BEGIN IMMEDIATE") as conn,
         conn.begin(),
@@ -269,10 +284,7 @@ def _migrate(engine: Engine, schema: StoreSchema) -> None:
 def _check_schema(engine: Engine, schema: StoreSchema, where: str) -> None:
     """Reading needs the schema at its newest revision; nothing is migrated."""
     _, script = _scripts(schema)
-    with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"version_table": schema.version_table})
-        current = set(context.get_current_heads())
-        conn.rollback()
+    current = _current_heads(engine, schema)
     if current != set(script.get_heads()):
         at = f" at the current schema (it is at {', '.join(sorted(current))})" if current else ""
         raise StoreError(
@@ -290,6 +302,12 @@ def _open_error(url: str, schema: StoreSchema, path: str | None, exc: Exception)
             "database."
         )
     why = Redactor(url_secrets(url))(str(getattr(exc, "orig", None) or exc))
+    if "database is locked" in why:
+        return StoreError(
+            f"cannot open the {schema.name} {where}: another process held its write lock for "
+            f"over {SQLITE_BUSY_TIMEOUT_MS // 1000} s while its schema needed creating or "
+            "upgrading (a run or a migration writing to it). Try again once it is done."
+        )
     return StoreError(
         f"cannot open the {schema.name} {where}: {why}. "
         + (

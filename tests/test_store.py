@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -275,6 +276,39 @@ FAST_RUN = textwrap.dedent("""
     budget = Budget(turns=10**7, model_calls=10**7, seconds=3600)
     asyncio.run(Runtime(sys.argv[1]).run(graph, Question(to="a", text="0"), budget=budget))
 """)
+
+
+def test_a_store_opens_while_another_process_holds_the_write_lock(tmp_path: Path) -> None:
+    """Regression: opening a store took SQLite's write lock to check its schema, so while a
+    run was committing (or anything held the lock) a second process — the UI, a monitor —
+    waited the whole busy timeout and failed: "database is locked. The file is not a lyceum
+    SQLite store". A store at the newest schema is now opened without the lock."""
+    db = tmp_path / "runs.db"
+    with SqlRunStore(str(db)) as store:
+        store.list_runs()  # creates the store at the newest schema
+    writer = sqlite3.connect(db, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # what a committing run holds, here held on purpose
+    try:
+        with SqlRunStore(str(db)) as store:
+            assert store.list_runs() == []
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+
+def test_a_store_that_needs_its_schema_while_the_lock_is_held_says_so(tmp_path: Path) -> None:
+    db = tmp_path / "runs.db"
+    writer = sqlite3.connect(db, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("BEGIN IMMEDIATE")  # a new file: the schema must be created, and cannot be
+    try:
+        with pytest.raises(StoreError) as raised, SqlRunStore(str(db)) as store:
+            store.list_runs()
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert "another process held its write lock for over 10 s" in str(raised.value)
+    assert "not a lyceum SQLite store" not in str(raised.value)
 
 
 def test_a_run_killed_mid_run_keeps_every_committed_step_whole(tmp_path: Path) -> None:
