@@ -1,6 +1,19 @@
 """Evaluation workbench: experiments run end to end through the runtime (simulation results
 are labelled as such, never as results about LLMs)."""
 
+from agents.eval.base import (
+    Answer,
+    Demo,
+    EpisodeKey,
+    EvalItem,
+    Explanation,
+    ExplanationSource,
+    Payload,
+    Student,
+    StudentKind,
+    SweepTask,
+    TeacherMind,
+)
 from agents.eval.coverage import Coverage, arithmetic_coverage
 from agents.eval.effects import CONDITIONS, Comparison, EffectReport, Estimate, run_effects
 from agents.eval.posttest import HELD_OUT, Outcome, PostTestLesson, effect_graph, effect_teacher
@@ -8,12 +21,23 @@ from agents.eval.posttest import HELD_OUT, Outcome, PostTestLesson, effect_graph
 __all__ = [
     "CONDITIONS",
     "HELD_OUT",
+    "Answer",
     "Comparison",
     "Coverage",
+    "Demo",
     "EffectReport",
+    "EpisodeKey",
     "Estimate",
+    "EvalItem",
+    "Explanation",
+    "ExplanationSource",
     "Outcome",
+    "Payload",
     "PostTestLesson",
+    "Student",
+    "StudentKind",
+    "SweepTask",
+    "TeacherMind",
     "arithmetic_coverage",
     "effect_graph",
     "effect_teacher",
