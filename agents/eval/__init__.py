@@ -3,6 +3,8 @@ are labelled as such, never as results about LLMs)."""
 
 from agents.eval.base import (
     Answer,
+    BadRecord,
+    Dataset,
     Demo,
     EpisodeKey,
     EvalItem,
@@ -22,8 +24,10 @@ __all__ = [
     "CONDITIONS",
     "HELD_OUT",
     "Answer",
+    "BadRecord",
     "Comparison",
     "Coverage",
+    "Dataset",
     "Demo",
     "EffectReport",
     "EpisodeKey",

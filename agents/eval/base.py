@@ -17,10 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from knowledge_graph.store import GraphStore
 
 __all__ = [
     "Answer",
+    "BadRecord",
+    "Dataset",
     "Demo",
     "EpisodeKey",
     "EvalItem",
@@ -62,6 +67,38 @@ class EvalItem:
     explanation: str | None = None
     skills: tuple[str, ...] = ()
     source: str | None = None
+
+
+@dataclass(frozen=True)
+class BadRecord:
+    """A malformed record skipped under ``--skip-bad``: where it is and what is wrong."""
+
+    file: str
+    line: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A loaded evaluation set.
+
+    Attributes:
+        name: ``"sample"``, ``"gsm8k"``, ``"strategyqa"``, ``"ecqa"``.
+        items: The items, in file order.
+        kg: A knowledge graph holding every item as an ``Item`` node (node id ==
+            ``EvalItem.id``, with its ``answer``) that REQUIRES its skill nodes, so that
+            ``personas.learner_items(kg)`` and ``ReadingModel(kg)`` work on it.
+        source: The file read (``None`` for the built-in sample).
+        sha256: The hash of the data read (the report states it).
+        skipped: Malformed records skipped under ``skip_bad`` (empty otherwise).
+    """
+
+    name: str
+    items: tuple[EvalItem, ...]
+    kg: GraphStore
+    source: str | None
+    sha256: str
+    skipped: tuple[BadRecord, ...] = ()
 
 
 @dataclass(frozen=True)
