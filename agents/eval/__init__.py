@@ -16,9 +16,15 @@ from agents.eval.base import (
     SweepTask,
     TeacherMind,
 )
+from agents.eval.compare import CurveDiff, compare_points, load_points
 from agents.eval.coverage import Coverage, arithmetic_coverage
 from agents.eval.effects import CONDITIONS, Comparison, EffectReport, Estimate, run_effects
+from agents.eval.executors import Executor, LocalExecutor, RayExecutor, make_executor
 from agents.eval.posttest import HELD_OUT, Outcome, PostTestLesson, effect_graph, effect_teacher
+from agents.eval.provenance import code_version, task_meta
+from agents.eval.report import Report, write_report
+from agents.eval.results import StoredSweep, SweepStore, UnitRecord
+from agents.eval.runner import SweepResult, arun_sweep, run_sweep
 
 __all__ = [
     "CONDITIONS",
@@ -27,23 +33,40 @@ __all__ = [
     "BadRecord",
     "Comparison",
     "Coverage",
+    "CurveDiff",
     "Dataset",
     "Demo",
     "EffectReport",
     "EpisodeKey",
     "Estimate",
     "EvalItem",
+    "Executor",
     "Explanation",
     "ExplanationSource",
+    "LocalExecutor",
     "Outcome",
     "Payload",
     "PostTestLesson",
+    "RayExecutor",
+    "Report",
+    "StoredSweep",
     "Student",
     "StudentKind",
+    "SweepResult",
+    "SweepStore",
     "SweepTask",
     "TeacherMind",
+    "UnitRecord",
     "arithmetic_coverage",
+    "arun_sweep",
+    "code_version",
+    "compare_points",
     "effect_graph",
     "effect_teacher",
+    "load_points",
+    "make_executor",
     "run_effects",
+    "run_sweep",
+    "task_meta",
+    "write_report",
 ]
