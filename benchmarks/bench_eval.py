@@ -5,7 +5,9 @@
    each episode one chat completion through lyceum's ``OpenAIChatClient``, run by
    ``run_sweep`` on the local executor with every unit persisted to SQLite; at concurrency
    1, 8, 32 and 128, as a fraction of the ideal ``concurrency / 0.2 s``. Target: >= 90% of
-   ideal at 32.
+   ideal at 32. Beside it, the same requests sent straight through the client
+   (``asyncio.gather`` under a semaphore, nothing stored) in the same run: the ratio of the
+   two is the runner's own cost, whatever the machine's load does to both.
 2. Ray executor overhead: the same CPU-trivial sweep (no latency, so only the executor's
    own cost shows) on a local Ray cluster and on the local executor; the ratio of the two
    wall times (Ray's start-up is reported apart).
@@ -96,6 +98,22 @@ def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
     return server, server.stdout.readline().strip()
 
 
+async def direct(base_url: str, units: int, concurrency: int) -> float:
+    """The baseline: the same requests through the client alone; seconds."""
+    client = OpenAIChatClient(base_url, "fake", max_concurrency=concurrency, timeout=30)
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(i: int) -> None:
+        async with gate:
+            await client.complete(ModelRequest.of(f"q{i}"))
+
+    start = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(units)))
+    elapsed = time.perf_counter() - start
+    await client.aclose()
+    return elapsed
+
+
 def timed(task: ChatTask, store: SweepStore, executor: str = "local") -> float:
     start = time.perf_counter()
     result = run_sweep(
@@ -122,20 +140,25 @@ def main() -> None:
                   f"latency, local executor, units persisted to SQLite ({args.rounds} per slot)")
             for concurrency in (1, 8, 32, 128):
                 units = concurrency * args.rounds
-                elapsed = timed(ChatTask(base_url, units, concurrency), store)
-                rate, ideal = units / elapsed, concurrency / LATENCY
+                baseline = units / asyncio.run(direct(base_url, units, concurrency))
+                rate = units / timed(ChatTask(base_url, units, concurrency), store)
+                ideal = concurrency / LATENCY
                 note = ""
                 if concurrency == 32:
                     note = f"  (target >= 90%: {'met' if rate / ideal >= 0.9 else 'NOT met'})"
                 print(f"  concurrency {concurrency:4d}: {rate:7.1f} episodes/s = "
-                      f"{rate / ideal:6.1%} of ideal {ideal:5.0f}/s{note}")
+                      f"{rate / ideal:6.1%} of ideal {ideal:5.0f}/s, {rate / baseline:6.1%} of "
+                      f"the bare client's {baseline:6.1f}/s{note}")
         finally:
             server.terminate()
             server.communicate(timeout=10)
         if args.no_ray:
             return
+        import os
+
         import ray
 
+        os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a throwaway loopback cluster
         start = time.perf_counter()
         ray.init(include_dashboard=False, logging_level="warning", log_to_driver=False)
         started = time.perf_counter() - start

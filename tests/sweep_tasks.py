@@ -20,7 +20,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.eval.base import EpisodeKey, Payload
+from agents.eval.base import BadRecord, EpisodeKey, Payload
 from protocols.config import validate_yaml
 
 
@@ -94,8 +94,12 @@ class FakeTask:
 
     @classmethod
     def from_config(cls, path: str | Path, *, skip_bad: bool = False) -> FakeTask:
-        """Read the YAML config (errors name file, line and field)."""
-        return cls(validate_yaml(path, FakeConfig))
+        """Read the YAML config (errors name file, line and field); ``skip_bad`` pretends
+        one malformed record was skipped."""
+        task = cls(validate_yaml(path, FakeConfig))
+        if skip_bad:
+            task.skipped = (BadRecord("fake.jsonl", 3, "field 'answer' is missing"),)
+        return task
 
     def config_hash(self) -> str:
         text = self.config.model_dump_json(exclude={"delay", "fail_on"}) + self.kind

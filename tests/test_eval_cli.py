@@ -148,3 +148,12 @@ def test_unknown_tasks_and_sweeps_are_clear_errors(tmp_path: Path) -> None:
     assert code == 2 and "cannot import 'nosuch.mod' for the sweep task" in output
     code, output = run("eval", "compare", "abc", str(tmp_path), "--db", str(tmp_path / "s.db"))
     assert code == 2 and "no sweep matches 'abc'" in output
+
+
+def test_skipped_records_are_counted_in_the_report(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    code, output = sweep(tmp_path, "a", CONFIG, "--skip-bad", "--out", str(out), "--no-progress")
+    assert code == 0, output
+    report = (out / "report.md").read_text()
+    assert "| Skipped malformed records | 1 |" in report
+    assert "- fake.jsonl:3: field 'answer' is missing" in report

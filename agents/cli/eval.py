@@ -56,7 +56,10 @@ def load_task(spec: str, config: Path, *, skip_bad: bool) -> Any:
     if not skip_bad:
         return cls.from_config(config)
     if "skip_bad" not in inspect.signature(cls.from_config).parameters:
-        raise UserError(f"{spec} reads no data files, so --skip-bad does not apply")
+        raise UserError(
+            f"{spec}.from_config takes no skip_bad, so --skip-bad cannot reach it; set "
+            "skip_bad in the config file's data section instead"
+        )
     return cls.from_config(config, skip_bad=True)
 
 

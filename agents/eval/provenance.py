@@ -3,8 +3,9 @@ hash, the code version and the kind of student.
 
 A task tells what it can through optional attributes (``SweepTask`` requires none of them):
 ``config`` (a pydantic model or a mapping), ``data_sha256`` (the hash of the data read),
-``student_kind`` (``"simulated"`` or ``"lm"``), ``skipped`` (malformed records skipped
-under ``--skip-bad``). What a task does not tell is reported as unknown.
+``student_kind`` (``"simulated"`` or ``"lm"``), ``skipped`` (the ``BadRecord``s skipped
+under ``--skip-bad``); or, for the last two, ``dataset`` (the loaded ``Dataset``, which
+holds both). What a task does not tell is reported as unknown.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from agents.eval.base import SweepTask
+from agents.eval.base import BadRecord, SweepTask
 
 __all__ = ["code_version", "task_meta"]
 
@@ -53,17 +54,24 @@ def _config(task: SweepTask) -> Any:
     return None if config is None else repr(config)
 
 
+def _bad(record: object) -> str:
+    if isinstance(record, BadRecord):
+        return f"{record.file}:{record.line}: {record.reason}"
+    return str(record)
+
+
 def task_meta(task: SweepTask) -> dict[str, Any]:
     """The task's provenance as JSON-ready metadata (stored with the sweep, shown in the
     report)."""
-    skipped = getattr(task, "skipped", ()) or ()
+    dataset = getattr(task, "dataset", None)
+    sha = getattr(task, "data_sha256", None) or getattr(dataset, "sha256", None)
+    skipped = getattr(task, "skipped", None) or getattr(dataset, "skipped", ()) or ()
     return {
         "kind": task.kind,
         "config_hash": task.config_hash(),
         "config": _config(task),
-        "data_sha256": getattr(task, "data_sha256", None),
+        "data_sha256": sha,
         "student_kind": getattr(task, "student_kind", None),
-        "skipped": [str(getattr(s, "file", s)) + f":{getattr(s, 'line', '?')}: "
-                    + str(getattr(s, "reason", "")) for s in skipped],
+        "skipped": [_bad(record) for record in skipped],
         "code_version": code_version(),
     }
