@@ -124,6 +124,7 @@ API = {
         "Outcome",
         "Payload",
         "PostTestLesson",
+        "ProcessExecutor",
         "RayExecutor",
         "Report",
         "StoredSweep",

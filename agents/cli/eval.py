@@ -140,8 +140,9 @@ def _sweep_options(fn: Any) -> Any:
             help="The sweep's YAML config file.",
         ),
         click.option(
-            "--executor", type=click.Choice(["local", "ray"]), default="local",
-            show_default=True, help="Run units in this process (asyncio) or on Ray.",
+            "--executor", type=click.Choice(["local", "process", "ray"]), default="local",
+            show_default=True,
+            help="Run units in this process (asyncio), in a local process pool, or on Ray.",
         ),
         click.option("--address", default=None, help="Ray cluster address (with --executor ray)."),
         click.option(

@@ -19,7 +19,13 @@ from agents.eval.base import (
 from agents.eval.compare import CurveDiff, compare_points, load_points
 from agents.eval.coverage import Coverage, arithmetic_coverage
 from agents.eval.effects import CONDITIONS, Comparison, EffectReport, Estimate, run_effects
-from agents.eval.executors import Executor, LocalExecutor, RayExecutor, make_executor
+from agents.eval.executors import (
+    Executor,
+    LocalExecutor,
+    ProcessExecutor,
+    RayExecutor,
+    make_executor,
+)
 from agents.eval.posttest import HELD_OUT, Outcome, PostTestLesson, effect_graph, effect_teacher
 from agents.eval.provenance import code_version, task_meta
 from agents.eval.report import Report, write_report
@@ -47,6 +53,7 @@ __all__ = [
     "Outcome",
     "Payload",
     "PostTestLesson",
+    "ProcessExecutor",
     "RayExecutor",
     "Report",
     "StoredSweep",

@@ -122,7 +122,7 @@ async def arun_sweep(
     task: SweepTask,
     *,
     store: SweepStore | str | None = None,
-    executor: Literal["local", "ray"] | Executor = "local",
+    executor: Literal["local", "process", "ray"] | Executor = "local",
     concurrency: int = 32,
     address: str | None = None,
     progress: bool = True,
@@ -207,7 +207,7 @@ def run_sweep(
     task: SweepTask,
     *,
     store: SweepStore | str | None = None,
-    executor: Literal["local", "ray"] | Executor = "local",
+    executor: Literal["local", "process", "ray"] | Executor = "local",
     concurrency: int = 32,
     address: str | None = None,
     progress: bool = True,
@@ -218,7 +218,8 @@ def run_sweep(
         task: The sweep (``ToMTask``, ``TutoringTask``, or any ``SweepTask``).
         store: A ``SweepStore`` or its URL; None uses ``$LYCEUM_DB`` or
             ``sqlite:///lyceum.db`` (the run store's database).
-        executor: ``"local"`` (asyncio in this process), ``"ray"``, or an executor.
+        executor: ``"local"`` (asyncio in this process), ``"process"`` (a pool of local
+            processes, for CPU-bound units), ``"ray"``, or an executor.
         concurrency: The most units in flight at once (per Ray chunk on Ray).
         address: The Ray cluster to join (``"ray"`` only); None starts a local one.
         progress: Show a progress bar with ETA on stderr.
