@@ -105,6 +105,7 @@ API = {
     "agents.cli": ["main", "render_message"],
     "agents.eval": [
         "CONDITIONS",
+        "DATASETS",
         "HELD_OUT",
         "Answer",
         "BadRecord",
@@ -118,6 +119,8 @@ API = {
         "EvalItem",
         "Explanation",
         "ExplanationSource",
+        "GoldExplanations",
+        "MisleadingExplanations",
         "Outcome",
         "Payload",
         "PostTestLesson",
@@ -128,6 +131,8 @@ API = {
         "arithmetic_coverage",
         "effect_graph",
         "effect_teacher",
+        "first_sentence",
+        "load_dataset",
         "run_effects",
     ],
     "agents.meta": [

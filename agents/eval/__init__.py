@@ -17,11 +17,14 @@ from agents.eval.base import (
     TeacherMind,
 )
 from agents.eval.coverage import Coverage, arithmetic_coverage
+from agents.eval.datasets import DATASETS, load_dataset
 from agents.eval.effects import CONDITIONS, Comparison, EffectReport, Estimate, run_effects
+from agents.eval.explainers import GoldExplanations, MisleadingExplanations, first_sentence
 from agents.eval.posttest import HELD_OUT, Outcome, PostTestLesson, effect_graph, effect_teacher
 
 __all__ = [
     "CONDITIONS",
+    "DATASETS",
     "HELD_OUT",
     "Answer",
     "BadRecord",
@@ -35,6 +38,8 @@ __all__ = [
     "EvalItem",
     "Explanation",
     "ExplanationSource",
+    "GoldExplanations",
+    "MisleadingExplanations",
     "Outcome",
     "Payload",
     "PostTestLesson",
@@ -45,5 +50,7 @@ __all__ = [
     "arithmetic_coverage",
     "effect_graph",
     "effect_teacher",
+    "first_sentence",
+    "load_dataset",
     "run_effects",
 ]
