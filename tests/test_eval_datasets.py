@@ -119,6 +119,11 @@ def test_gsm8k_items_are_typed_with_skills_primary_first(tmp_path: Path) -> None
         ),
         source=f"{file}:1",
     )
+    # what the solution does before its units (units:money is rarer than op:mul), steps last
+    assert data.items[1].skills == tuple(
+        f"skill:gsm8k/{t}"
+        for t in ("rates", "op:mul", "op:div", "units:money", "units:time", "steps:2")
+    )
     assert data.items[2].answer == "2160"  # "2,160": commas are not part of the number
     assert data.source == str(file)
     assert data.sha256 == hashlib.sha256(file.read_bytes()).hexdigest()

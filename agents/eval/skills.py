@@ -14,9 +14,10 @@ The taggers:
   Each tag is a Skill node shared by all the items that carry it (so explaining one item
   can teach another: the multi-turn effect), described by the cue words of word problems
   that call for it (the vocabulary the tagger itself matches, for the word tags). The
-  primary skill is the item's *most specific* tag: the one fewest items of the loaded set
-  carry (ties in ``TAGS`` order); ``steps:*`` tags say how long a solution is, not what it
-  needs, and are primary only when nothing else is tagged.
+  primary skill is the item's *most specific* piece of mathematics: of the tags that say
+  what the solution does (operations, fractions, percentages, rates), the one fewest items
+  of the loaded set carry (ties in ``TAGS`` order); the units it is in come next and its
+  length (``steps:*``) last, primary only when nothing else is tagged.
 - **StrategyQA**: the skill is *what must be known* to answer, which the data states as the
   question's decomposition (``"How many kids did Genghis Khan have?"``, ...). One Skill node
   per question (``name`` = the question's term, ``description`` = its decomposition steps,
@@ -96,9 +97,14 @@ def gsm8k_skill_specs() -> list[SkillSpec]:
 
 
 def order_gsm8k_tags(tags: Sequence[str], counts: Counter[str]) -> tuple[str, ...]:
-    """``tags`` with the primary first: fewest items in ``counts`` first, ``steps:*`` last,
-    ties in ``TAGS`` order."""
-    return tuple(sorted(tags, key=lambda t: (t.startswith("steps:"), counts[t], TAGS.index(t))))
+    """``tags`` with the primary first: what the solution does (operations, fractions,
+    percentages, rates) before the units it is in, before its length (``steps:*``); within
+    each group, fewest items in ``counts`` first, ties in ``TAGS`` order."""
+
+    def group(tag: str) -> int:
+        return 2 if tag.startswith("steps:") else 1 if tag.startswith("units:") else 0
+
+    return tuple(sorted(tags, key=lambda t: (group(t), counts[t], TAGS.index(t))))
 
 
 _REFERENCE = re.compile(r"#\d+")
