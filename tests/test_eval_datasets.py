@@ -255,6 +255,10 @@ def test_ecqa_rows_span_lines_and_a_wrong_answer_names_its_row(tmp_path: Path) -
         load_dataset("ecqa", file)
     assert (caught.value.line, caught.value.field) == (4, "q_ans")
     assert [i.id for i in load_dataset("ecqa", file, skip_bad=True).items] == ["ecqa:a1"]
+    file.write_text(ECQA_HEADER + ECQA_ROWS + "2,c3,cat,Where?,a,b\n", encoding="utf-8")
+    assert load_dataset("ecqa", file, skip_bad=True).skipped == (
+        BadRecord(str(file), 5, "6 fields, but the header has 13 columns"),
+    )
     file.write_text(ECQA_HEADER.replace("taskB", "explanation") + ECQA_ROWS, encoding="utf-8")
     with pytest.raises(ConfigError, match=r"cqa.csv:1: the CSV header lacks the column\(s\) taskB"):
         load_dataset("ecqa", file)
