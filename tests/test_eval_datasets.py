@@ -175,6 +175,8 @@ def test_limit_keeps_the_first_good_items_and_the_data_folder_resolves(tmp_path:
     assert {n.id for n in data.kg.match("Item")} == {"gsm8k:1", "gsm8k:2"}
     with pytest.raises(ConfigError, match=r"strategyqa/train\.json is not in the data folder"):
         load_dataset("strategyqa", tmp_path)
+    with pytest.raises(ConfigError, match=r"nope\.jsonl: no such file; pass the gsm8k file"):
+        load_dataset("gsm8k", tmp_path / "nope.jsonl")
     with pytest.raises(ConfigError, match="did you mean 'gsm8k'"):
         load_dataset("gsm8", tmp_path)
     with pytest.raises(UserError, match="limit"):

@@ -119,8 +119,18 @@ def load_dataset(
 
 
 def _resolve(name: str, path: str | Path | None) -> Path:
-    if path is not None and Path(path).is_file():
-        return Path(path)
+    """The data file: ``path`` itself, or ``DATA_FILES[name]`` in the folder ``path`` (by
+    default ``$LYCEUM_DATA_DIR``)."""
+    if path is not None:
+        given = Path(path)
+        if given.is_file():
+            return given
+        if given.suffix and not given.is_dir():
+            raise ConfigError(
+                f"no such file; pass the {name} file ({DATA_FILES[name]}) or the data "
+                "folder that holds it",
+                path=str(given),
+            )
     return data_file(DATA_FILES[name], path)
 
 
