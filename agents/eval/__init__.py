@@ -18,8 +18,10 @@ from agents.eval.base import (
 )
 from agents.eval.compare import CurveDiff, compare_points, load_points
 from agents.eval.coverage import Coverage, arithmetic_coverage
+from agents.eval.datasets import DATASETS, load_dataset
 from agents.eval.effects import CONDITIONS, Comparison, EffectReport, Estimate, run_effects
 from agents.eval.executors import Executor, LocalExecutor, RayExecutor, make_executor
+from agents.eval.explainers import GoldExplanations, MisleadingExplanations, first_sentence
 from agents.eval.posttest import HELD_OUT, Outcome, PostTestLesson, effect_graph, effect_teacher
 from agents.eval.provenance import code_version, task_meta
 from agents.eval.report import Report, write_report
@@ -28,6 +30,7 @@ from agents.eval.runner import SweepResult, arun_sweep, run_sweep
 
 __all__ = [
     "CONDITIONS",
+    "DATASETS",
     "HELD_OUT",
     "Answer",
     "BadRecord",
@@ -43,7 +46,9 @@ __all__ = [
     "Executor",
     "Explanation",
     "ExplanationSource",
+    "GoldExplanations",
     "LocalExecutor",
+    "MisleadingExplanations",
     "Outcome",
     "Payload",
     "PostTestLesson",
@@ -63,6 +68,8 @@ __all__ = [
     "compare_points",
     "effect_graph",
     "effect_teacher",
+    "first_sentence",
+    "load_dataset",
     "load_points",
     "make_executor",
     "run_effects",
