@@ -147,7 +147,7 @@ class ToMTask:
     def split(self, seed: int, student: int) -> tuple[list[str], list[str]]:
         """Multi-turn: the items a student is taught (the first half of a seeded order),
         and the later ones it is tested on."""
-        order = [i.id for i in self.world.data.items]
+        order = sorted(i.id for i in self.world.data.items)
         random.Random(f"tom:{seed}:{student}:multi").shuffle(order)
         half = (len(order) + 1) // 2
         return order[:half], order[half:]

@@ -26,7 +26,8 @@ async def signal(world: ToMWorld, key: EpisodeKey, params: Mapping[str, Any] | N
 
     The teacher's choice is the candidate with the largest Û (the first on a tie); the
     misaligned teacher's is the misleading candidate with the *lowest* Û (or, with
-    ``misaligned: lowest_utility``, the teacher's own choice). The teacher's confidence is
+    ``misaligned: lowest_utility`` or for an item the misleading file does not cover, the
+    teacher's own choice, given to the lowest-Û items). The teacher's confidence is
     P̂(correct | its text) for a student it has seen nothing of: a property of its
     explanation and the item, not of the student (the paper's teacher confidence is the
     teacher's own answer probability, which no student information enters either).
@@ -65,9 +66,12 @@ async def signal(world: ToMWorld, key: EpisodeKey, params: Mapping[str, Any] | N
     }
     config = world.config
     if "misaligned" in config.strategies and config.explanations.misaligned == "misleading":
-        candidates = await world.source("misleading").candidates(item)
-        worst_u, worst = min(await _scored(mind, item, candidates, base), key=lambda p: p[0])
-        out |= {"misaligned_text": worst.text, "misaligned_u_hat": worst_u}
+        source = world.source("misleading")
+        covers = getattr(source, "covers", None)  # a file may cover only some items
+        if covers is None or covers(item):
+            candidates = await source.candidates(item)
+            worst_u, worst = min(await _scored(mind, item, candidates, base), key=lambda p: p[0])
+            out |= {"misaligned_text": worst.text, "misaligned_u_hat": worst_u}
     if config.contrast:
         candidates = await world.source("generic").candidates(item)
         best_u, best = max(await _scored(mind, item, candidates, base), key=lambda p: p[0])

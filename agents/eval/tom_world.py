@@ -81,9 +81,8 @@ class ToMWorld:
 
     config: ToMConfig
     data: Dataset
-    _minds: dict[tuple[int, int, str], tuple[TeacherMind, float | None]] = field(
-        default_factory=dict
-    )
+    _minds: dict[tuple[int, int, str], TeacherMind] = field(default_factory=dict)
+    _sources: dict[str, ExplanationSource] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.by_id: dict[str, EvalItem] = {i.id: i for i in self.data.items}
@@ -148,8 +147,8 @@ class ToMWorld:
             earlier = student.on("pretest") if isinstance(student, CohortStudent) else student
             for seen in self.pretest(seed, index, item):
                 await mind.observe(seen, await earlier.answer(seen))
-            self._minds[key] = (mind, None)
-        mind, _ = self._minds[key]
+            self._minds[key] = mind
+        mind = self._minds[key]
         belief = (
             mind.misconception_belief(item) if isinstance(mind, EstimatingTeacherMind) else None
         )
@@ -164,7 +163,13 @@ class ToMWorld:
         return cast(TeacherMind, _provided("lm", "tom_mind")(self.config, seed))
 
     def source(self, role: str) -> ExplanationSource:
-        """The explanations for ``role``: ``"teacher"``, ``"generic"`` or ``"misleading"``."""
+        """The explanations for ``role``: ``"teacher"``, ``"generic"`` or ``"misleading"``
+        (built once per process)."""
+        if role not in self._sources:
+            self._sources[role] = self._source(role)
+        return self._sources[role]
+
+    def _source(self, role: str) -> ExplanationSource:
         e = self.config.explanations
         if e.source == "kg" or role == "generic":
             mode = {"teacher": e.kg, "generic": "generic", "misleading": "misleading"}[role]
@@ -178,8 +183,11 @@ class ToMWorld:
         ``agents.eval.explainers``, ``llm`` from ``agents.eval.llm_explainer``."""
         if name == "gold":
             return cast(ExplanationSource, _provided("explainers", "GoldExplanations")())
-        if name == "misleading":
-            made = _provided("explainers", "MisleadingExplanations")(self.data)
+        if name == "misleading":  # the data folder of the config, else LYCEUM_DATA_DIR
+            folder = Path(self.config.dataset.path) if self.config.dataset.path else None
+            made = _provided("explainers", "MisleadingExplanations")(
+                folder if folder is not None and folder.is_dir() else None
+            )
             return cast(ExplanationSource, made)
         return cast(ExplanationSource, _provided("llm_explainer", "tom_explainer")(self.config))
 
