@@ -90,6 +90,7 @@ def test_kg_explanations_generic_personalised_and_misleading() -> None:
     assert list(generic) == [Explanation(skill, "generic")]
     personal = run(KGExplanations(KG, "personalised").candidates(ADD))
     assert list(personal) == [Explanation(skill, "generic"), Explanation(REMEDY, "personalised")]
+    assert KGExplanations(KG, "misleading").covers(ADD)
     assert list(run(KGExplanations(KG, "misleading").candidates(ADD))) == [
         Explanation(RULE, "misleading")
     ]

@@ -59,6 +59,11 @@ class KGExplanations:
             return None
         return str(node.properties[prop])
 
+    def covers(self, item: EvalItem) -> bool:
+        """Whether the graph has a text for ``item`` in this mode (a graph without
+        misconceptions, such as a data set's skill tags, has no misleading text)."""
+        return bool(self._texts(item))
+
     async def candidates(self, item: EvalItem) -> Sequence[Explanation]:
         """The texts the teacher could give for ``item`` in this mode (at least one).
 
@@ -66,6 +71,18 @@ class KGExplanations:
             UserError: The graph has no such text for the item (no skill description; in
                 ``"misleading"`` mode, no misconception of its skill).
         """
+        unique = self._texts(item)
+        if not unique:
+            what = (
+                "misconception descriptions" if self.mode == "misleading" else "skill descriptions"
+            )
+            raise UserError(
+                f"the knowledge graph has no {what} for item {item.id!r} "
+                f"(skills: {', '.join(self._skills(item))}); choose another explanation source"
+            )
+        return unique
+
+    def _texts(self, item: EvalItem) -> list[Explanation]:
         out: list[Explanation] = []
         for skill in self._skills(item):
             mis = [m for m in self._misconceptions(skill) if self._has_label(m)]
@@ -91,16 +108,7 @@ class KGExplanations:
                     for x in remedies
                     if (text := self._text(x, "text"))
                 ]
-        unique = list({e.text: e for e in out}.values())
-        if not unique:
-            what = (
-                "misconception descriptions" if self.mode == "misleading" else "skill descriptions"
-            )
-            raise UserError(
-                f"the knowledge graph has no {what} for item {item.id!r} "
-                f"(skills: {', '.join(self._skills(item))}); choose another explanation source"
-            )
-        return unique
+        return list({e.text: e for e in out}.values())
 
     def _has_label(self, node_id: str) -> bool:
         node = self.kg.node(node_id)

@@ -224,4 +224,10 @@ class ToMTask:
         """The must-show checks with their numbers (Markdown)."""
         from agents.eval.analysis import findings
 
-        return findings(results, self.series, self.config.budgets)
+        text = findings(results, self.series, self.config.budgets)
+        if self.student_kind == "simulated":
+            text = (
+                "Students: **simulated** (a SIMULATION: these numbers describe the models of "
+                "docs/simulation.md, never language models).\n\n" + text
+            )
+        return text

@@ -146,10 +146,7 @@ def _differ(sweep: Sweep, budgets: Sequence[float]) -> str:
         f"top-⌊B·N⌋ sets share {_ci(estimate(shared))} of their pairs. Pairs only "
         f"expected_utility explains (all seeds): {describe(only['eu'])}. Pairs only "
         f"least_confidence explains: {describe(only['lc'])}. The accuracy difference "
-        f"(expected_utility − least_confidence, paired) per budget: {diffs}. Least "
-        "confidence spends explanations on unsure students whether or not the text can "
-        "help them; Û spends them where the teacher's model expects the text to change the "
-        "answer, which the true utility of each set measures."
+        f"(expected_utility − least_confidence, paired) per budget: {diffs}."
     )
 
 
@@ -185,6 +182,7 @@ def write_findings(sweep: Sweep, strategies: Sequence[str], budgets: Sequence[fl
                 "oracle ≥ expected_utility at every budget (means)",
             )
         )
+        lines.append(_expected(sweep, budgets))
     if {"misaligned", "none"} <= have:
         lines.append(_check_below(sweep, budgets))
     if {"expected_utility", GENERIC} <= have:
