@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from agents.eval.base import Answer, Demo, EvalItem, StudentKind
 from knowledge_graph import GraphStore
 from personas.minds.belief import MentalParams, same_answer
-from personas.minds.learner import LearnerItem, LearnerProfile, SimulatedLearner
+from personas.minds.learner import PROFILES, LearnerItem, LearnerProfile, SimulatedLearner
 from personas.minds.mental_fit import fit_mental_params
 from personas.minds.mental_model import EstimatingMentalModel, Reader
 from personas.minds.population import taught_population
@@ -64,6 +64,12 @@ class CohortStudent:
 
         rng = random.Random(f"tom:{self.seed}:{self.index}")
         return new_learner(self.items, rng, self.profiles, self.share)
+
+    def profile_name(self) -> str | None:
+        """The name of its profile in ``personas.minds.PROFILES`` (for reports only: the
+        teacher never sees it)."""
+        profile = self.initial().profile
+        return next((n for n, p in PROFILES.items() if p == profile), None)
 
     def on(self, occasion: str) -> CohortStudent:
         """The same student on another occasion (same knowledge, its own draws)."""

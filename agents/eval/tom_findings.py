@@ -6,6 +6,7 @@ text states what was measured, never a hoped-for result."""
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -100,6 +101,8 @@ def _differ(sweep: Sweep, budgets: Sequence[float]) -> str:
     b = min(inner, key=lambda x: abs(x - 0.4))
     taus, shared = [], []
     only: dict[str, list[dict[str, float]]] = {"eu": [], "lc": []}
+    who: dict[str, Counter[str]] = {"eu": Counter(), "lc": Counter()}
+    what: dict[str, Counter[str]] = {"eu": Counter(), "lc": Counter()}
     for seed in sweep.seeds:
         sig = sweep.signals(seed)
         raw = sweep.signal[seed]
@@ -115,6 +118,8 @@ def _differ(sweep: Sweep, budgets: Sequence[float]) -> str:
         shared.append(len(eu & lc) / k if k else 1.0)
         for name, picked in (("eu", eu - lc), ("lc", lc - eu)):
             for p in picked:
+                who[name].update([raw[p].get("profile") or "?"])
+                what[name].update([p.split("/", 1)[-1]])
                 only[name].append(
                     {
                         "right": float(bool(raw[p]["correct"])),
@@ -125,15 +130,18 @@ def _differ(sweep: Sweep, budgets: Sequence[float]) -> str:
                     }
                 )
 
-    def describe(rows: list[dict[str, float]]) -> str:
+    def describe(name: str) -> str:
+        rows = only[name]
         if not rows:
             return "none"
         m = {f: float(np.mean([r[f] for r in rows])) for f in rows[0]}
+        profiles = ", ".join(f"{k} {v}" for k, v in who[name].most_common())
+        items = ", ".join(f"{k} {v}" for k, v in what[name].most_common())
         return (
             f"{len(rows)} pairs; {m['right']:.0%} answered right unexplained, "
             f"{m['diagnosed']:.0%} with a diagnosed misconception (P̂ > .5), mean "
             f"confidence {m['confidence']:.2f}, mean Û {m['u_hat']:+.3f}, mean true "
-            f"utility {m['utility']:+.3f}"
+            f"utility {m['utility']:+.3f}; by profile: {profiles}; by item: {items}"
         )
 
     diffs = ", ".join(
@@ -144,8 +152,8 @@ def _differ(sweep: Sweep, budgets: Sequence[float]) -> str:
         f"**Where expected_utility and least_confidence differ.** Kendall's tau between Û "
         f"and −confidence over each seed's pairs: {_ci(estimate(taus))}; at B = {b:g} their "
         f"top-⌊B·N⌋ sets share {_ci(estimate(shared))} of their pairs. Pairs only "
-        f"expected_utility explains (all seeds): {describe(only['eu'])}. Pairs only "
-        f"least_confidence explains: {describe(only['lc'])}. The accuracy difference "
+        f"expected_utility explains (all seeds): {describe('eu')}. Pairs only "
+        f"least_confidence explains: {describe('lc')}. The accuracy difference "
         f"(expected_utility − least_confidence, paired) per budget: {diffs}."
     )
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agents.eval.base import EpisodeKey, EvalItem, Explanation, Payload, TeacherMind
+from agents.eval.simulated import CohortStudent
 from agents.eval.tom_world import ToMWorld, split_pair
 from protocols import UserError
 
@@ -58,6 +59,7 @@ async def signal(world: ToMWorld, key: EpisodeKey, params: Mapping[str, Any] | N
         "utility": await student.p_correct(item, chosen.text) - p_none,
         "teacher_confidence": await fresh.predict(item, chosen.text),
         "misconception_belief": belief,
+        "profile": student.profile_name() if isinstance(student, CohortStudent) else None,
         "tiebreak": random.Random(f"tom:{key.seed}:{key.item}:tiebreak").random(),
         "misaligned_text": chosen.text,
         "misaligned_u_hat": u_hat,
