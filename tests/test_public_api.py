@@ -125,9 +125,13 @@ API = {
         "StudentKind",
         "SweepTask",
         "TeacherMind",
+        "TutoringConfig",
+        "TutoringPoint",
+        "TutoringTask",
         "arithmetic_coverage",
         "effect_graph",
         "effect_teacher",
+        "evaluate_at_k",
         "run_effects",
     ],
     "agents.meta": [

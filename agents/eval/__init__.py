@@ -18,7 +18,10 @@ from agents.eval.base import (
 )
 from agents.eval.coverage import Coverage, arithmetic_coverage
 from agents.eval.effects import CONDITIONS, Comparison, EffectReport, Estimate, run_effects
+from agents.eval.mathdial_metrics import evaluate_at_k
 from agents.eval.posttest import HELD_OUT, Outcome, PostTestLesson, effect_graph, effect_teacher
+from agents.eval.tutoring import TutoringConfig, TutoringTask
+from agents.eval.tutoring_report import TutoringPoint
 
 __all__ = [
     "CONDITIONS",
@@ -42,8 +45,12 @@ __all__ = [
     "StudentKind",
     "SweepTask",
     "TeacherMind",
+    "TutoringConfig",
+    "TutoringPoint",
+    "TutoringTask",
     "arithmetic_coverage",
     "effect_graph",
     "effect_teacher",
+    "evaluate_at_k",
     "run_effects",
 ]

@@ -1,0 +1,264 @@
+"""``lyceum eval tutoring``: MathDial's interactive tutoring evaluation as a sweep.
+
+A teacher persona tutors a student on each dialogue's problem of ``mathdial/dev.jsonl``
+(the student starts from the dialogue's incorrect solution, with its profile), for each
+teacher policy and seed; success@k and telling@k are scored as MathDial's evaluate.py
+does (:mod:`agents.eval.mathdial_metrics`). The dataset's human teacher conversations,
+scored the same way, are the reference row (policy ``human``). Every teacher turn is
+labelled by the move classifier (``MoveClassifier``), so the report gives each policy's
+move mix as measured on its text, not as its policy meant it.
+
+Units (one stage): ``dialogue`` units ``(item = dialogue id, strategy = policy, seed)``
+and ``human`` units ``(item, "human", seed 0)``. The students: ``simulated``
+(``personas.minds.tutee``; results describe the simulation) or ``lm`` (MathDial's
+student prompt on an OpenAI-compatible server).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agents.agent import Agent
+from agents.eval.base import EpisodeKey, Payload, StudentKind
+from agents.eval.mathdial_metrics import MAX_K, at_k, human_utterances, numerical_answer
+from agents.eval.tutoring_models import TutoringModels
+from agents.eval.tutoring_policies import POLICIES, Policy
+from agents.eval.tutoring_report import TutoringPoint, tutoring_curves, tutoring_findings
+from agents.eval.tutoring_run import run_seed, tutor
+from agents.eval.tutoring_students import LMTutee, SimulatedTutee
+from personas.learned.mathdial import MATHDIAL_FILE, MathDialDialogue, load_mathdial
+from personas.minds.tutee import TuteeParams
+from protocols import ConfigError, ModelClient
+from protocols.config import validate_yaml
+
+__all__ = ["DataSpec", "LMStudentSpec", "SimulatedStudentSpec", "TutoringConfig", "TutoringTask"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataSpec(_Strict):
+    """Where the dialogues are: ``path`` (a ``dev.jsonl``; relative to the config file),
+    else ``mathdial/dev.jsonl`` under ``LYCEUM_DATA_DIR``; the first ``limit`` of them."""
+
+    path: str | None = None
+    limit: int | None = Field(default=None, gt=0)
+
+
+class SimulatedStudentSpec(_Strict):
+    """The simulated tutee, with its a-priori parameters (``TuteeParams``)."""
+
+    kind: Literal["simulated"] = "simulated"
+    accept: float = Field(default=TuteeParams.accept, ge=0, le=1)
+    work_question: float = Field(default=TuteeParams.work_question, ge=0, le=1)
+    work_statement: float = Field(default=TuteeParams.work_statement, ge=0, le=1)
+    leap: float = Field(default=TuteeParams.leap, ge=0, le=1)
+    recheck: float = Field(default=TuteeParams.recheck, ge=0, le=1)
+    floor: float = Field(default=TuteeParams.floor, ge=0, le=1)
+
+    def params(self) -> TuteeParams:
+        return TuteeParams(**self.model_dump(exclude={"kind"}))
+
+
+class LMStudentSpec(_Strict):
+    """MathDial's LM student on an OpenAI-compatible server (``base_url``, ``model``)."""
+
+    kind: Literal["lm"]
+    base_url: str
+    model: str
+
+
+class TutoringConfig(_Strict):
+    """A tutoring sweep.
+
+    Attributes:
+        data: The dialogues.
+        policies: The teacher policies compared.
+        seeds: Seeds 0 … seeds − 1 per (dialogue, policy).
+        rounds: Student replies after which the teacher stops (MathDial scores k ≤ 7,
+            i.e. the student's first 8 utterances).
+        max_k: The largest k scored.
+        human: Whether to score the human teachers' conversations as the reference row.
+        student: The student.
+        models_dir: Where the learned models are read from (and saved to when trained
+            here); default ``$LYCEUM_CACHE/models``.
+    """
+
+    data: DataSpec = DataSpec()
+    policies: tuple[Policy, ...] = ("telling_first", "probing_first", "bridge", "mathdial")
+    seeds: int = Field(default=5, gt=0)
+    rounds: int = Field(default=8, gt=0)
+    max_k: int = Field(default=MAX_K, gt=0)
+    human: bool = True
+    student: SimulatedStudentSpec | LMStudentSpec = Field(
+        default=SimulatedStudentSpec(), discriminator="kind"
+    )
+    models_dir: str | None = None
+
+
+def _policy(key: EpisodeKey) -> Policy:
+    for policy in POLICIES:
+        if key.strategy == policy:
+            return policy
+    raise ConfigError(f"unit {key.text()} names no teacher policy; known: {', '.join(POLICIES)}")
+
+
+class TutoringTask:
+    """The tutoring sweep (a ``SweepTask``). Holds the config; the dialogues, the learned
+    models and the LM client are built lazily and dropped when pickled.
+
+    Args:
+        config: The sweep.
+        base_dir: What relative paths in ``config`` are relative to.
+        models: The learned models (default: loaded, or trained from the data folder).
+        client: The LM student's model (default: built from ``config.student``).
+    """
+
+    kind = "tutoring"
+
+    def __init__(
+        self,
+        config: TutoringConfig,
+        *,
+        base_dir: str | Path | None = None,
+        models: TutoringModels | None = None,
+        client: ModelClient | None = None,
+    ) -> None:
+        self.config = config
+        self.base_dir = Path(base_dir) if base_dir is not None else Path.cwd()
+        self._models = models
+        self._models_given = models is not None
+        self._client = client
+        self._dialogues: dict[str, MathDialDialogue] | None = None
+
+    @classmethod
+    def from_config(cls, path: str | Path) -> TutoringTask:
+        """The task of a YAML config file (relative paths: from the file's folder).
+
+        Raises:
+            ConfigError: The file is not a valid ``TutoringConfig`` (file, line, field).
+        """
+        return cls(validate_yaml(path, TutoringConfig), base_dir=Path(path).parent)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_dialogues"] = None  # rebuilt lazily in the worker
+        if not self._models_given:
+            state["_models"] = None  # loaded (or trained) again in the worker
+        return state
+
+    @property
+    def student_kind(self) -> StudentKind:
+        """Whether the students are simulated or LMs (the report says which)."""
+        return self.config.student.kind
+
+    def source(self) -> Path:
+        """The dialogues file."""
+        if self.config.data.path is None:
+            from knowledge_graph.builders.data import data_file
+
+            return data_file(MATHDIAL_FILE, None)
+        path = Path(self.config.data.path)
+        return path if path.is_absolute() else self.base_dir / path
+
+    def dialogues(self) -> dict[str, MathDialDialogue]:
+        """The dialogues by id (``mathdial:<line>``), the first ``limit``."""
+        if self._dialogues is None:
+            found = load_mathdial(path=self.source())[: self.config.data.limit]
+            self._dialogues = {f"mathdial:{d.line}": d for d in found}
+        return self._dialogues
+
+    def models(self) -> TutoringModels:
+        """The move classifier and the policies' learned models."""
+        if self._models is None:
+            dir_ = Path(self.config.models_dir) if self.config.models_dir else None
+            self._models = TutoringModels.load_or_train(
+                self.source(), self.config.policies, models_dir=dir_
+            )
+        return self._models
+
+    def config_hash(self) -> str:
+        data = hashlib.sha256(self.source().read_bytes()).hexdigest()
+        text = json.dumps({"config": self.config.model_dump(mode="json"), "data": data})
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def stages(self) -> int:
+        return 1
+
+    def units(self, stage: int, done: Mapping[EpisodeKey, Payload]) -> list[EpisodeKey]:
+        if stage != 0:
+            raise ConfigError(f"the tutoring sweep has one stage, not stage {stage}")
+        keys = []
+        for item in self.dialogues():
+            if self.config.human:
+                keys.append(EpisodeKey("human", item, "human", 0.0, 0))
+            for policy in self.config.policies:
+                keys += [
+                    EpisodeKey("dialogue", item, policy, 0.0, s) for s in range(self.config.seeds)
+                ]
+        return keys
+
+    def inputs(self, key: EpisodeKey, done: Mapping[EpisodeKey, Payload]) -> Payload:
+        return {}
+
+    def _student(self, dialogue: MathDialDialogue) -> Agent:
+        spec = self.config.student
+        if isinstance(spec, SimulatedStudentSpec):
+            return SimulatedTutee("student", dialogue, spec.params())
+        if self._client is None:
+            from agents.models import OpenAIChatClient
+
+            self._client = OpenAIChatClient(base_url=spec.base_url, model=spec.model)
+        return LMTutee("student", dialogue, self._client)
+
+    async def run(self, key: EpisodeKey, inputs: Payload) -> Payload:
+        dialogue = self.dialogues()[key.item]
+        models = self.models()
+        if key.kind == "human":
+            utterances = human_utterances(dialogue)
+            success, telling = at_k(
+                utterances, numerical_answer(dialogue.ground_truth), self.config.max_k
+            )
+            decided = [t.move.value for t in dialogue.teacher_turns if t.move is not None]
+            reason = "human"
+        else:
+            policy = _policy(key)
+            done = await tutor(
+                dialogue,
+                policy,
+                self._student(dialogue),
+                seed=run_seed(key.seed, key.item),
+                decider=models.decider(policy),
+                rounds=self.config.rounds,
+                max_k=self.config.max_k,
+            )
+            utterances, success, telling = (
+                list(done.utterances),
+                list(done.success),
+                list(done.telling),
+            )
+            decided, reason = list(done.decided), done.reason
+        teacher = [u.split(": ", 1)[1] for u in utterances if u.startswith("Teacher:")]
+        return {
+            "utterances": utterances,
+            "success": success,
+            "telling": telling,
+            "moves": [m.value for m in models.moves.predict_many(teacher)] if teacher else [],
+            "decided": decided,
+            "reason": reason,
+        }
+
+    def curves(self, results: Mapping[EpisodeKey, Payload]) -> list[TutoringPoint]:
+        """success@k and telling@k per policy (and ``human``), with 95% CIs."""
+        return tutoring_curves(results)
+
+    def findings(self, results: Mapping[EpisodeKey, Payload]) -> str:
+        """The report's Markdown: the metric table, the move mix, what they show."""
+        return tutoring_findings(results, student_kind=self.student_kind)
