@@ -14,6 +14,7 @@ from agents.eval.mathdial_metrics import at_k, human_utterances, numerical_answe
 from agents.eval.tutoring import DataSpec, TutoringConfig, TutoringTask
 from agents.eval.tutoring_models import TutoringModels
 from agents.eval.tutoring_policies import NEXT_MOVE_FILE, POLICIES
+from agents.eval.tutoring_report import move_mix
 from personas.learned.bridge_model import BRIDGE_FILE
 from personas.learned.move_classifier import MOVES_FILE
 from protocols import ConfigError
@@ -123,6 +124,10 @@ def test_curves_and_findings(built: Built) -> None:
     assert "simulated students" in text and "these numbers describe the simulation" in text
     for policy in (*POLICIES, "human"):
         assert f"| {policy} | 3 |" in text
+    assert "Move mix, as the policy decided it" in text and "walk-through" in text
+    decided = move_mix(results, "decided")
+    assert decided["telling_first"]["telling"] == 1.0  # by definition of the policy
+    assert move_mix(results)["human"]["turns"] == sum(len(r["moves"]) for r in rows)
 
 
 def test_the_default_config_file_is_valid() -> None:

@@ -26,7 +26,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agents.agent import Agent
 from agents.eval.base import EpisodeKey, Payload, StudentKind
-from agents.eval.mathdial_metrics import MAX_K, at_k, human_utterances, numerical_answer
+from agents.eval.mathdial_metrics import (
+    MAX_K,
+    at_k,
+    first_mention,
+    human_utterances,
+    numerical_answer,
+)
 from agents.eval.tutoring_models import TutoringModels
 from agents.eval.tutoring_policies import POLICIES, Policy
 from agents.eval.tutoring_report import TutoringPoint, tutoring_curves, tutoring_findings
@@ -221,6 +227,7 @@ class TutoringTask:
     async def run(self, key: EpisodeKey, inputs: Payload) -> Payload:
         dialogue = self.dialogues()[key.item]
         models = self.models()
+        answer = numerical_answer(dialogue.ground_truth)
         if key.kind == "human":
             utterances = human_utterances(dialogue)
             success, telling = at_k(
@@ -253,6 +260,7 @@ class TutoringTask:
             "moves": [m.value for m in models.moves.predict_many(teacher)] if teacher else [],
             "decided": decided,
             "reason": reason,
+            "walkthrough_states_answer": first_mention("Student", utterances, answer) == 0,
         }
 
     def curves(self, results: Mapping[EpisodeKey, Payload]) -> list[TutoringPoint]:

@@ -78,12 +78,15 @@ def tutoring_curves(results: Mapping[EpisodeKey, Payload]) -> list[TutoringPoint
     return points
 
 
-def move_mix(results: Mapping[EpisodeKey, Payload]) -> dict[str, dict[str, float]]:
-    """Per policy, the share of its teacher turns the move classifier gives each move
-    (``"turns"``: how many turns)."""
+def move_mix(
+    results: Mapping[EpisodeKey, Payload], field: str = "moves"
+) -> dict[str, dict[str, float]]:
+    """Per policy, the share of its teacher turns given each move (``"turns"``: how many
+    turns): by the move classifier (``field="moves"``, every turn), or as the policy decided
+    it (``"decided"``: the turns after the opening; the human row: the annotated moves)."""
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for key, payload in results.items():
-        for move in payload.get("moves", []):
+        for move in payload.get(field, []):
             counts[key.strategy][move] += 1
     mix = {}
     for policy, moves in sorted(counts.items()):
@@ -116,10 +119,23 @@ def tutoring_findings(results: Mapping[EpisodeKey, Payload], *, student_kind: St
         n = next(p.n for p in points.values() if p.strategy == policy)
         cells = [_cell(points.get((policy, m, k))) for m in METRICS for k in SHOWN_K]
         lines.append(f"| {policy} | {n} | " + " | ".join(cells) + " |")
-    lines += ["", "Move mix (the move classifier's label of each teacher turn):", ""]
-    lines += ["| policy | turns | " + " | ".join(m.value for m in TeacherMove) + " |"]
-    lines.append("|---" * (len(TeacherMove) + 2) + "|")
-    for policy, mix in move_mix(results).items():
-        shares = " | ".join(f"{mix[m.value]:.2f}" for m in TeacherMove)
-        lines.append(f"| {policy} | {int(mix['turns'])} | {shares} |")
+    walk: dict[str, list[bool]] = defaultdict(list)
+    for key, payload in results.items():
+        walk[key.strategy].append(bool(payload.get("walkthrough_states_answer")))
+    shares = ", ".join(f"{p} {np.mean(walk[p]):.3f}" for p in policies)
+    lines += [
+        "",
+        "Share of dialogues whose student utterance 0 (the walk-through of the incorrect "
+        f"solution) already states the ground-truth number (success at every k): {shares}.",
+    ]
+    for field, what in (
+        ("moves", "the move classifier's label of every teacher turn"),
+        ("decided", "as the policy decided it (after the opening; human: annotated)"),
+    ):
+        lines += ["", f"Move mix, {what}:", ""]
+        lines += ["| policy | turns | " + " | ".join(m.value for m in TeacherMove) + " |"]
+        lines.append("|---" * (len(TeacherMove) + 2) + "|")
+        for policy, mix in move_mix(results, field).items():
+            row = " | ".join(f"{mix[m.value]:.2f}" for m in TeacherMove)
+            lines.append(f"| {policy} | {int(mix['turns'])} | {row} |")
     return "\n".join(lines) + "\n"
