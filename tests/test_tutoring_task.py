@@ -4,6 +4,7 @@ the learned models built once and read back, curves, findings and the config fil
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import pickle
 from pathlib import Path
 
@@ -91,6 +92,7 @@ def test_units_are_pure_in_any_order_and_after_pickling(
     assert copy._models is None and copy._dialogues is None  # rebuilt in the worker
     assert sweep(copy, order=-1) == results
     assert copy.config_hash() == task.config_hash()
+    assert task.data_sha256 == hashlib.sha256(task.source().read_bytes()).hexdigest()
     changed = TutoringTask(task.config.model_copy(update={"seeds": 3}), base_dir=task.base_dir)
     assert changed.config_hash() != task.config_hash()
 

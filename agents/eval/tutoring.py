@@ -190,8 +190,13 @@ class TutoringTask:
             )
         return self._models
 
+    @property
+    def data_sha256(self) -> str:
+        """The hash of the dialogues file (the report states it)."""
+        return hashlib.sha256(self.source().read_bytes()).hexdigest()
+
     def config_hash(self) -> str:
-        data = hashlib.sha256(self.source().read_bytes()).hexdigest()
+        data = self.data_sha256
         text = json.dumps({"config": self.config.model_dump(mode="json"), "data": data})
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
