@@ -12,10 +12,11 @@ import pytest
 
 from agents.eval.base import EpisodeKey, Payload
 from agents.eval.mathdial_metrics import at_k, human_utterances, numerical_answer
-from agents.eval.tutoring import DataSpec, TutoringConfig, TutoringTask
+from agents.eval.tutoring import DataSpec, LMStudentSpec, TutoringConfig, TutoringTask
 from agents.eval.tutoring_models import TutoringModels
 from agents.eval.tutoring_policies import NEXT_MOVE_FILE, POLICIES
 from agents.eval.tutoring_report import move_mix
+from agents.eval.tutoring_students import LMTutee
 from personas.learned.bridge_model import BRIDGE_FILE
 from personas.learned.move_classifier import MOVES_FILE
 from protocols import ConfigError
@@ -130,6 +131,20 @@ def test_curves_and_findings(built: Built) -> None:
     decided = move_mix(results, "decided")
     assert decided["telling_first"]["telling"] == 1.0  # by definition of the policy
     assert move_mix(results)["human"]["turns"] == sum(len(r["moves"]) for r in rows)
+
+
+def test_an_lm_student_task_builds_its_client_lazily_and_leaves_it_out_of_pickles(
+    built: Built,
+) -> None:
+    task, _ = built
+    student = {"kind": "lm", "base_url": "http://127.0.0.1:9/v1", "model": "m"}
+    config = task.config.model_copy(update={"student": LMStudentSpec(**student)})
+    lm = TutoringTask(config, base_dir=task.base_dir, models=task.models())
+    assert lm.student_kind == "lm"
+    dialogue = lm.dialogues()["mathdial:1"]
+    agent = lm._student(dialogue)
+    assert isinstance(agent, LMTutee) and lm._client is not None
+    assert pickle.loads(pickle.dumps(lm))._client is None
 
 
 def test_the_default_config_file_is_valid() -> None:

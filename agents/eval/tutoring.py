@@ -142,6 +142,7 @@ class TutoringTask:
         self._models = models
         self._models_given = models is not None
         self._client = client
+        self._client_given = client is not None
         self._dialogues: dict[str, MathDialDialogue] | None = None
 
     @classmethod
@@ -158,6 +159,8 @@ class TutoringTask:
         state["_dialogues"] = None  # rebuilt lazily in the worker
         if not self._models_given:
             state["_models"] = None  # loaded (or trained) again in the worker
+        if not self._client_given:
+            state["_client"] = None  # an HTTP client stays in its process
         return state
 
     @property
