@@ -24,6 +24,7 @@ from agents.eval.effects import CONDITIONS, Comparison, EffectReport, Estimate, 
 from agents.eval.executors import Executor, LocalExecutor, RayExecutor, make_executor
 from agents.eval.explainers import GoldExplanations, MisleadingExplanations, first_sentence
 from agents.eval.kg_explainers import KGExplanations
+from agents.eval.mathdial_metrics import evaluate_at_k
 from agents.eval.posttest import HELD_OUT, Outcome, PostTestLesson, effect_graph, effect_teacher
 from agents.eval.provenance import code_version, task_meta
 from agents.eval.report import Report, write_report
@@ -33,6 +34,8 @@ from agents.eval.simulated import CohortStudent, EstimatingTeacherMind
 from agents.eval.strategies import STRATEGIES
 from agents.eval.tom import ToMTask
 from agents.eval.tom_config import ToMConfig
+from agents.eval.tutoring import TutoringConfig, TutoringTask
+from agents.eval.tutoring_report import TutoringPoint
 
 __all__ = [
     "CONDITIONS",
@@ -74,6 +77,9 @@ __all__ = [
     "TeacherMind",
     "ToMConfig",
     "ToMTask",
+    "TutoringConfig",
+    "TutoringPoint",
+    "TutoringTask",
     "UnitRecord",
     "arithmetic_coverage",
     "arun_sweep",
@@ -81,6 +87,7 @@ __all__ = [
     "compare_points",
     "effect_graph",
     "effect_teacher",
+    "evaluate_at_k",
     "first_sentence",
     "load_dataset",
     "load_points",
