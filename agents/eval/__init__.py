@@ -1,6 +1,7 @@
 """Evaluation workbench: experiments run end to end through the runtime (simulation results
 are labelled as such, never as results about LLMs)."""
 
+from agents.eval.analysis import CurvePoint
 from agents.eval.base import (
     Answer,
     BadRecord,
@@ -18,6 +19,7 @@ from agents.eval.base import (
 )
 from agents.eval.compare import CurveDiff, compare_points, load_points
 from agents.eval.coverage import Coverage, arithmetic_coverage
+from agents.eval.datasets import DATASETS, load_dataset
 from agents.eval.effects import CONDITIONS, Comparison, EffectReport, Estimate, run_effects
 from agents.eval.executors import (
     Executor,
@@ -26,30 +28,47 @@ from agents.eval.executors import (
     RayExecutor,
     make_executor,
 )
+from agents.eval.explainers import GoldExplanations, MisleadingExplanations, first_sentence
+from agents.eval.kg_explainers import KGExplanations
+from agents.eval.mathdial_metrics import evaluate_at_k
 from agents.eval.posttest import HELD_OUT, Outcome, PostTestLesson, effect_graph, effect_teacher
 from agents.eval.provenance import code_version, task_meta
 from agents.eval.report import Report, write_report
 from agents.eval.results import StoredSweep, SweepStore, UnitRecord
 from agents.eval.runner import SweepResult, arun_sweep, run_sweep
+from agents.eval.simulated import CohortStudent, EstimatingTeacherMind
+from agents.eval.strategies import STRATEGIES
+from agents.eval.tom import ToMTask
+from agents.eval.tom_config import ToMConfig
+from agents.eval.tutoring import TutoringConfig, TutoringTask
+from agents.eval.tutoring_report import TutoringPoint
 
 __all__ = [
     "CONDITIONS",
+    "DATASETS",
     "HELD_OUT",
+    "STRATEGIES",
     "Answer",
     "BadRecord",
+    "CohortStudent",
     "Comparison",
     "Coverage",
     "CurveDiff",
+    "CurvePoint",
     "Dataset",
     "Demo",
     "EffectReport",
     "EpisodeKey",
     "Estimate",
+    "EstimatingTeacherMind",
     "EvalItem",
     "Executor",
     "Explanation",
     "ExplanationSource",
+    "GoldExplanations",
+    "KGExplanations",
     "LocalExecutor",
+    "MisleadingExplanations",
     "Outcome",
     "Payload",
     "PostTestLesson",
@@ -63,6 +82,11 @@ __all__ = [
     "SweepStore",
     "SweepTask",
     "TeacherMind",
+    "ToMConfig",
+    "ToMTask",
+    "TutoringConfig",
+    "TutoringPoint",
+    "TutoringTask",
     "UnitRecord",
     "arithmetic_coverage",
     "arun_sweep",
@@ -70,6 +94,9 @@ __all__ = [
     "compare_points",
     "effect_graph",
     "effect_teacher",
+    "evaluate_at_k",
+    "first_sentence",
+    "load_dataset",
     "load_points",
     "make_executor",
     "run_effects",

@@ -1,0 +1,126 @@
+"""The theory-of-mind sweep as a SweepTask (agents.eval.tom): its stages and units, pure and
+order-free units, pickling, the config file, and the curves of a small simulated sweep."""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+from agents.eval.base import EpisodeKey, Payload
+from agents.eval.tom import ToMTask
+from agents.eval.tom_config import MentalModelSpec, StudentsSpec, ToMConfig
+from protocols import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = ToMConfig(
+    students=StudentsSpec(cohort=4),
+    mental_model=MentalModelSpec(population=20),
+    budgets=(0.0, 0.5, 1.0),
+    seeds=2,
+)
+
+
+def sweep(
+    task: ToMTask, *, reverse: bool = False, start: Mapping[EpisodeKey, Payload] | None = None
+) -> dict[EpisodeKey, Payload]:
+    """A tiny in-process runner: stage by stage, every unit from its key and inputs (the
+    units of ``start`` are taken as done)."""
+
+    async def go() -> dict[EpisodeKey, Payload]:
+        done: dict[EpisodeKey, Payload] = dict(start or {})
+        for stage in range(task.stages()):
+            keys = task.units(stage, done)
+            for key in reversed(keys) if reverse else keys:
+                if key not in done:
+                    done[key] = await task.run(key, task.inputs(key, done))
+        return done
+
+    return asyncio.run(go())
+
+
+@pytest.fixture(scope="module")
+def small() -> dict[EpisodeKey, Payload]:
+    return sweep(ToMTask(SMALL))
+
+
+def count(results: Mapping[EpisodeKey, Payload], kind: str, **where: object) -> int:
+    return sum(
+        k.kind == kind and all(getattr(k, f) == v for f, v in where.items()) for k in results
+    )
+
+
+def test_the_units_of_each_stage(small: dict[EpisodeKey, Payload]) -> None:
+    n = 4 * 7  # pairs per seed: 4 students × 7 sample items
+    assert count(small, "fit") == 2 and count(small, "signal") == 2 * n
+    for strategy in ("random", "oracle", "expected_utility", "misaligned", GENERIC_NAME):
+        for budget, explained in ((0.0, 0), (0.5, n // 2), (1.0, n)):
+            assert count(small, "episode", strategy=strategy, budget=budget) == 2 * explained
+    assert count(small, "episode", strategy="none") == 0
+    later = 4 * 3  # each student is taught 4 of its 7 items and tested on the other 3
+    assert count(small, "multi", strategy="taught") == count(small, "multi", strategy="control")
+    assert count(small, "multi") == 2 * 2 * later
+
+
+GENERIC_NAME = "expected_utility_generic"
+
+
+def test_units_are_pure_any_order_any_process(small: dict[EpisodeKey, Payload]) -> None:
+    fits = {k: v for k, v in small.items() if k.kind == "fit"}  # the slow part, reused
+    again = sweep(pickle.loads(pickle.dumps(ToMTask(SMALL))), reverse=True, start=fits)
+    assert again == small
+    task = ToMTask(SMALL)
+    assert pickle.loads(pickle.dumps(task)).config_hash() == task.config_hash()
+    other = ToMTask(SMALL.model_copy(update={"seeds": 3}))
+    assert other.config_hash() != task.config_hash()
+
+
+def test_the_curves_start_together_and_explaining_everything_ends_together(
+    small: dict[EpisodeKey, Payload],
+) -> None:
+    task = ToMTask(SMALL)
+    points = {(p.strategy, p.budget): p for p in task.curves(small)}
+    assert len(points) == 8 * 3
+    at0 = {(p.mean, p.low, p.high) for (s, b), p in points.items() if b == 0.0}
+    assert len(at0) == 1  # nothing explained: every strategy is the unexplained answers
+    helpful = ("random", "oracle", "least_confidence", "teacher_confidence", "expected_utility")
+    assert len({points[(s, 1.0)].mean for s in helpful}) == 1  # the same texts to everyone
+    assert points[("misaligned", 1.0)].mean < points[("none", 1.0)].mean
+    assert all(p.n == 2 for p in points.values())
+    text = task.findings(small)
+    assert "expected_utility ≥ least_confidence" in text and "multi-turn gain" in text
+
+
+def test_the_default_config_file_is_the_default_config() -> None:
+    assert ToMConfig.from_yaml(ROOT / "examples/sweeps/tom_default.yaml") == ToMConfig()
+    task = ToMTask.from_config(ROOT / "examples/sweeps/tom_default.yaml")
+    assert task.student_kind == "simulated" and task.stages() == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "line", "problem"),
+    [
+        ("seeds: 5\nbudgetz: [0, 1]\n", "budgetz", 2, "unknown field (allowed: budgets,"),
+        ("budgets: [0, 1.5]\n", "budgets", 1, "fractions in [0, 1]"),
+        (
+            "students:\n  kind: simulated\n  profiles: [genius]\n",
+            "students.profiles",
+            3,
+            "genius",
+        ),
+        ("strategies: [oracle, loudest]\n", "strategies.1", 1, "loudest"),
+    ],
+)
+def test_a_bad_config_names_the_file_line_and_field(
+    tmp_path: Path, text: str, field: str, line: int, problem: str
+) -> None:
+    path = tmp_path / "sweep.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        ToMConfig.from_yaml(path)
+    err = info.value
+    assert (err.path, err.field, err.line) == (str(path), field, line)
+    assert problem in str(err)
