@@ -41,6 +41,8 @@ class SweepResult:
         ran: How many units ran now.
         seconds: Wall time of this call.
         store_url: Where the units are stored (password masked).
+        meta: The task's provenance as stored with the sweep (``task_meta``): kind,
+            config, data hash, student kind, skipped records, code version.
     """
 
     config_hash: str
