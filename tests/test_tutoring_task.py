@@ -12,6 +12,7 @@ import pytest
 
 from agents.eval.base import EpisodeKey, Payload
 from agents.eval.mathdial_metrics import at_k, human_utterances, numerical_answer
+from agents.eval.runner import run_sweep
 from agents.eval.tutoring import DataSpec, LMStudentSpec, TutoringConfig, TutoringTask
 from agents.eval.tutoring_models import TutoringModels
 from agents.eval.tutoring_policies import NEXT_MOVE_FILE, POLICIES
@@ -158,3 +159,19 @@ def test_a_bad_config_names_the_file_line_and_field(tmp_path: Path) -> None:
     path.write_text("seeds: 2\npolicies: [telling_first, probing_frist]\n")
     with pytest.raises(ConfigError, match=r"bad\.yaml:2: field .policies\.1.*probing_frist"):
         TutoringTask.from_config(path)
+
+
+def test_the_runner_runs_it_and_a_rerun_reuses_every_unit(built: Built, tmp_path: Path) -> None:
+    task, results = built
+    small = TutoringTask(
+        task.config.model_copy(update={"data": DataSpec(path="mathdial/dev.jsonl", limit=2)}),
+        base_dir=task.base_dir,
+        models=task.models(),
+    )
+    db = f"sqlite:///{tmp_path / 'sweeps.db'}"
+    first = run_sweep(small, store=db, progress=False)
+    assert {k: r.payload for k, r in first.units.items()} == {
+        k: v for k, v in results.items() if k.item in ("mathdial:1", "mathdial:2")
+    }
+    again = run_sweep(small, store=db, progress=False)
+    assert (again.reused, again.ran) == (len(first.units), 0)
