@@ -18,6 +18,7 @@ from agents.eval.tutoring_models import TutoringModels
 from agents.eval.tutoring_policies import NEXT_MOVE_FILE, POLICIES
 from agents.eval.tutoring_report import move_mix
 from agents.eval.tutoring_students import LMTutee
+from agents.models import FunctionModel
 from personas.learned.bridge_model import BRIDGE_FILE
 from personas.learned.move_classifier import MOVES_FILE
 from protocols import ConfigError
@@ -146,6 +147,13 @@ def test_an_lm_student_task_builds_its_client_lazily_and_leaves_it_out_of_pickle
     agent = lm._student(dialogue)
     assert isinstance(agent, LMTutee) and lm._client is not None
     assert pickle.loads(pickle.dumps(lm))._client is None
+    client = FunctionModel(lambda request: "Student: I still get 5.<EOM>")
+    given = TutoringTask(config, base_dir=task.base_dir, models=task.models(), client=client)
+    key = EpisodeKey("dialogue", "mathdial:1", "probing_first", 0.0, 0)
+    payload = asyncio.run(given.run(key, {}))
+    replies = [u for u in payload["utterances"] if u.startswith("Student:")]
+    assert replies == ["Student: I still get 5."] * 8  # the rounds are spent
+    assert payload["success"] == [False] * 7 and len(client.calls) == 8
 
 
 def test_the_default_config_file_is_valid() -> None:
