@@ -127,7 +127,7 @@ class ToMWorld:
         A simulated student answers them on an earlier occasion (fresh draws, so the
         item itself may be among them); a deterministic LM student's answer to ``item``
         would be its test answer, so it is left out."""
-        items = list(self.data.items)
+        items = sorted(self.data.items, key=lambda i: i.id)  # the data set's order aside
         if self.config.diagnostic is not None and self.config.diagnostic < len(items):
             rng = random.Random(f"tom:{seed}:{index}:diagnostic")
             items = rng.sample(items, self.config.diagnostic)
