@@ -17,6 +17,7 @@ __all__ = [
     "TEMPLATES",
     "ExecuteVars",
     "ExpertInfo",
+    "MathDialStudentVars",
     "MetaExplainVars",
     "MetaPlanVars",
     "MetaRegenerateVars",
@@ -172,6 +173,18 @@ class MetaStepVars(_Vars):
     notes: list[str]
 
 
+class MathDialStudentVars(_Vars):
+    """MathDial's LM student (``interactivetutoring/students.py``): its persona, the
+    problem, its incorrect solution, its name and the dialogue so far (``"Role: text"``
+    utterances, oldest first); the prompt ends where the student's next turn begins."""
+
+    persona: str
+    problem: str
+    solution: str
+    name: str
+    history: list[str]
+
+
 TEMPLATES: dict[str, type[_Vars]] = {
     "system": SystemVars,
     "think": ThinkVars,
@@ -183,6 +196,7 @@ TEMPLATES: dict[str, type[_Vars]] = {
     "meta_regenerate": MetaRegenerateVars,
     "meta_explain": MetaExplainVars,
     "meta_step": MetaStepVars,
+    "mathdial_student": MathDialStudentVars,
 }
 """Every template and the type of its variables."""
 

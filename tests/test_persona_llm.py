@@ -20,6 +20,7 @@ from personas.prompting import (
     TEMPLATES,
     ExecuteVars,
     ExpertInfo,
+    MathDialStudentVars,
     MetaExplainVars,
     MetaPlanVars,
     MetaRegenerateVars,
@@ -332,11 +333,18 @@ SAMPLES = {
         question="1/3 + 1/6?",
         explanation="rewrite over sixths",
     ),
+    "mathdial_student": MathDialStudentVars(
+        persona="Kayla is a 7th grade student.",
+        problem="Sam has 3 bags of 4 apples. How many apples?",
+        solution="3 + 4 = 7\n 7",
+        name="Kayla",
+        history=["Teacher: Hi Kayla! Could you walk me through your solution?"],
+    ),
 }
 
 
 # prompts that ask for no schema
-PLAIN_TEXT = {"meta_explain", "meta_step", "simulate_answer", "system"}
+PLAIN_TEXT = {"mathdial_student", "meta_explain", "meta_step", "simulate_answer", "system"}
 
 
 @pytest.mark.parametrize("name", sorted(TEMPLATES))

@@ -17,17 +17,29 @@ from agents.eval.base import (
     SweepTask,
     TeacherMind,
 )
+from agents.eval.compare import CurveDiff, compare_points, load_points
 from agents.eval.coverage import Coverage, arithmetic_coverage
+from agents.eval.datasets import DATASETS, load_dataset
 from agents.eval.effects import CONDITIONS, Comparison, EffectReport, Estimate, run_effects
+from agents.eval.executors import Executor, LocalExecutor, RayExecutor, make_executor
+from agents.eval.explainers import GoldExplanations, MisleadingExplanations, first_sentence
 from agents.eval.kg_explainers import KGExplanations
+from agents.eval.mathdial_metrics import evaluate_at_k
 from agents.eval.posttest import HELD_OUT, Outcome, PostTestLesson, effect_graph, effect_teacher
+from agents.eval.provenance import code_version, task_meta
+from agents.eval.report import Report, write_report
+from agents.eval.results import StoredSweep, SweepStore, UnitRecord
+from agents.eval.runner import SweepResult, arun_sweep, run_sweep
 from agents.eval.simulated import CohortStudent, EstimatingTeacherMind
 from agents.eval.strategies import STRATEGIES
 from agents.eval.tom import ToMTask
 from agents.eval.tom_config import ToMConfig
+from agents.eval.tutoring import TutoringConfig, TutoringTask
+from agents.eval.tutoring_report import TutoringPoint
 
 __all__ = [
     "CONDITIONS",
+    "DATASETS",
     "HELD_OUT",
     "STRATEGIES",
     "Answer",
@@ -35,6 +47,7 @@ __all__ = [
     "CohortStudent",
     "Comparison",
     "Coverage",
+    "CurveDiff",
     "CurvePoint",
     "Dataset",
     "Demo",
@@ -43,20 +56,44 @@ __all__ = [
     "Estimate",
     "EstimatingTeacherMind",
     "EvalItem",
+    "Executor",
     "Explanation",
     "ExplanationSource",
+    "GoldExplanations",
     "KGExplanations",
+    "LocalExecutor",
+    "MisleadingExplanations",
     "Outcome",
     "Payload",
     "PostTestLesson",
+    "RayExecutor",
+    "Report",
+    "StoredSweep",
     "Student",
     "StudentKind",
+    "SweepResult",
+    "SweepStore",
     "SweepTask",
     "TeacherMind",
     "ToMConfig",
     "ToMTask",
+    "TutoringConfig",
+    "TutoringPoint",
+    "TutoringTask",
+    "UnitRecord",
     "arithmetic_coverage",
+    "arun_sweep",
+    "code_version",
+    "compare_points",
     "effect_graph",
     "effect_teacher",
+    "evaluate_at_k",
+    "first_sentence",
+    "load_dataset",
+    "load_points",
+    "make_executor",
     "run_effects",
+    "run_sweep",
+    "task_meta",
+    "write_report",
 ]
