@@ -142,3 +142,15 @@ def test_the_teacher_sees_a_pretest_and_an_lm_student_s_leaves_the_item_out() ->
     seen = [i.id for i in world.pretest(0, 0, item)]
     assert seen == [i.id for i in world.pretest(0, 0, item)] and len(seen) <= 3
     assert "item:eq-1" not in seen and len(world.pairs()) == 7  # one LM student per seed
+
+
+def test_the_runner_gives_the_plain_loop_s_results_and_a_rerun_reuses_them(
+    small: dict[EpisodeKey, Payload], tmp_path: Path
+) -> None:
+    from agents.eval import run_sweep
+
+    store = f"sqlite:///{tmp_path / 'tom.db'}"
+    first = run_sweep(ToMTask(SMALL), store=store, progress=False)
+    assert first.payloads == small and first.ran == len(small)
+    again = run_sweep(ToMTask(SMALL), store=store, progress=False)
+    assert (again.reused, again.ran) == (len(small), 0) and again.payloads == small
