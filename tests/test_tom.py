@@ -117,6 +117,7 @@ def test_the_default_config_file_is_the_default_config() -> None:
             "genius",
         ),
         ("strategies: [oracle, loudest]\n", "strategies.1", 1, "loudest"),
+        ("seeds: 2\nstudents: {kind: lm}\n", "mental_model", 1, "few_shot mental model"),
     ],
 )
 def test_a_bad_config_names_the_file_line_and_field(
@@ -137,7 +138,11 @@ def test_the_teacher_sees_a_pretest_and_an_lm_student_s_leaves_the_item_out() ->
     sim = ToMWorld(SMALL, load_items(SMALL, None))
     item = sim.by_id["item:eq-1"]
     assert [i.id for i in sim.pretest(0, 1, item)] == sorted(sim.by_id)
-    lm = ToMConfig(students=StudentsSpec(kind="lm"), diagnostic=3)
+    lm = ToMConfig(
+        students=StudentsSpec(kind="lm"),
+        mental_model=MentalModelSpec(kind="few_shot"),
+        diagnostic=3,
+    )
     world = ToMWorld(lm, load_items(lm, None))
     seen = [i.id for i in world.pretest(0, 0, item)]
     assert seen == [i.id for i in world.pretest(0, 0, item)] and len(seen) <= 3

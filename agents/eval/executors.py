@@ -134,9 +134,7 @@ class RayExecutor:
         try:
             import ray
         except ImportError:
-            raise ImportError(
-                "the Ray executor needs ray: pip install 'lyceum[ray]'"
-            ) from None
+            raise ImportError("the Ray executor needs ray: pip install 'lyceum[ray]'") from None
         if not ray.is_initialized():
             ray.init(address=self.address, logging_level="warning", **self.init_kwargs)
             self._started = True
@@ -183,9 +181,7 @@ async def _await(ref: Any) -> list[UnitRecord]:
     return result
 
 
-def make_executor(
-    executor: str, *, concurrency: int = 32, address: str | None = None
-) -> Executor:
+def make_executor(executor: str, *, concurrency: int = 32, address: str | None = None) -> Executor:
     """``"local"`` or ``"ray"`` as an executor.
 
     Raises:

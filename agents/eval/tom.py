@@ -86,7 +86,8 @@ class ToMTask:
     def world(self) -> ToMWorld:
         """The data set, students and minds (built on first use, in each process)."""
         if self._world is None:
-            self._world = ToMWorld(self.config, load_items(self.config, self.base_dir))
+            data = load_items(self.config, self.base_dir)
+            self._world = ToMWorld(self.config, data, base_dir=self.base_dir)
         return self._world
 
     @property
