@@ -154,7 +154,12 @@ async def arun_sweep(
             reused += len(found)
             log.info(
                 "sweep %s stage %d: %d units, %d reused from %s, %d to run",
-                config_hash[:12], stage, len(keys), len(found), store.display_url, len(jobs),
+                config_hash[:12],
+                stage,
+                len(keys),
+                len(found),
+                store.display_url,
+                len(jobs),
             )
             finished = dict(found)
             bar = _progress(progress and bool(jobs))
@@ -170,11 +175,13 @@ async def arun_sweep(
     seconds = time.perf_counter() - start
     log.info(
         "sweep %s done: %d units, %d reused (not run again), %d run, in %.1f s",
-        config_hash[:12], len(units), reused, ran, seconds,
+        config_hash[:12],
+        len(units),
+        reused,
+        ran,
+        seconds,
     )
-    return SweepResult(
-        config_hash, task.kind, units, reused, ran, seconds, store.display_url, meta
-    )
+    return SweepResult(config_hash, task.kind, units, reused, ran, seconds, store.display_url, meta)
 
 
 async def _run_stage(
@@ -234,7 +241,11 @@ def run_sweep(
             finished before it is stored.
     """
     sweep = arun_sweep(
-        task, store=store, executor=executor, concurrency=concurrency, address=address,
+        task,
+        store=store,
+        executor=executor,
+        concurrency=concurrency,
+        address=address,
         progress=progress,
     )
     return asyncio.run(sweep)
