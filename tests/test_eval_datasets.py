@@ -366,3 +366,20 @@ def test_the_real_data_sets_load_clean() -> None:
     misleading = MisleadingExplanations(DATA)
     qa = {i.id for i in loaded["strategyqa"].items}
     assert len(misleading.by_item) == 12 and set(misleading.by_item) <= qa
+
+
+SWEEPS = Path(__file__).resolve().parents[1] / "examples" / "sweeps"
+
+
+def test_the_real_data_sweep_configs_are_valid() -> None:
+    from agents.eval.tom_config import ToMConfig
+
+    qa = ToMConfig.from_yaml(SWEEPS / "strategyqa_simulated.yaml")
+    gsm = ToMConfig.from_yaml(SWEEPS / "gsm8k_simulated.yaml")
+    assert (qa.dataset.name, qa.dataset.limit, qa.explanations.source) == (
+        "strategyqa",
+        200,
+        "gold",
+    )
+    assert (gsm.dataset.name, gsm.explanations.misaligned) == ("gsm8k", "lowest_utility")
+    assert qa.strategies == gsm.strategies == ToMConfig().strategies
