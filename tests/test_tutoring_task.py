@@ -183,3 +183,21 @@ def test_the_runner_runs_it_and_a_rerun_reuses_every_unit(built: Built, tmp_path
     }
     again = run_sweep(small, store=db, progress=False)
     assert (again.reused, again.ran) == (len(first.units), 0)
+
+
+def test_a_malformed_dialogue_stops_the_sweep_unless_skip_bad(built: Built, tmp_path: Path) -> None:
+    task, _ = built
+    good = (task.source()).read_text().splitlines()[:2]
+    path = tmp_path / "dev.jsonl"
+    path.write_text("\n".join([good[0], "{not json", '{"qid": 7}', good[1]]) + "\n")
+    config = tmp_path / "sweep.yaml"
+    config.write_text(f"data:\n  path: {path.name}\nseeds: 1\npolicies: [telling_first]\n")
+    with pytest.raises(ConfigError, match=r"dev\.jsonl:2: not valid JSON: Expecting"):
+        TutoringTask.from_config(config).dialogues()
+    skipping = TutoringTask.from_config(config, skip_bad=True)
+    assert list(skipping.dialogues()) == ["mathdial:1", "mathdial:4"]
+    assert [(b.line, b.reason.split(":")[0]) for b in skipping.skipped] == [
+        (2, "not valid JSON"),
+        (3, "field 'question'"),
+    ]
+    assert all(b.file == str(path) for b in skipping.skipped)

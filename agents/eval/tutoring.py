@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.agent import Agent
-from agents.eval.base import EpisodeKey, Payload, StudentKind
+from agents.eval.base import BadRecord, EpisodeKey, Payload, StudentKind
 from agents.eval.mathdial_metrics import (
     at_k,
     first_mention,
@@ -42,7 +42,7 @@ from agents.eval.tutoring_report import TutoringPoint, tutoring_curves, tutoring
 from agents.eval.tutoring_run import run_seed, tutor
 from agents.eval.tutoring_students import LMTutee, SimulatedTutee
 from knowledge_graph.builders.data import data_file
-from personas.learned.mathdial import MATHDIAL_FILE, MathDialDialogue, load_mathdial
+from personas.learned.mathdial import MATHDIAL_FILE, MathDialDialogue, read_mathdial
 from protocols import ConfigError, ModelClient
 from protocols.config import validate_yaml
 
@@ -84,15 +84,21 @@ class TutoringTask:
         self._client = client
         self._client_given = client is not None
         self._dialogues: dict[str, MathDialDialogue] | None = None
+        self._skipped: tuple[BadRecord, ...] = ()
 
     @classmethod
-    def from_config(cls, path: str | Path) -> TutoringTask:
+    def from_config(cls, path: str | Path, *, skip_bad: bool = False) -> TutoringTask:
         """The task of a YAML config file (relative paths: from the file's folder).
+        ``skip_bad`` (``--skip-bad``) skips malformed records whatever the file says.
 
         Raises:
             ConfigError: The file is not a valid ``TutoringConfig`` (file, line, field).
         """
-        return cls(validate_yaml(path, TutoringConfig), base_dir=Path(path).parent)
+        config = validate_yaml(path, TutoringConfig)
+        if skip_bad:
+            data = config.data.model_copy(update={"skip_bad": True})
+            config = config.model_copy(update={"data": data})
+        return cls(config, base_dir=Path(path).parent)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -118,9 +124,23 @@ class TutoringTask:
     def dialogues(self) -> dict[str, MathDialDialogue]:
         """The dialogues by id (``mathdial:<line>``), the first ``limit``."""
         if self._dialogues is None:
-            found = load_mathdial(path=self.source())[: self.config.data.limit]
-            self._dialogues = {f"mathdial:{d.line}": d for d in found}
+            found, bad = read_mathdial(self.source(), skip_bad=self.config.data.skip_bad)
+            self._dialogues = {f"mathdial:{d.line}": d for d in found[: self.config.data.limit]}
+            self._skipped = tuple(
+                BadRecord(
+                    e.path or str(self.source()),
+                    e.line or 0,
+                    f"field {e.field!r}: {e.problem}" if e.field else e.problem,
+                )
+                for e in bad
+            )
         return self._dialogues
+
+    @property
+    def skipped(self) -> tuple[BadRecord, ...]:
+        """The malformed records skipped under ``skip_bad`` (the report counts them)."""
+        self.dialogues()
+        return self._skipped
 
     def models(self) -> TutoringModels:
         """The move classifier and the policies' learned models."""

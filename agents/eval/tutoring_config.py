@@ -19,10 +19,12 @@ class _Strict(BaseModel):
 
 class DataSpec(_Strict):
     """Where the dialogues are: ``path`` (a ``dev.jsonl``; relative to the config file),
-    else ``mathdial/dev.jsonl`` under ``LYCEUM_DATA_DIR``; the first ``limit`` of them."""
+    else ``mathdial/dev.jsonl`` under ``LYCEUM_DATA_DIR``; the first ``limit`` of them.
+    ``skip_bad`` skips malformed records (the report counts them) instead of stopping."""
 
     path: str | None = None
     limit: int | None = Field(default=None, gt=0)
+    skip_bad: bool = False
 
 
 class SimulatedStudentSpec(_Strict):
