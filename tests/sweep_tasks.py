@@ -191,7 +191,10 @@ class FakeTask:
 
 
 class FakeTutoringTask(FakeTask):
-    """The fake sweep as a tutoring task: its curves are success@k / telling@k points."""
+    """The fake sweep as a tutoring task: its curves are success@k / telling@k points, with
+    intervals over dialogues."""
+
+    ci_over = "dialogues"
 
     def __init__(self, config: FakeConfig | None = None) -> None:
         super().__init__(config, kind="tutoring")

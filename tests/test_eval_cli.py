@@ -122,6 +122,8 @@ def test_tutoring_sweeps_plot_success_and_telling_at_k(tmp_path: Path) -> None:
         "success_at_k.png", "success_at_k.svg", "telling_at_k.png", "telling_at_k.svg"
     }
     assert (out / "report.html").read_text().count("<svg") == 2
+    report = (out / "report.md").read_text()
+    assert "![success@k (95% CI over dialogues)](success_at_k.png)" in report
 
 
 @pytest.mark.parametrize(

@@ -90,9 +90,12 @@ def _figure(rows: Sequence[dict[str, Any]], x: str, metric: str) -> Any:
     return fig
 
 
-def plot_curves(points: Sequence[dict[str, Any]], out: Path) -> list[CurvePlot]:
+def plot_curves(
+    points: Sequence[dict[str, Any]], out: Path, *, ci_over: str = "seeds"
+) -> list[CurvePlot]:
     """One plot per (x, metric): ``accuracy_vs_budget``, ``success_at_k``, ``telling_at_k``
-    …, each as PNG and SVG in ``out``, strategies as lines, 95% CIs as bands."""
+    …, each as PNG and SVG in ``out``, strategies as lines, 95% CIs (over ``ci_over``: what
+    the task's intervals are over) as bands."""
     import matplotlib
 
     plots = []
@@ -100,11 +103,8 @@ def plot_curves(points: Sequence[dict[str, Any]], out: Path) -> list[CurvePlot]:
     for x, metric in groups:
         rows = [r for r in points if (r["x"], r["metric"]) == (x, metric)]
         stem = f"{metric}_vs_budget" if x == "budget" else f"{metric}_at_k"
-        title = (
-            f"{metric} vs budget (95% CI over seeds)"
-            if x == "budget"
-            else (f"{metric}@k (95% CI over seeds)")
-        )
+        shown = f"{metric} vs budget" if x == "budget" else f"{metric}@k"
+        title = f"{shown} (95% CI over {ci_over})"
         fig = _figure(rows, x, metric)
         fig.suptitle(title)
         png, svg = out / f"{stem}.png", out / f"{stem}.svg"

@@ -147,7 +147,8 @@ def write_report(task: SweepTask, result: SweepResult, out: str | Path) -> Repor
     import pandas as pd
 
     pd.DataFrame(points).to_csv(out / "curves.csv", index=False)
-    plots: list[CurvePlot] = plot_curves(points, out) if points else []
+    ci_over = str(getattr(task, "ci_over", "seeds"))
+    plots: list[CurvePlot] = plot_curves(points, out, ci_over=ci_over) if points else []
     findings = getattr(task, "findings", None)
     text = findings(payloads).strip() if callable(findings) else ""
     meta = dict(result.meta)

@@ -68,6 +68,8 @@ class TutoringTask:
     """
 
     kind = "tutoring"
+    ci_over = "dialogues"
+    """What the curves' 95% intervals are over (the report's plot titles say so)."""
 
     def __init__(
         self,
