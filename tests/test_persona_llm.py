@@ -18,8 +18,11 @@ from personas.persona import LLMMind, Persona, PlanOut, Reply
 from personas.planning import plan_output_type
 from personas.prompting import (
     TEMPLATES,
+    AnswerDemo,
+    AnswerItemVars,
     ExecuteVars,
     ExpertInfo,
+    ExplainItemVars,
     MetaExplainVars,
     MetaPlanVars,
     MetaRegenerateVars,
@@ -332,11 +335,24 @@ SAMPLES = {
         question="1/3 + 1/6?",
         explanation="rewrite over sixths",
     ),
+    "answer_item": AnswerItemVars(
+        demos=[AnswerDemo(question="Do owls hunt at night?", answer="yes")],
+        question="Can a penguin fly?",
+        explanation="Penguins cannot fly.",
+    ),
+    "explain_item": ExplainItemVars(persona=PERSONA, question="Can a penguin fly?"),
 }
 
 
 # prompts that ask for no schema
-PLAIN_TEXT = {"meta_explain", "meta_step", "simulate_answer", "system"}
+PLAIN_TEXT = {
+    "answer_item",
+    "explain_item",
+    "meta_explain",
+    "meta_step",
+    "simulate_answer",
+    "system",
+}
 
 
 @pytest.mark.parametrize("name", sorted(TEMPLATES))

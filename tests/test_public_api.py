@@ -118,6 +118,9 @@ API = {
         "EvalItem",
         "Explanation",
         "ExplanationSource",
+        "LLMExplanations",
+        "LMStudent",
+        "LMTeacherMind",
         "Outcome",
         "Payload",
         "PostTestLesson",
@@ -128,6 +131,7 @@ API = {
         "arithmetic_coverage",
         "effect_graph",
         "effect_teacher",
+        "eval_context",
         "run_effects",
     ],
     "agents.meta": [

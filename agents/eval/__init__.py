@@ -18,6 +18,8 @@ from agents.eval.base import (
 )
 from agents.eval.coverage import Coverage, arithmetic_coverage
 from agents.eval.effects import CONDITIONS, Comparison, EffectReport, Estimate, run_effects
+from agents.eval.llm_explainer import LLMExplanations
+from agents.eval.lm import LMStudent, LMTeacherMind, eval_context
 from agents.eval.posttest import HELD_OUT, Outcome, PostTestLesson, effect_graph, effect_teacher
 
 __all__ = [
@@ -35,6 +37,9 @@ __all__ = [
     "EvalItem",
     "Explanation",
     "ExplanationSource",
+    "LLMExplanations",
+    "LMStudent",
+    "LMTeacherMind",
     "Outcome",
     "Payload",
     "PostTestLesson",
@@ -45,5 +50,6 @@ __all__ = [
     "arithmetic_coverage",
     "effect_graph",
     "effect_teacher",
+    "eval_context",
     "run_effects",
 ]
