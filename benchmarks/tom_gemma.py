@@ -37,8 +37,9 @@ from typing import Any, TypeVar
 import numpy as np
 from scipy import stats
 
-from agents.eval import Demo, EvalItem
+from agents.eval import EvalItem
 from agents.eval.lm import LMStudent, LMTeacherMind
+from agents.eval.lm_config import alternating_demos
 from agents.models import CachedModel, TransformersClient
 
 STRATEGIES = ("random", "least_confidence", "expected_utility", "oracle")
@@ -138,9 +139,7 @@ async def measure(args: argparse.Namespace, items: list[EvalItem]) -> list[dict[
     the student is deterministic) and the mental model's P̂ per seed."""
     client = TransformersClient(args.model, model="gemma3-270m", max_score_batch=args.batch)
     model = CachedModel(client, args.out / "calls.sqlite")
-    yes = [i for i in items if i.answer == "yes"]
-    no = [i for i in items if i.answer == "no"]
-    demos = [Demo(x, "") for pair in zip(yes, no, strict=False) for x in pair][: args.demos]
+    demos = alternating_demos(items, args.demos)
     used = {d.item.id for d in demos}
     rest = [i for i in items if i.id not in used]
     pool, evaluated = rest[: args.pool], rest[args.pool : args.pool + args.items]

@@ -5,15 +5,27 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from agents.eval import Answer, Demo, EvalItem, Explanation
 from agents.eval.llm_explainer import LLMExplanations
 from agents.eval.lm import LMStudent, LMTeacherMind, eval_context, normalise_answer, parse_number
-from agents.models import FunctionModel, ModelRequest, ReplayModel
+from agents.eval.lm_config import (
+    FewShotMindConfig,
+    LMModelSpec,
+    LMStudentConfig,
+    alternating_demos,
+    build_client,
+    build_mind,
+    build_student,
+)
+from agents.models import CachedModel, FunctionModel, ModelRequest, ReplayModel
 from personas import builtin_persona
-from protocols import BudgetExceeded, UnexpectedModelOutput, UserError
+from protocols import BudgetExceeded, ConfigError, UnexpectedModelOutput, UserError
+from protocols.config import validate_yaml
 
 FACTS = "Penguins are birds. Penguins cannot fly."
 PENGUIN = EvalItem(
@@ -194,3 +206,46 @@ def test_answers_are_normalised_before_they_are_compared() -> None:
         "1000000",
         None,
     ]
+
+
+def test_lm_config_reads_yaml_and_names_the_bad_field(tmp_path: Path) -> None:
+    good = tmp_path / "students.yaml"
+    good.write_text("kind: lm\nmodel: {path: gemma3-270m, cache: calls.sqlite}\ndemos: 2\n")
+    config = validate_yaml(good, LMStudentConfig)
+    assert config == LMStudentConfig(
+        model=LMModelSpec(path="gemma3-270m", cache="calls.sqlite"), demos=2
+    )
+    assert config.model.folder().name == "gemma3-270m-hf"
+    assert FewShotMindConfig().model_dump() == {"kind": "few_shot", "model": None, "shots": 2}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("kind: lm\nmodel:\n  path: gemma3-270m\n  batch: 8\n")
+    with pytest.raises(ConfigError) as caught:
+        validate_yaml(bad, LMStudentConfig)
+    assert (caught.value.line, caught.value.field) == (4, "model.batch")
+
+
+async def test_a_built_client_scores_through_its_cache(tmp_path: Path) -> None:
+    from .tiny_models import build_tiny_llama
+
+    folder = build_tiny_llama(tmp_path / "tiny")
+    spec = LMModelSpec(path=str(folder), cache="calls.sqlite")
+    model = build_client(spec, tmp_path)
+    student = build_student(LMStudentConfig(model=spec, demos=1), model, [Demo(OWL, "")])
+    mind = build_mind(FewShotMindConfig(), model)
+    first = await student.judge(PENGUIN, FACTS)
+    again = await student.judge(PENGUIN, FACTS)
+    p_hat = await mind.predict(PENGUIN)
+    assert again == first and 0.0 < first[1] < 1.0 and 0.0 < p_hat < 1.0
+    assert isinstance(model, CachedModel) and (model.hits, model.misses) == (1, 2)
+    assert student.demos == (Demo(OWL, ""),)
+    await model.aclose()
+
+
+def test_alternating_demos_take_turns_over_the_answers() -> None:
+    items = [OWL, replace(OWL, id="o2"), PENGUIN, replace(PENGUIN, id="p2")]
+    assert [d.item.id for d in alternating_demos(items, 3)] == [
+        "strategyqa:o1",
+        "strategyqa:p1",
+        "o2",
+    ]
+    assert alternating_demos([], 2) == []

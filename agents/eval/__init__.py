@@ -20,6 +20,7 @@ from agents.eval.coverage import Coverage, arithmetic_coverage
 from agents.eval.effects import CONDITIONS, Comparison, EffectReport, Estimate, run_effects
 from agents.eval.llm_explainer import LLMExplanations
 from agents.eval.lm import LMStudent, LMTeacherMind, eval_context
+from agents.eval.lm_config import FewShotMindConfig, LMModelSpec, LMStudentConfig
 from agents.eval.posttest import HELD_OUT, Outcome, PostTestLesson, effect_graph, effect_teacher
 
 __all__ = [
@@ -37,8 +38,11 @@ __all__ = [
     "EvalItem",
     "Explanation",
     "ExplanationSource",
+    "FewShotMindConfig",
     "LLMExplanations",
+    "LMModelSpec",
     "LMStudent",
+    "LMStudentConfig",
     "LMTeacherMind",
     "Outcome",
     "Payload",
