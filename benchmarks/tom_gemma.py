@@ -103,27 +103,29 @@ def outcomes(kind: str, rows: list[dict[str, Any]], seed: int, budget: float) ->
     )
 
 
-def curves(rows: list[dict[str, Any]], seeds: int) -> list[dict[str, Any]]:
-    """Accuracy per (strategy, budget): mean over seeds, t interval over seeds, bootstrap
-    interval over items (1000 resamples of the items, seed-averaged outcomes)."""
+def curves(rows: list[dict[str, Any]], seeds: dict[str, int]) -> list[dict[str, Any]]:
+    """Accuracy per (strategy, budget): mean over the strategy's seeds (``seeds[kind]``),
+    t interval over those seeds, and bootstrap interval over items (1000 resamples of the
+    items, seed-averaged outcomes)."""
     rng = np.random.default_rng(0)
     resamples = rng.integers(0, len(rows), size=(1000, len(rows)))
     points = []
     for kind in STRATEGIES:
+        n = seeds[kind]
         for budget in BUDGETS:
-            per_seed = np.stack([outcomes(kind, rows, s, budget) for s in range(seeds)])
+            per_seed = np.stack([outcomes(kind, rows, s, budget) for s in range(n)])
             means = per_seed.mean(axis=1)
             mean = float(means.mean())
-            if seeds > 1 and means.std() > 0:
-                half = float(stats.t.ppf(0.975, seeds - 1) * means.std(ddof=1) / math.sqrt(seeds))
-            else:
-                half = 0.0
+            half = 0.0
+            if n > 1 and means.std() > 0:
+                half = float(stats.t.ppf(0.975, n - 1) * means.std(ddof=1) / math.sqrt(n))
             boot = per_seed.mean(axis=0)[resamples].mean(axis=1)
             lo, hi = np.percentile(boot, [2.5, 97.5])
             points.append(
                 {
                     "strategy": kind,
                     "budget": budget,
+                    "seeds": n,
                     "mean": mean,
                     "seed_low": mean - half,
                     "seed_high": mean + half,
@@ -225,7 +227,8 @@ def summary(rows: list[dict[str, Any]], points: list[dict[str, Any]], meta: dict
     true_dp = np.array([r["true_dp"] for r in rows])
     corr = [float(stats.spearmanr(u_hat[:, s], true_dp).statistic) for s in range(u_hat.shape[1])]
     lines = [
-        f"- items: {n}; seeds: {meta['seeds']}; wall time {meta['wall_s']:.0f} s; "
+        f"- items: {n}; teacher-mind seeds: {meta['seeds']}; random's seeds: "
+        f"{meta['random_seeds']}; wall time {meta['wall_s']:.0f} s; "
         f"CPU time {meta['cpu_s']:.0f} s ({meta['threads']} torch threads)",
         f"- student accuracy without explanations {acc0:.3f} (answers 'yes' {yes0:.1%}), "
         f"with the gold facts on every item {acc1:.3f} (answers 'yes' {yes1:.1%}); the facts "
@@ -233,12 +236,13 @@ def summary(rows: list[dict[str, Any]], points: list[dict[str, Any]], meta: dict
         "- Spearman correlation of the mental model's Û with the true ΔP(gold), per seed: "
         + ", ".join(f"{c:.3f}" for c in corr),
         "",
-        "| strategy | budget | accuracy | 95% CI over seeds (t) | 95% CI over items (bootstrap) |",
-        "|---|---|---|---|---|",
+        "| strategy | budget | seeds | accuracy | 95% CI over seeds (t) | 95% CI over items "
+        "(bootstrap) |",
+        "|---|---|---|---|---|---|",
     ]
     for p in points:
         lines.append(
-            f"| {p['strategy']} | {p['budget']:.1f} | {p['mean']:.3f} | "
+            f"| {p['strategy']} | {p['budget']:.1f} | {p['seeds']} | {p['mean']:.3f} | "
             f"[{p['seed_low']:.3f}, {p['seed_high']:.3f}] | "
             f"[{p['item_low']:.3f}, {p['item_high']:.3f}] |"
         )
@@ -253,6 +257,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=cache / "gemma3-270m-hf")
     parser.add_argument("--items", type=int, default=200)
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--random-seeds", type=int, default=10)
     parser.add_argument("--demos", type=int, default=2)
     parser.add_argument("--pool", type=int, default=40)
     parser.add_argument("--diagnostic", type=int, default=2)
@@ -269,12 +274,16 @@ def main() -> None:
     rows = asyncio.run(measure(args, items))
     meta = {
         "seeds": args.seeds,
+        "random_seeds": args.random_seeds,
         "wall_s": time.perf_counter() - wall,
         "cpu_s": time.process_time() - cpu,
         "threads": args.threads,
         "args": {k: str(v) for k, v in vars(args).items()},
     }
-    points = curves(rows, args.seeds)
+    # the student is deterministic: least_confidence and oracle do not vary with the seed;
+    # random's seeds cost nothing; expected_utility has one teacher mind per seed
+    seeds = {"random": args.random_seeds, "expected_utility": args.seeds}
+    points = curves(rows, {k: seeds.get(k, 1) for k in STRATEGIES})
     (args.out / "signals.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
     with (args.out / "curves.csv").open("w") as f:
         f.write(",".join(points[0]) + "\n")
