@@ -41,6 +41,7 @@ bench: $(VENV)/.dev
 	$(PY) benchmarks/bench_runtime.py
 	$(PY) benchmarks/bench_kg.py
 	$(PY) benchmarks/bench_models.py
+	$(PY) benchmarks/bench_eval.py
 
 # The measured table of docs/models.md: every LLM path on every backend (Gemma rows: minutes).
 conformance: $(VENV)/.dev

@@ -29,6 +29,8 @@ LYCEUM_TABLES = frozenset(
         "messages",
         "model_calls",
         "events",
+        "sweeps",
+        "sweep_units",
         # the graph store (knowledge_graph.sql)
         "kg_alembic_version",
         "kg_nodes",
@@ -144,7 +146,8 @@ def check_store_file(
     found, at = _contents(path, what, version_table)
     foreign = sorted(found - LYCEUM_TABLES)
     unknown = sorted(at - revisions)
-    if foreign or unknown or (at and not tables <= found):
+    # An older revision lacks the tables its upgrade creates; at a head, all must be there.
+    if foreign or unknown or (at and at <= heads and not tables <= found):
         if foreign:
             why = f"it has tables lyceum does not create: {shorten(', '.join(foreign))}"
         elif unknown:

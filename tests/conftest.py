@@ -57,3 +57,26 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'runs.db'}"
     else:
         yield from _postgres_database()
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[None]:
+    """A local Ray cluster for the session (two CPUs, no dashboard); workers import the
+    repository's modules (``tests.sweep_tasks``) through PYTHONPATH."""
+    try:
+        import ray
+    except ImportError:
+        require(False, "ray is not installed (pip install 'lyceum[ray]')")
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    root = str(Path(__file__).resolve().parents[1])
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        logging_level="warning",
+        log_to_driver=False,
+        runtime_env={"env_vars": {"PYTHONPATH": root, "RAY_AUTH_MODE": "disabled"}},
+    )
+    try:
+        yield
+    finally:
+        ray.shutdown()

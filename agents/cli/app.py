@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from agents.budget import Budget
+from agents.cli.eval import eval_group
 from agents.cli.kg import kg
 from agents.cli.models import models
 from agents.cli.options import db_option, make_console, make_progress, output_error
@@ -401,5 +402,6 @@ def experts_check(path: Path, timeout: float) -> None:
         sys.exit(1)
 
 
+main.add_command(eval_group)
 main.add_command(kg)
 main.add_command(models)

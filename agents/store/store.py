@@ -40,7 +40,7 @@ from protocols.sql import (
     resolve_db_url,
 )
 
-__all__ = ["DEFAULT_DB", "RUN_STORE", "SqlRunStore", "resolve_db_url"]
+__all__ = ["DEFAULT_DB", "RUN_STORE", "SqlRunStore", "resolve_db_url", "sql_errors"]
 
 RUN_STORE = StoreSchema(
     "run store",
@@ -62,6 +62,20 @@ _INSERTS = (insert(_MESSAGES), insert(_EVENTS), insert(_CALLS))
 _HEARTBEAT = update(_RUNS).where(_RUNS.c.id == bindparam("run_id")).values(
     heartbeat_at=bindparam("now")
 )
+
+
+@contextmanager
+def sql_errors(url: str, doing: str) -> Iterator[None]:
+    """Turn a database error into a ``StoreError`` saying what failed (``doing``) and where,
+    with the URL masked and its secrets redacted from the driver's text."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        why = Redactor(url_secrets(url))(str(getattr(exc, "orig", None) or exc))
+        raise StoreError(
+            f"{doing} {mask_db_url(url)} failed: {type(exc).__name__}: {why}. Nothing of "
+            "this transaction was written."
+        ) from None
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -164,15 +178,12 @@ class SqlRunStore(RunStore):
             )
         self._open()
         assert self._engine is not None
-        try:
-            with self._turns, self._engine.begin() as conn:
-                yield conn
-        except SQLAlchemyError as exc:
-            why = Redactor(url_secrets(self.url))(str(getattr(exc, "orig", None) or exc))
-            raise StoreError(
-                f"writing to the run store {self.display_url} failed: {type(exc).__name__}: "
-                f"{why}. Nothing of this transaction was written."
-            ) from None
+        with (
+            sql_errors(self.url, "writing to the run store"),
+            self._turns,
+            self._engine.begin() as conn,
+        ):
+            yield conn
 
     # -- writes ------------------------------------------------------------------------
     def create_run(self, run: RunRecord) -> None:

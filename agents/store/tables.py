@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "EventRow", "MessageRow", "ModelCallRow", "RunRow"]
+__all__ = ["Base", "EventRow", "MessageRow", "ModelCallRow", "RunRow", "SweepRow", "SweepUnitRow"]
 
 
 class Base(DeclarativeBase):
@@ -94,4 +94,34 @@ class EventRow(Base):
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SweepRow(Base):
+    """One evaluation sweep (``agents.eval.runner``), keyed by its task's config hash."""
+
+    __tablename__ = "sweeps"
+
+    config_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class SweepUnitRow(Base):
+    """One finished unit of a sweep: its idempotent key and its result."""
+
+    __tablename__ = "sweep_units"
+
+    config_hash: Mapped[str] = mapped_column(
+        String(64), ForeignKey("sweeps.config_hash", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    item: Mapped[str] = mapped_column(String(255), primary_key=True)
+    strategy: Mapped[str] = mapped_column(String(64), primary_key=True)
+    budget: Mapped[float] = mapped_column(Float, primary_key=True)
+    seed: Mapped[int] = mapped_column(Integer, primary_key=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    seconds: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
