@@ -20,6 +20,7 @@ __all__ = [
     "ExecuteVars",
     "ExpertInfo",
     "ExplainItemVars",
+    "MathDialStudentVars",
     "MetaExplainVars",
     "MetaPlanVars",
     "MetaRegenerateVars",
@@ -204,6 +205,18 @@ class ExplainItemVars(_Vars):
     answer: str | None = None
 
 
+class MathDialStudentVars(_Vars):
+    """MathDial's LM student (``interactivetutoring/students.py``): its persona, the
+    problem, its incorrect solution, its name and the dialogue so far (``"Role: text"``
+    utterances, oldest first); the prompt ends where the student's next turn begins."""
+
+    persona: str
+    problem: str
+    solution: str
+    name: str
+    history: list[str]
+
+
 TEMPLATES: dict[str, type[_Vars]] = {
     "system": SystemVars,
     "think": ThinkVars,
@@ -217,6 +230,7 @@ TEMPLATES: dict[str, type[_Vars]] = {
     "meta_step": MetaStepVars,
     "answer_item": AnswerItemVars,
     "explain_item": ExplainItemVars,
+    "mathdial_student": MathDialStudentVars,
 }
 """Every template and the type of its variables."""
 

@@ -22,10 +22,15 @@ __all__ = ["SimulatedStudent", "learner_items"]
 
 def learner_items(store: GraphStore) -> dict[str, LearnerItem]:
     """Every Item node that REQUIRES a skill, with the wrong answers its EXHIBITS edges
-    name, keyed by item id."""
+    name, keyed by item id. An item that requires several skills is answered by the one
+    whose edge is marked ``primary: true`` (the data-set graphs of ``agents.eval`` mark
+    it), else by the first."""
     items = {}
     for node in store.match("Item"):
-        skills = [e.target for e in store.edges(node.id, type="REQUIRES")]
+        edges = store.edges(node.id, type="REQUIRES")
+        skills = [e.target for e in edges if e.properties.get("primary")] + [
+            e.target for e in edges
+        ]
         if not skills or "answer" not in node.properties:
             continue
         wrong = {

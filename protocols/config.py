@@ -18,7 +18,14 @@ from pydantic import BaseModel, ValidationError
 
 from protocols.errors import ConfigError, shorten
 
-__all__ = ["MAX_ALIAS_REPEATS", "LineMap", "iter_jsonl", "load_yaml", "validate_yaml"]
+__all__ = [
+    "MAX_ALIAS_REPEATS",
+    "LineMap",
+    "iter_jsonl",
+    "jsonl_records",
+    "load_yaml",
+    "validate_yaml",
+]
 
 T = TypeVar("T", bound=BaseModel)
 Path_ = tuple[str | int, ...]
@@ -205,6 +212,20 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
         ConfigError: The file cannot be read or is not UTF-8, or a line is not a JSON object
             (with its line).
     """
+    for number, record in jsonl_records(path):
+        if isinstance(record, ConfigError):
+            raise record
+        yield number, record
+
+
+def jsonl_records(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | ConfigError]]:
+    """Like ``iter_jsonl``, but a line that is not a JSON object comes back as its
+    ``ConfigError`` (file and line) instead of stopping the file, so a caller can skip it.
+
+    Raises:
+        ConfigError: The file cannot be read, or is not UTF-8 (nothing after that line can
+            be trusted to be split into the right records).
+    """
     path = Path(path)
     try:
         handle = path.open("rb")
@@ -218,19 +239,19 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 raise _not_utf8(path, number, exc) from None
             if not line.strip():
                 continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ConfigError(
-                    f"not valid JSON: {exc.msg} (column {exc.colno})", path=str(path), line=number
-                ) from None
-            except (ValueError, RecursionError) as exc:
-                problem = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
-                raise ConfigError(
-                    f"not valid JSON: {problem}", path=str(path), line=number
-                ) from None
-            if not isinstance(record, dict):
-                raise ConfigError(
-                    "expected a JSON object on each line", path=str(path), line=number
-                )
-            yield number, record
+            yield number, _json_object(line, path, number)
+
+
+def _json_object(line: str, path: Path, number: int) -> dict[str, Any] | ConfigError:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return ConfigError(
+            f"not valid JSON: {exc.msg} (column {exc.colno})", path=str(path), line=number
+        )
+    except (ValueError, RecursionError) as exc:
+        problem = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        return ConfigError(f"not valid JSON: {problem}", path=str(path), line=number)
+    if not isinstance(record, dict):
+        return ConfigError("expected a JSON object on each line", path=str(path), line=number)
+    return record

@@ -249,3 +249,21 @@ def test_alternating_demos_take_turns_over_the_answers() -> None:
         "o2",
     ]
     assert alternating_demos([], 2) == []
+
+
+def test_the_gemma_sweep_config_is_a_valid_lm_sweep() -> None:
+    from agents.eval import ToMConfig
+
+    root = Path(__file__).resolve().parents[1]
+    config = ToMConfig.from_yaml(root / "examples/sweeps/strategyqa_gemma.yaml")
+    assert (config.dataset.name, config.dataset.limit, config.seeds) == ("strategyqa", 200, 2)
+    assert (config.students.kind, config.explanations.source) == ("lm", "gold")
+    assert LMModelSpec(**config.students.model) == LMModelSpec(
+        path="gemma3-270m", cache="gemma-calls.sqlite"
+    )
+    assert (config.mental_model.kind, config.mental_model.model, config.mental_model.shots) == (
+        "few_shot",
+        None,
+        2,
+    )
+    assert config.strategies == ("random", "least_confidence", "expected_utility", "oracle")

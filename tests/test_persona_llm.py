@@ -23,6 +23,7 @@ from personas.prompting import (
     ExecuteVars,
     ExpertInfo,
     ExplainItemVars,
+    MathDialStudentVars,
     MetaExplainVars,
     MetaPlanVars,
     MetaRegenerateVars,
@@ -341,6 +342,13 @@ SAMPLES = {
         explanation="Penguins cannot fly.",
     ),
     "explain_item": ExplainItemVars(persona=PERSONA, question="Can a penguin fly?"),
+    "mathdial_student": MathDialStudentVars(
+        persona="Kayla is a 7th grade student.",
+        problem="Sam has 3 bags of 4 apples. How many apples?",
+        solution="3 + 4 = 7\n 7",
+        name="Kayla",
+        history=["Teacher: Hi Kayla! Could you walk me through your solution?"],
+    ),
 }
 
 
@@ -348,6 +356,7 @@ SAMPLES = {
 PLAIN_TEXT = {
     "answer_item",
     "explain_item",
+    "mathdial_student",
     "meta_explain",
     "meta_step",
     "simulate_answer",

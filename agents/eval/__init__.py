@@ -1,6 +1,7 @@
 """Evaluation workbench: experiments run end to end through the runtime (simulation results
 are labelled as such, never as results about LLMs)."""
 
+from agents.eval.analysis import CurvePoint
 from agents.eval.base import (
     Answer,
     BadRecord,
@@ -18,44 +19,69 @@ from agents.eval.base import (
 )
 from agents.eval.compare import CurveDiff, compare_points, load_points
 from agents.eval.coverage import Coverage, arithmetic_coverage
+from agents.eval.datasets import DATASETS, load_dataset
 from agents.eval.effects import CONDITIONS, Comparison, EffectReport, Estimate, run_effects
-from agents.eval.executors import Executor, LocalExecutor, RayExecutor, make_executor
+from agents.eval.executors import (
+    Executor,
+    LocalExecutor,
+    ProcessExecutor,
+    RayExecutor,
+    make_executor,
+)
+from agents.eval.explainers import GoldExplanations, MisleadingExplanations, first_sentence
+from agents.eval.kg_explainers import KGExplanations
 from agents.eval.llm_explainer import LLMExplanations
 from agents.eval.lm import LMStudent, LMTeacherMind, eval_context
 from agents.eval.lm_config import FewShotMindConfig, LMModelSpec, LMStudentConfig
+from agents.eval.mathdial_metrics import evaluate_at_k
 from agents.eval.posttest import HELD_OUT, Outcome, PostTestLesson, effect_graph, effect_teacher
 from agents.eval.provenance import code_version, task_meta
 from agents.eval.report import Report, write_report
 from agents.eval.results import StoredSweep, SweepStore, UnitRecord
 from agents.eval.runner import SweepResult, arun_sweep, run_sweep
+from agents.eval.simulated import CohortStudent, EstimatingTeacherMind
+from agents.eval.strategies import STRATEGIES
+from agents.eval.tom import ToMTask
+from agents.eval.tom_config import ToMConfig
+from agents.eval.tutoring import TutoringConfig, TutoringTask
+from agents.eval.tutoring_report import TutoringPoint
 
 __all__ = [
     "CONDITIONS",
+    "DATASETS",
     "HELD_OUT",
+    "STRATEGIES",
     "Answer",
     "BadRecord",
+    "CohortStudent",
     "Comparison",
     "Coverage",
     "CurveDiff",
+    "CurvePoint",
     "Dataset",
     "Demo",
     "EffectReport",
     "EpisodeKey",
     "Estimate",
+    "EstimatingTeacherMind",
     "EvalItem",
     "Executor",
     "Explanation",
     "ExplanationSource",
     "FewShotMindConfig",
+    "GoldExplanations",
+    "KGExplanations",
     "LLMExplanations",
     "LMModelSpec",
     "LMStudent",
     "LMStudentConfig",
     "LMTeacherMind",
     "LocalExecutor",
+    "MisleadingExplanations",
     "Outcome",
     "Payload",
     "PostTestLesson",
+    "ProcessExecutor",
     "RayExecutor",
     "Report",
     "StoredSweep",
@@ -65,6 +91,11 @@ __all__ = [
     "SweepStore",
     "SweepTask",
     "TeacherMind",
+    "ToMConfig",
+    "ToMTask",
+    "TutoringConfig",
+    "TutoringPoint",
+    "TutoringTask",
     "UnitRecord",
     "arithmetic_coverage",
     "arun_sweep",
@@ -73,6 +104,9 @@ __all__ = [
     "effect_graph",
     "effect_teacher",
     "eval_context",
+    "evaluate_at_k",
+    "first_sentence",
+    "load_dataset",
     "load_points",
     "make_executor",
     "run_effects",

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from knowledge_graph.builders.data import data_file
 from personas.moves import TeacherMove
 from protocols import ConfigError
-from protocols.config import iter_jsonl
+from protocols.config import jsonl_records
 
 __all__ = [
     "MATHDIAL_FILE",
@@ -124,6 +124,60 @@ def _text(record: dict[str, Any], name: str, path: str, line: int, *, required: 
     return value
 
 
+def parse_dialogue(record: dict[str, Any], where: str, line: int) -> MathDialDialogue:
+    """One record of ``dev.jsonl`` as a dialogue.
+
+    Raises:
+        ConfigError: The record lacks a field, or a turn is malformed;
+            the message names the file, the line and the field.
+    """
+    texts = {name: _text(record, name, where, line, required=True) for name in _TEXT_FIELDS}
+    if "qid" not in record:
+        raise ConfigError("lacks 'qid'", path=where, line=line, field="qid")
+    return MathDialDialogue(
+        qid=str(record["qid"]),
+        line=line,
+        question=texts["question"],
+        ground_truth=texts["ground_truth"],
+        student_incorrect_solution=texts["student_incorrect_solution"],
+        student_profile=_text(record, "student_profile", where, line, required=False),
+        teacher_described_confusion=_text(
+            record, "teacher_described_confusion", where, line, required=False
+        ),
+        turns=parse_turns(texts["conversation"], path=where, line=line),
+    )
+
+
+def read_mathdial(
+    path: Path, *, skip_bad: bool = False
+) -> tuple[list[MathDialDialogue], list[ConfigError]]:
+    """The dialogues of the file ``path``, and the malformed records skipped.
+
+    Args:
+        path: A MathDial ``dev.jsonl``.
+        skip_bad: Skip a malformed record (a line that is not JSON, lacks a field, or holds
+            a malformed turn) and return its error, instead of raising it.
+
+    Raises:
+        ConfigError: The file cannot be read or holds no dialogue, or (without
+            ``skip_bad``) a record is malformed; the message names the file and the line.
+    """
+    where = str(path)
+    dialogues, skipped = [], []
+    for line, record in jsonl_records(path):
+        try:
+            if isinstance(record, ConfigError):
+                raise record
+            dialogues.append(parse_dialogue(record, where, line))
+        except ConfigError as exc:
+            if not skip_bad:
+                raise
+            skipped.append(exc)
+    if not dialogues:
+        raise ConfigError("holds no dialogues", path=where)
+    return dialogues, skipped
+
+
 def load_mathdial(
     data_dir: str | Path | None = None, *, path: Path | None = None
 ) -> list[MathDialDialogue]:
@@ -134,29 +188,7 @@ def load_mathdial(
             malformed; the message names the file and the line.
     """
     source = path or data_file(MATHDIAL_FILE, data_dir)
-    where = str(source)
-    dialogues = []
-    for line, record in iter_jsonl(source):
-        texts = {name: _text(record, name, where, line, required=True) for name in _TEXT_FIELDS}
-        if "qid" not in record:
-            raise ConfigError("lacks 'qid'", path=where, line=line, field="qid")
-        dialogues.append(
-            MathDialDialogue(
-                qid=str(record["qid"]),
-                line=line,
-                question=texts["question"],
-                ground_truth=texts["ground_truth"],
-                student_incorrect_solution=texts["student_incorrect_solution"],
-                student_profile=_text(record, "student_profile", where, line, required=False),
-                teacher_described_confusion=_text(
-                    record, "teacher_described_confusion", where, line, required=False
-                ),
-                turns=parse_turns(texts["conversation"], path=where, line=line),
-            )
-        )
-    if not dialogues:
-        raise ConfigError("holds no dialogues", path=where)
-    return dialogues
+    return read_mathdial(source)[0]
 
 
 def teacher_examples(

@@ -90,6 +90,8 @@ def taught_population(
     seed: int,
     texts: Sequence[str] | None = None,
     explain_rate: float = 0.5,
+    profiles: Sequence[LearnerProfile] = tuple(PROFILES.values()),
+    share: float = MISCONCEPTION_SHARE,
 ) -> list[TaughtStudent]:
     """``n`` seeded simulated students taught by the protocol above.
 
@@ -100,13 +102,15 @@ def taught_population(
         seed: Seeds everything (a population with another seed is held out).
         texts: The texts to draw from (default: every text of ``kg_texts``).
         explain_rate: P(a text is read after an item's first answer).
+        profiles: The profiles students are drawn from (``new_learner``).
+        share: P(a student starts with each misconception) (``new_learner``).
     """
     reader = ReadingModel(kg)
     pool = list(texts) if texts is not None else sorted(kg_texts(kg).values())
     out = []
     for i in range(n):
         rng = random.Random(f"population:{seed}:{i}")
-        student = TaughtStudent(new_learner(items, rng), [])
+        student = TaughtStudent(new_learner(items, rng, profiles, share), [])
         order = sorted(items)
         rng.shuffle(order)
         for item_id in order:
