@@ -267,3 +267,38 @@ def test_the_gemma_sweep_config_is_a_valid_lm_sweep() -> None:
         2,
     )
     assert config.strategies == ("random", "least_confidence", "expected_utility", "oracle")
+
+
+def test_a_tom_sweep_of_lm_students_runs_and_resumes(tmp_path: Path) -> None:
+    import os
+
+    from agents.eval import ToMConfig, ToMTask, run_sweep
+
+    from .conftest import require
+    from .tiny_models import build_byte_model
+
+    data = os.environ.get("LYCEUM_DATA_DIR", "")
+    require(bool(data) and Path(data, "strategyqa").is_dir(), "LYCEUM_DATA_DIR has no strategyqa")
+    folder = build_byte_model(tmp_path / "byte")
+    config = ToMConfig.model_validate(
+        {
+            "dataset": {"name": "strategyqa", "limit": 6},
+            "students": {"kind": "lm", "model": {"path": str(folder), "cache": "calls.sqlite"}},
+            "explanations": {"source": "gold", "misaligned": "lowest_utility"},
+            "mental_model": {"kind": "few_shot", "shots": 2},
+            "strategies": ["random", "least_confidence", "expected_utility", "oracle"],
+            "budgets": [0.0, 0.5, 1.0],
+            "seeds": 1,
+            "diagnostic": 2,
+            "multi_turn": False,
+        }
+    )
+    store = f"sqlite:///{tmp_path / 'tom.db'}"
+    first = run_sweep(ToMTask(config, base_dir=tmp_path), store=store, progress=False)
+    task = ToMTask(config, base_dir=tmp_path)
+    again = run_sweep(task, store=store, progress=False)
+    assert task.student_kind == "lm" and first.ran > 0
+    assert (again.reused, again.ran) == (first.ran, 0) and again.payloads == first.payloads
+    points = task.curves(again.payloads)
+    assert {(p.strategy, p.budget) for p in points} >= {("oracle", 1.0), ("random", 0.5)}
+    assert all(0.0 <= p.mean <= 1.0 for p in points)
