@@ -15,8 +15,11 @@ from protocols import ToolResult, UserError
 
 __all__ = [
     "TEMPLATES",
+    "AnswerDemo",
+    "AnswerItemVars",
     "ExecuteVars",
     "ExpertInfo",
+    "ExplainItemVars",
     "MathDialStudentVars",
     "MetaExplainVars",
     "MetaPlanVars",
@@ -173,6 +176,35 @@ class MetaStepVars(_Vars):
     notes: list[str]
 
 
+class AnswerDemo(_Vars):
+    """One demonstration in an LM student's prompt: a question, the explanation that came
+    with it (if any), and its answer."""
+
+    question: str
+    explanation: str | None = None
+    answer: str
+
+
+class AnswerItemVars(_Vars):
+    """An LM student answering an item (``agents.eval.LMStudent``): its demonstrations,
+    then the question (and the teacher's explanation); the prompt ends where the answer
+    begins, so the options are scored there or the answer is generated."""
+
+    demos: list[AnswerDemo]
+    question: str
+    explanation: str | None = None
+
+
+class ExplainItemVars(_Vars):
+    """An LLM teacher persona writing an explanation for an item
+    (``agents.eval.LLMExplanations``): who it is, the question, and the answer when the
+    teacher is told it."""
+
+    persona: PersonaSpec
+    question: str
+    answer: str | None = None
+
+
 class MathDialStudentVars(_Vars):
     """MathDial's LM student (``interactivetutoring/students.py``): its persona, the
     problem, its incorrect solution, its name and the dialogue so far (``"Role: text"``
@@ -196,6 +228,8 @@ TEMPLATES: dict[str, type[_Vars]] = {
     "meta_regenerate": MetaRegenerateVars,
     "meta_explain": MetaExplainVars,
     "meta_step": MetaStepVars,
+    "answer_item": AnswerItemVars,
+    "explain_item": ExplainItemVars,
     "mathdial_student": MathDialStudentVars,
 }
 """Every template and the type of its variables."""

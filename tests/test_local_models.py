@@ -151,3 +151,25 @@ async def test_gemma_270m_scores_a_plausible_continuation_higher() -> None:
     assert paris > banana + 2.0
     await client.aclose()
     await concurrent_scores_match_solo_ones(converted)
+
+
+async def test_one_token_options_of_a_prompt_share_one_row(
+    tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agents.models import local_ops
+
+    rows: list[int] = []
+    real = local_ops._score_rows
+
+    def counting(lm, batch, keep, reads):  # type: ignore[no-untyped-def]
+        rows.append(len(batch))
+        return real(lm, batch, keep, reads)
+
+    monkeypatch.setattr(local_ops, "_score_rows", counting)
+    client = TransformersClient(tiny_model)
+    shared = await client.score("the teacher", [" explains", " quarter"])
+    assert rows == [1]  # the prompt alone; both options read off its last position
+    apart = await client.score("the teacher", [" explains the", " quarter"])
+    assert rows == [1, 2]  # a two-token option needs its own row
+    assert apart[1] == pytest.approx(shared[1], abs=1e-4)
+    await client.aclose()

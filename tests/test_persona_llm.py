@@ -18,8 +18,11 @@ from personas.persona import LLMMind, Persona, PlanOut, Reply
 from personas.planning import plan_output_type
 from personas.prompting import (
     TEMPLATES,
+    AnswerDemo,
+    AnswerItemVars,
     ExecuteVars,
     ExpertInfo,
+    ExplainItemVars,
     MathDialStudentVars,
     MetaExplainVars,
     MetaPlanVars,
@@ -333,6 +336,12 @@ SAMPLES = {
         question="1/3 + 1/6?",
         explanation="rewrite over sixths",
     ),
+    "answer_item": AnswerItemVars(
+        demos=[AnswerDemo(question="Do owls hunt at night?", answer="yes")],
+        question="Can a penguin fly?",
+        explanation="Penguins cannot fly.",
+    ),
+    "explain_item": ExplainItemVars(persona=PERSONA, question="Can a penguin fly?"),
     "mathdial_student": MathDialStudentVars(
         persona="Kayla is a 7th grade student.",
         problem="Sam has 3 bags of 4 apples. How many apples?",
@@ -344,7 +353,15 @@ SAMPLES = {
 
 
 # prompts that ask for no schema
-PLAIN_TEXT = {"mathdial_student", "meta_explain", "meta_step", "simulate_answer", "system"}
+PLAIN_TEXT = {
+    "answer_item",
+    "explain_item",
+    "mathdial_student",
+    "meta_explain",
+    "meta_step",
+    "simulate_answer",
+    "system",
+}
 
 
 @pytest.mark.parametrize("name", sorted(TEMPLATES))

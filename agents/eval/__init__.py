@@ -30,6 +30,9 @@ from agents.eval.executors import (
 )
 from agents.eval.explainers import GoldExplanations, MisleadingExplanations, first_sentence
 from agents.eval.kg_explainers import KGExplanations
+from agents.eval.llm_explainer import LLMExplanations
+from agents.eval.lm import LMStudent, LMTeacherMind, eval_context
+from agents.eval.lm_config import FewShotMindConfig, LMModelSpec, LMStudentConfig
 from agents.eval.mathdial_metrics import evaluate_at_k
 from agents.eval.posttest import HELD_OUT, Outcome, PostTestLesson, effect_graph, effect_teacher
 from agents.eval.provenance import code_version, task_meta
@@ -65,8 +68,14 @@ __all__ = [
     "Executor",
     "Explanation",
     "ExplanationSource",
+    "FewShotMindConfig",
     "GoldExplanations",
     "KGExplanations",
+    "LLMExplanations",
+    "LMModelSpec",
+    "LMStudent",
+    "LMStudentConfig",
+    "LMTeacherMind",
     "LocalExecutor",
     "MisleadingExplanations",
     "Outcome",
@@ -94,6 +103,7 @@ __all__ = [
     "compare_points",
     "effect_graph",
     "effect_teacher",
+    "eval_context",
     "evaluate_at_k",
     "first_sentence",
     "load_dataset",

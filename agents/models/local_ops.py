@@ -229,9 +229,29 @@ def score_batch(lm: Loaded, jobs: Sequence[tuple[str, Sequence[str]]]) -> list[l
     """Score every job's continuations: the sum of each continuation's token log-probs.
 
     Rows are left-padded (position ids from the attention mask) so that all continuations
-    end at the last position and only the last ``k`` positions' logits are computed."""
-    rows = [row for prompt, conts in jobs for row in _encode_score(lm, prompt, conts)]
-    flat: list[float] = []
+    end at the last position and only the last ``k`` positions' logits are computed. The
+    continuations of one token (yes/no, a choice letter) of one prompt share a single row,
+    the prompt alone: each is read off its last position, so the prompt is run once, not
+    once per option."""
+    rows: list[tuple[list[int], int]] = []
+    reads: list[list[int]] = []  # per row: the tokens read off its last position
+    where: list[tuple[int, int | None]] = []  # per continuation: its row, and its token
+    shared: dict[tuple[int, ...], int] = {}
+    for prompt, conts in jobs:
+        for ids, prefix in _encode_score(lm, prompt, conts):
+            if len(ids) - prefix != 1:
+                where.append((len(rows), None))
+                rows.append((ids, prefix))
+                reads.append([])
+                continue
+            head = tuple(ids[:prefix])
+            if head not in shared:
+                shared[head] = len(rows)
+                rows.append((list(head), prefix))
+                reads.append([])
+            reads[shared[head]].append(ids[prefix])
+            where.append((shared[head], ids[prefix]))
+    done: list[tuple[float, dict[int, float]]] = []
     vocab = lm.model.get_output_embeddings().weight.shape[0]
     start = 0
     while start < len(rows):
@@ -242,8 +262,9 @@ def score_batch(lm: Loaded, jobs: Sequence[tuple[str, Sequence[str]]]) -> list[l
             if end > start and (end - start + 1) * need * vocab > SCORE_LOGITS_BUDGET:
                 break
             keep, end = need, end + 1
-        flat += _score_rows(lm, rows[start:end], keep)
+        done += _score_rows(lm, rows[start:end], keep, reads[start:end])
         start = end
+    flat = [done[row][0] if token is None else done[row][1][token] for row, token in where]
     out, at = [], 0
     for _, conts in jobs:
         out.append(flat[at : at + len(conts)])
@@ -251,7 +272,9 @@ def score_batch(lm: Loaded, jobs: Sequence[tuple[str, Sequence[str]]]) -> list[l
     return out
 
 
-def _score_rows(lm: Loaded, rows: list[tuple[list[int], int]], keep: int) -> list[float]:
+def _score_rows(
+    lm: Loaded, rows: list[tuple[list[int], int]], keep: int, reads: list[list[int]]
+) -> list[tuple[float, dict[int, float]]]:
     torch = lm.torch
     width = max(len(ids) for ids, _ in rows)
     pad = lm.tokenizer.pad_token_id
@@ -269,5 +292,5 @@ def _score_rows(lm: Loaded, rows: list[tuple[list[int], int]], keep: int) -> lis
         total = 0.0
         for pos in range(prefix, len(row)):
             total += float(logprobs[i, offset + pos - 1 - (width - keep), row[pos]])
-        scores.append(total)
+        scores.append((total, {t: float(logprobs[i, keep - 1, t]) for t in reads[i]}))
     return scores
