@@ -127,6 +127,7 @@ API = {
         "ExplanationSource",
         "FewShotMindConfig",
         "LLMExplanations",
+        "LLMTeacherSpec",
         "LMModelSpec",
         "LMStudent",
         "LMStudentConfig",

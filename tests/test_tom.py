@@ -146,7 +146,12 @@ def test_the_teacher_sees_a_pretest_and_an_lm_student_s_leaves_the_item_out() ->
     world = ToMWorld(lm, load_items(lm, None))
     seen = [i.id for i in world.pretest(0, 0, item)]
     assert seen == [i.id for i in world.pretest(0, 0, item)] and len(seen) <= 3
-    assert "item:eq-1" not in seen and len(world.pairs()) == 7  # one LM student per seed
+    assert "item:eq-1" not in seen
+    # One LM student per seed; its two demonstrations (answers in its prompt) are never
+    # tested, nor pre-tested.
+    shown = {d.item.id for d in world.demos}
+    assert len(shown) == 2 and not shown & set(seen)
+    assert sorted(world.pairs()) == sorted(f"s0/{i}" for i in set(world.by_id) - shown)
 
 
 def test_the_runner_gives_the_plain_loop_s_results_and_a_rerun_reuses_them(

@@ -30,7 +30,7 @@ from agents.eval.executors import (
 )
 from agents.eval.explainers import GoldExplanations, MisleadingExplanations, first_sentence
 from agents.eval.kg_explainers import KGExplanations
-from agents.eval.llm_explainer import LLMExplanations
+from agents.eval.llm_explainer import LLMExplanations, LLMTeacherSpec
 from agents.eval.lm import LMStudent, LMTeacherMind, eval_context
 from agents.eval.lm_config import FewShotMindConfig, LMModelSpec, LMStudentConfig
 from agents.eval.mathdial_metrics import evaluate_at_k
@@ -72,6 +72,7 @@ __all__ = [
     "GoldExplanations",
     "KGExplanations",
     "LLMExplanations",
+    "LLMTeacherSpec",
     "LMModelSpec",
     "LMStudent",
     "LMStudentConfig",

@@ -11,8 +11,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from agents.eval.llm_explainer import LLMTeacherSpec
 from agents.eval.strategies import STRATEGIES, Strategy
 from personas.minds.learner import PROFILES
 from personas.minds.population import MISCONCEPTION_SHARE
@@ -91,12 +99,23 @@ class ExplanationSpec(_Strict):
             ``lowest_utility`` (it gives its chosen text, to the lowest-Û items).
         contrast_generic: Also run ``expected_utility_generic`` (personalised vs generic;
             ``kg`` with ``personalised`` only).
+        llm: For ``llm``: the LLM teacher persona's model (``LLMTeacherSpec``).
     """
 
     source: Literal["kg", "gold", "llm"] = "kg"
     kg: Literal["personalised", "generic"] = "personalised"
     misaligned: Literal["misleading", "lowest_utility"] = "misleading"
     contrast_generic: bool = True
+    llm: LLMTeacherSpec | None = None
+
+    @model_validator(mode="after")
+    def _llm_given(self) -> ExplanationSpec:
+        if self.source == "llm" and self.llm is None:
+            raise ValueError(
+                "source llm needs llm: the teacher's model, e.g. "
+                "{base_url: http://127.0.0.1:8000/v1, model: NAME}"
+            )
+        return self
 
 
 class MentalModelSpec(_Strict):

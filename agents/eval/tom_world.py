@@ -4,17 +4,18 @@ config and builds this lazily, so the task pickles small for Ray workers)."""
 
 from __future__ import annotations
 
-import hashlib
 import importlib
-import json
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from agents.eval.base import Dataset, EvalItem, ExplanationSource, Student, TeacherMind
+from agents.eval.base import Dataset, Demo, EvalItem, ExplanationSource, Student, TeacherMind
+from agents.eval.datasets import load_dataset
+from agents.eval.explainers import GoldExplanations, MisleadingExplanations
 from agents.eval.kg_explainers import KGExplanations
+from agents.eval.llm_explainer import tom_explainer
 from agents.eval.simulated import CohortStudent, EstimatingTeacherMind
 from agents.eval.tom_config import ToMConfig
 from personas.minds.belief import MentalParams
@@ -38,41 +39,13 @@ def split_pair(pair: str) -> tuple[int, str]:
     return int(student[1:]), item
 
 
-def _sample_dataset() -> Dataset:
-    """The built-in sample curriculum as a data set (stands in until
-    ``agents.eval.datasets.load_dataset`` is on main)."""
-    from knowledge_graph.builders import sample_curriculum
-
-    kg = sample_curriculum()
-    items = []
-    for node in sorted(kg.match("Item"), key=lambda n: n.id):
-        if "answer" not in node.properties:
-            continue
-        skills = tuple(e.target for e in kg.edges(node.id, type="REQUIRES"))
-        text, answer = str(node.properties.get("text", "")), str(node.properties["answer"])
-        items.append(EvalItem(node.id, "sample", text, answer, skills=skills))
-    blob = json.dumps([[i.id, i.question, i.answer, i.skills] for i in items]).encode()
-    return Dataset("sample", tuple(items), kg, None, hashlib.sha256(blob).hexdigest())
-
-
 def load_items(config: ToMConfig, base_dir: Path | None) -> Dataset:
     """The config's data set (a relative ``path`` is read from ``base_dir``)."""
     spec = config.dataset
-    try:
-        load_dataset = _provided("datasets", "load_dataset")
-    except ConfigError:
-        if spec.name != "sample":
-            raise ConfigError(
-                f"data set {spec.name!r} needs agents.eval.datasets, which is missing",
-                field="dataset.name",
-            ) from None
-        data = _sample_dataset()
-        return Dataset(data.name, data.items[: spec.limit], data.kg, None, data.sha256)
     path = Path(spec.path) if spec.path else None
     if path is not None and not path.is_absolute() and base_dir is not None:
         path = base_dir / path
-    loaded: Dataset = load_dataset(spec.name, path, limit=spec.limit, skip_bad=spec.skip_bad)
-    return loaded
+    return load_dataset(spec.name, path, limit=spec.limit, skip_bad=spec.skip_bad)
 
 
 @dataclass
@@ -97,6 +70,11 @@ class ToMWorld:
                 "that REQUIRES a skill, so simulated students cannot answer them",
                 field="dataset",
             )
+        self.demos: list[Demo] = []
+        if not self.simulated:  # the LM student's demonstrations: shown, so never tested
+            lm = importlib.import_module("agents.eval.lm_config")
+            self.demos = lm.alternating_demos(self.data.items, self.config.students.demos)
+        self.tested = [i for i in self.data.items if i.id not in {d.item.id for d in self.demos}]
 
     @property
     def simulated(self) -> bool:
@@ -107,8 +85,9 @@ class ToMWorld:
         return self.config.students.cohort if self.simulated else 1
 
     def pairs(self) -> list[str]:
-        """Every (student, item) of one seed, in a fixed order."""
-        return [pair_id(k, i.id) for k in range(self.cohort) for i in self.data.items]
+        """Every (student, item) of one seed, in a fixed order: every item but an LM
+        student's demonstrations (their answers are in its prompt)."""
+        return [pair_id(k, i.id) for k in range(self.cohort) for i in self.tested]
 
     def student(self, seed: int, index: int) -> Student:
         """Student ``index`` of the cohort of ``seed``."""
@@ -129,7 +108,7 @@ class ToMWorld:
         A simulated student answers them on an earlier occasion (fresh draws, so the
         item itself may be among them); a deterministic LM student's answer to ``item``
         would be its test answer, so it is left out."""
-        items = sorted(self.data.items, key=lambda i: i.id)  # the data set's order aside
+        items = sorted(self.tested, key=lambda i: i.id)  # the data set's order aside
         if self.config.diagnostic is not None and self.config.diagnostic < len(items):
             rng = random.Random(f"tom:{seed}:{index}:diagnostic")
             items = rng.sample(items, self.config.diagnostic)
@@ -179,8 +158,7 @@ class ToMWorld:
         s = self.config.students
         spec = lm.LMModelSpec(**s.model)
         config = lm.LMStudentConfig(model=spec, demos=s.demos, max_tokens=s.max_tokens)
-        demos = lm.alternating_demos(self.data.items, s.demos)
-        return lm.build_student(config, self._client(s.model), demos)
+        return lm.build_student(config, self._client(s.model), self.demos)
 
     def _lm_mind(self) -> Any:
         """A fresh few-shot mind of the student (the student's own model unless the
@@ -211,22 +189,10 @@ class ToMWorld:
         """A source another module provides: ``gold`` and ``misleading`` from
         ``agents.eval.explainers``, ``llm`` from ``agents.eval.llm_explainer``."""
         if name == "gold":
-            return cast(ExplanationSource, _provided("explainers", "GoldExplanations")())
+            return GoldExplanations()
         if name == "misleading":  # the data folder of the config, else LYCEUM_DATA_DIR
             folder = Path(self.config.dataset.path) if self.config.dataset.path else None
-            made = _provided("explainers", "MisleadingExplanations")(
-                folder if folder is not None and folder.is_dir() else None
-            )
-            return cast(ExplanationSource, made)
-        return cast(ExplanationSource, _provided("llm_explainer", "tom_explainer")(self.config))
+            return MisleadingExplanations(folder if folder and folder.is_dir() else None)
+        return tom_explainer(self.config)
 
 
-def _provided(module: str, name: str) -> Any:
-    """``agents.eval.<module>.<name>``, imported when a config needs it."""
-    try:
-        return getattr(importlib.import_module(f"agents.eval.{module}"), name)
-    except (ImportError, AttributeError):
-        raise ConfigError(
-            f"this config needs agents.eval.{module}.{name}, which this install lacks",
-            field="explanations",
-        ) from None
