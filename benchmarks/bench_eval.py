@@ -127,7 +127,7 @@ def timed(task: ChatTask, store: SweepStore, executor: str = "local") -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=10, help="units per slot of concurrency")
+    parser.add_argument("--rounds", type=int, default=30, help="units per slot of concurrency")
     parser.add_argument("--trivial", type=int, default=2000, help="units of the Ray sweep")
     parser.add_argument("--no-ray", action="store_true", help="skip the Ray comparison")
     args = parser.parse_args()
