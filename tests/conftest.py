@@ -67,7 +67,8 @@ def ray_cluster() -> Iterator[None]:
         import ray
     except ImportError:
         require(False, "ray is not installed (pip install 'lyceum[ray]')")
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    before = os.environ.get("RAY_AUTH_MODE")
+    os.environ["RAY_AUTH_MODE"] = "disabled"  # a throwaway loopback cluster
     root = str(Path(__file__).resolve().parents[1])
     ray.init(
         num_cpus=2,
@@ -80,3 +81,7 @@ def ray_cluster() -> Iterator[None]:
         yield
     finally:
         ray.shutdown()
+        if before is None:
+            os.environ.pop("RAY_AUTH_MODE", None)
+        else:
+            os.environ["RAY_AUTH_MODE"] = before

@@ -157,3 +157,35 @@ def test_skipped_records_are_counted_in_the_report(tmp_path: Path) -> None:
     report = (out / "report.md").read_text()
     assert "| Skipped malformed records | 1 |" in report
     assert "- fake.jsonl:3: field 'answer' is missing" in report
+
+
+TINY_TOM = """\
+students: {kind: simulated, cohort: 3}
+mental_model: {kind: estimating, population: 10}
+strategies: [none, expected_utility]
+budgets: [0, 0.5]
+seeds: 2
+multi_turn: false
+"""
+
+
+@pytest.mark.slow
+def test_lyceum_eval_tom_runs_the_real_sweep_and_resumes(tmp_path: Path) -> None:
+    import re
+
+    config, out, db = tmp_path / "tom.yaml", tmp_path / "out", str(tmp_path / "s.db")
+    config.write_text(TINY_TOM)
+    args = ("eval", "tom", "--config", str(config), "--db", db, "--no-progress")
+    code, output = run(*args, "--out", str(out))
+    assert code == 0, output
+    units = int(re.search(r"\): (\d+) units, 0 reused", output).group(1))  # type: ignore[union-attr]
+    report = (out / "report.md").read_text()
+    assert re.search(r"\| Data hash \(sha256\) \| `[0-9a-f]{64}` \|", report), report
+    assert "| Students | simulated (SIMULATION) |" in report
+    curves = json.loads((out / "sweep.json").read_text())["curves"]
+    assert {(c["strategy"], c["budget"]) for c in curves} >= {
+        ("none", 0.0), ("none", 0.5), ("expected_utility", 0.0), ("expected_utility", 0.5)
+    }
+    code, output = run(*args)
+    assert code == 0, output
+    assert f"{units} units, {units} reused from sqlite:///" in output and ", 0 run," in output

@@ -143,7 +143,7 @@ def test_bad_executor_choices_are_clear_errors(tmp_path: Path) -> None:
     from protocols import UserError
 
     url = f"sqlite:///{tmp_path / 's.db'}"
-    with pytest.raises(UserError, match="unknown executor 'dask'; use 'local' or 'ray'"):
+    with pytest.raises(UserError, match="unknown executor 'dask'; use 'local', 'process' or 'ray'"):
         run_sweep(FakeTask(), store=url, executor="dask", progress=False)  # type: ignore[arg-type]
     with pytest.raises(UserError, match="--address names a Ray cluster"):
         run_sweep(FakeTask(), store=url, address="10.0.0.1:6379", progress=False)
@@ -170,3 +170,18 @@ def test_a_run_store_from_before_sweeps_is_upgraded_in_place(tmp_path: Path) -> 
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
     assert {"runs", "sweeps", "sweep_units"} <= set(inspect(engine).get_table_names())
     engine.dispose()
+
+
+@pytest.mark.slow
+def test_a_process_pool_sweep_equals_the_local_executor(tmp_path: Path) -> None:
+    from agents.eval import ProcessExecutor
+
+    task = FakeTask(FakeConfig(items=5, seeds=2))
+    pool = ProcessExecutor(1, chunk=7)
+    try:
+        pooled = run_sweep(task, store=f"sqlite:///{tmp_path / 'p.db'}", executor=pool,
+                           progress=False)
+    finally:
+        pool.close()
+    assert pooled.payloads == asyncio.run(reference(task))
+    assert list(pooled.units) == list(asyncio.run(reference(task)))

@@ -132,6 +132,7 @@ API = {
         "Outcome",
         "Payload",
         "PostTestLesson",
+        "ProcessExecutor",
         "RayExecutor",
         "Report",
         "StoredSweep",

@@ -13,6 +13,7 @@ import pytest
 from agents.eval.base import EpisodeKey, Payload
 from agents.eval.tom import ToMTask
 from agents.eval.tom_config import MentalModelSpec, StudentsSpec, ToMConfig
+from agents.eval.tom_world import ToMWorld, load_items
 from protocols import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,6 +99,10 @@ def test_the_default_config_file_is_the_default_config() -> None:
     assert ToMConfig.from_yaml(ROOT / "examples/sweeps/tom_default.yaml") == ToMConfig()
     task = ToMTask.from_config(ROOT / "examples/sweeps/tom_default.yaml")
     assert task.student_kind == "simulated" and task.stages() == 3
+    assert task.dataset.name == "sample" and len(task.dataset.sha256) == 64
+    assert not task.config.dataset.skip_bad
+    skipping = ToMTask.from_config(ROOT / "examples/sweeps/tom_default.yaml", skip_bad=True)
+    assert skipping.config.dataset.skip_bad
 
 
 @pytest.mark.parametrize(
@@ -112,6 +117,7 @@ def test_the_default_config_file_is_the_default_config() -> None:
             "genius",
         ),
         ("strategies: [oracle, loudest]\n", "strategies.1", 1, "loudest"),
+        ("seeds: 2\nstudents: {kind: lm}\n", "mental_model", 1, "few_shot mental model"),
     ],
 )
 def test_a_bad_config_names_the_file_line_and_field(
@@ -124,3 +130,32 @@ def test_a_bad_config_names_the_file_line_and_field(
     err = info.value
     assert (err.path, err.field, err.line) == (str(path), field, line)
     assert problem in str(err)
+
+
+def test_the_teacher_sees_a_pretest_and_an_lm_student_s_leaves_the_item_out() -> None:
+    """A simulated student's pre-test answers are fresh draws of the same student, so the
+    item may be among them; a deterministic LM student would give its test answer."""
+    sim = ToMWorld(SMALL, load_items(SMALL, None))
+    item = sim.by_id["item:eq-1"]
+    assert [i.id for i in sim.pretest(0, 1, item)] == sorted(sim.by_id)
+    lm = ToMConfig(
+        students=StudentsSpec(kind="lm"),
+        mental_model=MentalModelSpec(kind="few_shot"),
+        diagnostic=3,
+    )
+    world = ToMWorld(lm, load_items(lm, None))
+    seen = [i.id for i in world.pretest(0, 0, item)]
+    assert seen == [i.id for i in world.pretest(0, 0, item)] and len(seen) <= 3
+    assert "item:eq-1" not in seen and len(world.pairs()) == 7  # one LM student per seed
+
+
+def test_the_runner_gives_the_plain_loop_s_results_and_a_rerun_reuses_them(
+    small: dict[EpisodeKey, Payload], tmp_path: Path
+) -> None:
+    from agents.eval import run_sweep
+
+    store = f"sqlite:///{tmp_path / 'tom.db'}"
+    first = run_sweep(ToMTask(SMALL), store=store, progress=False)
+    assert first.payloads == small and first.ran == len(small)
+    again = run_sweep(ToMTask(SMALL), store=store, progress=False)
+    assert (again.reused, again.ran) == (len(small), 0) and again.payloads == small

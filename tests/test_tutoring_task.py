@@ -12,11 +12,13 @@ import pytest
 
 from agents.eval.base import EpisodeKey, Payload
 from agents.eval.mathdial_metrics import at_k, human_utterances, numerical_answer
+from agents.eval.runner import run_sweep
 from agents.eval.tutoring import DataSpec, LMStudentSpec, TutoringConfig, TutoringTask
 from agents.eval.tutoring_models import TutoringModels
 from agents.eval.tutoring_policies import NEXT_MOVE_FILE, POLICIES
 from agents.eval.tutoring_report import move_mix
 from agents.eval.tutoring_students import LMTutee
+from agents.models import FunctionModel
 from personas.learned.bridge_model import BRIDGE_FILE
 from personas.learned.move_classifier import MOVES_FILE
 from protocols import ConfigError
@@ -145,6 +147,13 @@ def test_an_lm_student_task_builds_its_client_lazily_and_leaves_it_out_of_pickle
     agent = lm._student(dialogue)
     assert isinstance(agent, LMTutee) and lm._client is not None
     assert pickle.loads(pickle.dumps(lm))._client is None
+    client = FunctionModel(lambda request: "Student: I still get 5.<EOM>")
+    given = TutoringTask(config, base_dir=task.base_dir, models=task.models(), client=client)
+    key = EpisodeKey("dialogue", "mathdial:1", "probing_first", 0.0, 0)
+    payload = asyncio.run(given.run(key, {}))
+    replies = [u for u in payload["utterances"] if u.startswith("Student:")]
+    assert replies == ["Student: I still get 5."] * 8  # the rounds are spent
+    assert payload["success"] == [False] * 7 and len(client.calls) == 8
 
 
 def test_the_default_config_file_is_valid() -> None:
@@ -158,3 +167,19 @@ def test_a_bad_config_names_the_file_line_and_field(tmp_path: Path) -> None:
     path.write_text("seeds: 2\npolicies: [telling_first, probing_frist]\n")
     with pytest.raises(ConfigError, match=r"bad\.yaml:2: field .policies\.1.*probing_frist"):
         TutoringTask.from_config(path)
+
+
+def test_the_runner_runs_it_and_a_rerun_reuses_every_unit(built: Built, tmp_path: Path) -> None:
+    task, results = built
+    small = TutoringTask(
+        task.config.model_copy(update={"data": DataSpec(path="mathdial/dev.jsonl", limit=2)}),
+        base_dir=task.base_dir,
+        models=task.models(),
+    )
+    db = f"sqlite:///{tmp_path / 'sweeps.db'}"
+    first = run_sweep(small, store=db, progress=False)
+    assert {k: r.payload for k, r in first.units.items()} == {
+        k: v for k, v in results.items() if k.item in ("mathdial:1", "mathdial:2")
+    }
+    again = run_sweep(small, store=db, progress=False)
+    assert (again.reused, again.ran) == (len(first.units), 0)

@@ -140,8 +140,9 @@ def _sweep_options(fn: Any) -> Any:
             help="The sweep's YAML config file.",
         ),
         click.option(
-            "--executor", type=click.Choice(["local", "ray"]), default="local",
-            show_default=True, help="Run units in this process (asyncio) or on Ray.",
+            "--executor", type=click.Choice(["local", "process", "ray"]), default="local",
+            show_default=True,
+            help="Run units in this process (asyncio), in a local process pool, or on Ray.",
         ),
         click.option("--address", default=None, help="Ray cluster address (with --executor ray)."),
         click.option(
@@ -166,8 +167,8 @@ def eval_group() -> None:
     """Evaluation sweeps: budgets x strategies x students x seeds, resumable, with reports."""
 
 
-def _make_sweep_command(name: str, help_text: str) -> None:
-    @eval_group.command(name, help=help_text)
+def _make_sweep_command(name: str, help_text: str, short: str) -> None:
+    @eval_group.command(name, help=help_text, short_help=short)
     @_sweep_options
     def command(no_progress: bool, **kwargs: Any) -> None:
         run_command(TASKS[name], progress=not no_progress, **kwargs)
@@ -177,14 +178,16 @@ _make_sweep_command(
     "tom",
     "The theory-of-mind intervention sweep (Saha et al. 2023): accuracy vs budget per "
     "strategy. Reruns resume from the store.",
+    "The theory-of-mind intervention sweep: accuracy vs budget.",
 )
 _make_sweep_command(
     "tutoring",
     "MathDial tutoring: success@k and telling@k per teacher policy. Reruns resume.",
+    "MathDial tutoring: success@k and telling@k per policy.",
 )
 
 
-@eval_group.command("run")
+@eval_group.command("run", short_help="Run any sweep task class from its config file.")
 @click.option("--task", "spec", required=True, help="The task class, 'package.module:Class'.")
 @_sweep_options
 def eval_run(spec: str, no_progress: bool, **kwargs: Any) -> None:

@@ -21,7 +21,13 @@ from agents.eval.compare import CurveDiff, compare_points, load_points
 from agents.eval.coverage import Coverage, arithmetic_coverage
 from agents.eval.datasets import DATASETS, load_dataset
 from agents.eval.effects import CONDITIONS, Comparison, EffectReport, Estimate, run_effects
-from agents.eval.executors import Executor, LocalExecutor, RayExecutor, make_executor
+from agents.eval.executors import (
+    Executor,
+    LocalExecutor,
+    ProcessExecutor,
+    RayExecutor,
+    make_executor,
+)
 from agents.eval.explainers import GoldExplanations, MisleadingExplanations, first_sentence
 from agents.eval.kg_explainers import KGExplanations
 from agents.eval.mathdial_metrics import evaluate_at_k
@@ -66,6 +72,7 @@ __all__ = [
     "Outcome",
     "Payload",
     "PostTestLesson",
+    "ProcessExecutor",
     "RayExecutor",
     "Report",
     "StoredSweep",

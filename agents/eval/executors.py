@@ -1,5 +1,6 @@
-"""Where a sweep's units run: ``LocalExecutor`` (asyncio, bounded concurrency) or
-``RayExecutor`` (a Ray cluster, local or at ``--address``).
+"""Where a sweep's units run: ``LocalExecutor`` (asyncio, bounded concurrency),
+``ProcessExecutor`` (a pool of local processes, for CPU-bound units) or ``RayExecutor`` (a
+Ray cluster, local or at ``--address``).
 
 An executor gets a stage's jobs (a unit's key and its inputs) and calls ``on_done`` with
 each finished unit as soon as it finishes, so the runner can persist it at once. A unit is
@@ -18,7 +19,7 @@ from typing import Any, Protocol
 from agents.eval.base import EpisodeKey, Payload, SweepTask
 from agents.eval.results import UnitRecord
 
-__all__ = ["Executor", "Job", "LocalExecutor", "RayExecutor", "make_executor"]
+__all__ = ["Executor", "Job", "LocalExecutor", "ProcessExecutor", "RayExecutor", "make_executor"]
 
 Job = tuple[EpisodeKey, Payload]
 """A unit to run: its key and its inputs."""
@@ -101,6 +102,66 @@ def _run_chunk(task: SweepTask, jobs: Sequence[Job], concurrency: int) -> list[U
     return done
 
 
+def _chunks(jobs: Sequence[Job], size: int) -> list[list[Job]]:
+    return [list(jobs[i : i + size]) for i in range(0, len(jobs), size)]
+
+
+class ProcessExecutor:
+    """Runs units in a pool of local worker processes (``spawn``ed, so the task is pickled
+    to them as to Ray workers), in chunks, each chunk running its units concurrently in the
+    worker's event loop: for CPU-bound sweeps (simulated students) on one machine, without
+    a Ray cluster. The pool lives until ``close``, across the sweep's stages.
+
+    Args:
+        workers: Worker processes; None uses every CPU.
+        concurrency: The most units in flight at once within one chunk.
+        chunk: Units per chunk; None picks about four chunks per worker.
+    """
+
+    def __init__(
+        self, workers: int | None = None, *, concurrency: int = 32, chunk: int | None = None
+    ) -> None:
+        if concurrency < 1 or (workers is not None and workers < 1):
+            raise ValueError(f"workers and concurrency must be at least 1, got {workers}, "
+                             f"{concurrency}")
+        self.workers = workers
+        self.concurrency = concurrency
+        self.chunk = chunk
+        self._pool: Any = None
+
+    async def map(self, task: SweepTask, jobs: Sequence[Job], on_done: OnDone) -> None:
+        """Run ``jobs`` in the pool; each finished chunk goes to ``on_done``."""
+        if not jobs:
+            return
+        import multiprocessing
+        import os
+        from concurrent.futures import ProcessPoolExecutor
+
+        if self._pool is None:
+            context = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+        workers = self.workers or os.cpu_count() or 1
+        size = self.chunk or max(1, math.ceil(len(jobs) / (4 * workers)))
+        loop = asyncio.get_running_loop()
+        futures = [
+            loop.run_in_executor(self._pool, _run_chunk, task, chunk, self.concurrency)
+            for chunk in _chunks(jobs, size)
+        ]
+        try:
+            for next_done in asyncio.as_completed(futures):
+                on_done(await next_done)
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+    def close(self) -> None:
+        """Stop the worker processes."""
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+
 class RayExecutor:
     """Runs units on a Ray cluster: the task is pickled once into the object store, and
     the units go out in chunks, each chunk a Ray task that runs its units concurrently in
@@ -151,10 +212,7 @@ class RayExecutor:
         size = self.chunk or max(1, math.ceil(len(jobs) / (4 * cpus)))
         remote = ray.remote(_run_chunk)
         task_ref = ray.put(task)
-        refs = [
-            remote.remote(task_ref, list(jobs[i : i + size]), self.concurrency)
-            for i in range(0, len(jobs), size)
-        ]
+        refs = [remote.remote(task_ref, chunk, self.concurrency) for chunk in _chunks(jobs, size)]
         try:
             for next_done in asyncio.as_completed([_await(ref) for ref in refs]):
                 on_done(await next_done)
@@ -186,7 +244,7 @@ async def _await(ref: Any) -> list[UnitRecord]:
 def make_executor(
     executor: str, *, concurrency: int = 32, address: str | None = None
 ) -> Executor:
-    """``"local"`` or ``"ray"`` as an executor.
+    """``"local"``, ``"process"`` or ``"ray"`` as an executor.
 
     Raises:
         UserError: Another name, or ``address`` given for the local executor.
@@ -197,6 +255,10 @@ def make_executor(
         if address is not None:
             raise UserError("--address names a Ray cluster; use it with --executor ray")
         return LocalExecutor(concurrency)
+    if executor == "process":
+        if address is not None:
+            raise UserError("--address names a Ray cluster; use it with --executor ray")
+        return ProcessExecutor(concurrency=concurrency)
     if executor == "ray":
         return RayExecutor(address, concurrency=concurrency)
-    raise UserError(f"unknown executor {executor!r}; use 'local' or 'ray'")
+    raise UserError(f"unknown executor {executor!r}; use 'local', 'process' or 'ray'")

@@ -76,8 +76,12 @@ def _figure(rows: Sequence[dict[str, Any]], x: str, metric: str) -> Any:
         xs = [r[x] for r in pts]
         (line,) = ax.plot(xs, [r["mean"] for r in pts], marker="o", label=strategy)
         ax.fill_between(
-            xs, [r["low"] for r in pts], [r["high"] for r in pts],
-            color=line.get_color(), alpha=0.15, linewidth=0,
+            xs,
+            [r["low"] for r in pts],
+            [r["high"] for r in pts],
+            color=line.get_color(),
+            alpha=0.15,
+            linewidth=0,
         )
     ax.set_xlabel("budget (fraction of items explained)" if x == "budget" else "k (turns)")
     ax.set_ylabel(metric if x == "budget" else f"{metric}@k")
@@ -96,8 +100,10 @@ def plot_curves(points: Sequence[dict[str, Any]], out: Path) -> list[CurvePlot]:
     for x, metric in groups:
         rows = [r for r in points if (r["x"], r["metric"]) == (x, metric)]
         stem = f"{metric}_vs_budget" if x == "budget" else f"{metric}_at_k"
-        title = f"{metric} vs budget (95% CI over seeds)" if x == "budget" else (
-            f"{metric}@k (95% CI over seeds)"
+        title = (
+            f"{metric} vs budget (95% CI over seeds)"
+            if x == "budget"
+            else (f"{metric}@k (95% CI over seeds)")
         )
         fig = _figure(rows, x, metric)
         fig.suptitle(title)

@@ -4,8 +4,9 @@ hash, the code version and the kind of student.
 A task tells what it can through optional attributes (``SweepTask`` requires none of them):
 ``config`` (a pydantic model or a mapping), ``data_sha256`` (the hash of the data read),
 ``student_kind`` (``"simulated"`` or ``"lm"``), ``skipped`` (the ``BadRecord``s skipped
-under ``--skip-bad``); or, for the last two, ``dataset`` (the loaded ``Dataset``, which
-holds both). What a task does not tell is reported as unknown.
+under ``--skip-bad``); or, for those two, ``dataset`` (the loaded ``Dataset``, which holds
+both; also found as ``world.data``, where ``ToMTask`` keeps it). What a task does not tell
+is reported as unknown.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from agents.eval.base import BadRecord, SweepTask
+from agents.eval.base import BadRecord, Dataset, SweepTask
 
 __all__ = ["code_version", "task_meta"]
 
@@ -33,11 +34,17 @@ def code_version() -> str:
     try:
         sha = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
-            capture_output=True, text=True, timeout=5, check=True,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=5, check=True,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return version
@@ -54,6 +61,14 @@ def _config(task: SweepTask) -> Any:
     return None if config is None else repr(config)
 
 
+def _dataset(task: SweepTask) -> Dataset | None:
+    world = getattr(task, "world", None)
+    for found in (getattr(task, "dataset", None), getattr(world, "data", None)):
+        if isinstance(found, Dataset):
+            return found
+    return None
+
+
 def _bad(record: object) -> str:
     if isinstance(record, BadRecord):
         return f"{record.file}:{record.line}: {record.reason}"
@@ -63,7 +78,7 @@ def _bad(record: object) -> str:
 def task_meta(task: SweepTask) -> dict[str, Any]:
     """The task's provenance as JSON-ready metadata (stored with the sweep, shown in the
     report)."""
-    dataset = getattr(task, "dataset", None)
+    dataset = _dataset(task)
     sha = getattr(task, "data_sha256", None) or getattr(dataset, "sha256", None)
     skipped = getattr(task, "skipped", None) or getattr(dataset, "skipped", ()) or ()
     return {

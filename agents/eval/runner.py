@@ -41,6 +41,8 @@ class SweepResult:
         ran: How many units ran now.
         seconds: Wall time of this call.
         store_url: Where the units are stored (password masked).
+        meta: The task's provenance as stored with the sweep (``task_meta``): kind,
+            config, data hash, student kind, skipped records, code version.
     """
 
     config_hash: str
@@ -122,7 +124,7 @@ async def arun_sweep(
     task: SweepTask,
     *,
     store: SweepStore | str | None = None,
-    executor: Literal["local", "ray"] | Executor = "local",
+    executor: Literal["local", "process", "ray"] | Executor = "local",
     concurrency: int = 32,
     address: str | None = None,
     progress: bool = True,
@@ -152,7 +154,12 @@ async def arun_sweep(
             reused += len(found)
             log.info(
                 "sweep %s stage %d: %d units, %d reused from %s, %d to run",
-                config_hash[:12], stage, len(keys), len(found), store.display_url, len(jobs),
+                config_hash[:12],
+                stage,
+                len(keys),
+                len(found),
+                store.display_url,
+                len(jobs),
             )
             finished = dict(found)
             bar = _progress(progress and bool(jobs))
@@ -168,11 +175,13 @@ async def arun_sweep(
     seconds = time.perf_counter() - start
     log.info(
         "sweep %s done: %d units, %d reused (not run again), %d run, in %.1f s",
-        config_hash[:12], len(units), reused, ran, seconds,
+        config_hash[:12],
+        len(units),
+        reused,
+        ran,
+        seconds,
     )
-    return SweepResult(
-        config_hash, task.kind, units, reused, ran, seconds, store.display_url, meta
-    )
+    return SweepResult(config_hash, task.kind, units, reused, ran, seconds, store.display_url, meta)
 
 
 async def _run_stage(
@@ -207,7 +216,7 @@ def run_sweep(
     task: SweepTask,
     *,
     store: SweepStore | str | None = None,
-    executor: Literal["local", "ray"] | Executor = "local",
+    executor: Literal["local", "process", "ray"] | Executor = "local",
     concurrency: int = 32,
     address: str | None = None,
     progress: bool = True,
@@ -218,7 +227,8 @@ def run_sweep(
         task: The sweep (``ToMTask``, ``TutoringTask``, or any ``SweepTask``).
         store: A ``SweepStore`` or its URL; None uses ``$LYCEUM_DB`` or
             ``sqlite:///lyceum.db`` (the run store's database).
-        executor: ``"local"`` (asyncio in this process), ``"ray"``, or an executor.
+        executor: ``"local"`` (asyncio in this process), ``"process"`` (a pool of local
+            processes, for CPU-bound units), ``"ray"``, or an executor.
         concurrency: The most units in flight at once (per Ray chunk on Ray).
         address: The Ray cluster to join (``"ray"`` only); None starts a local one.
         progress: Show a progress bar with ETA on stderr.
@@ -231,7 +241,11 @@ def run_sweep(
             finished before it is stored.
     """
     sweep = arun_sweep(
-        task, store=store, executor=executor, concurrency=concurrency, address=address,
+        task,
+        store=store,
+        executor=executor,
+        concurrency=concurrency,
+        address=address,
         progress=progress,
     )
     return asyncio.run(sweep)

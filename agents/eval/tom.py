@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from agents.eval.base import Demo, EpisodeKey, Payload, StudentKind
+from agents.eval.base import Dataset, Demo, EpisodeKey, Payload, StudentKind
 from agents.eval.strategies import GENERIC, Signal, explained
 from agents.eval.tom_config import ToMConfig
 from agents.eval.tom_world import ToMWorld, load_items, pair_id, split_pair
@@ -58,13 +58,23 @@ class ToMTask:
         self._chosen: dict[tuple[int, str, float], dict[str, str]] = {}
 
     @classmethod
-    def from_config(cls, path: str | Path) -> ToMTask:
-        """The task of a YAML config file (relative data paths are read from its folder).
+    def from_config(cls, path: str | Path, *, skip_bad: bool = False) -> ToMTask:
+        """The task of a YAML config file (relative data paths are read from its folder);
+        ``skip_bad`` (``--skip-bad``) skips malformed data records whatever the file says.
 
         Raises:
             ConfigError: Naming the file, line and field of the first problem.
         """
-        return cls(ToMConfig.from_yaml(path), base_dir=Path(path).parent)
+        config = ToMConfig.from_yaml(path)
+        if skip_bad:
+            dataset = config.dataset.model_copy(update={"skip_bad": True})
+            config = config.model_copy(update={"dataset": dataset})
+        return cls(config, base_dir=Path(path).parent)
+
+    @property
+    def dataset(self) -> Dataset:
+        """The data set read (its hash and skipped records go in the report)."""
+        return self.world.data
 
     def __getstate__(self) -> dict[str, Any]:
         return {"config": self.config, "base_dir": self.base_dir}
@@ -76,7 +86,8 @@ class ToMTask:
     def world(self) -> ToMWorld:
         """The data set, students and minds (built on first use, in each process)."""
         if self._world is None:
-            self._world = ToMWorld(self.config, load_items(self.config, self.base_dir))
+            data = load_items(self.config, self.base_dir)
+            self._world = ToMWorld(self.config, data, base_dir=self.base_dir)
         return self._world
 
     @property

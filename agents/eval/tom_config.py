@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from agents.eval.strategies import STRATEGIES, Strategy
 from personas.minds.learner import PROFILES
@@ -51,8 +51,10 @@ class StudentsSpec(_Strict):
         kind: ``simulated``: a cohort of ``cohort`` simulated learners, each drawn from
             ``profiles`` (names of ``personas.minds.PROFILES``) and holding each
             misconception the items exhibit with probability ``misconception_share``.
-            ``lm``: one language-model student answering through a model client that
-            scores (``agents.eval.lm``), ``model`` being its client spec.
+            ``lm``: one language-model student per seed answering through a model client
+            that scores (``agents.eval.lm``): ``model`` is its ``LMModelSpec`` (path,
+            device, max_score_batch, cache), with ``demos`` unexplained demonstrations
+            and ``max_tokens`` for a free-form answer.
     """
 
     kind: Literal["simulated", "lm"] = "simulated"
@@ -60,6 +62,8 @@ class StudentsSpec(_Strict):
     profiles: tuple[str, ...] = tuple(PROFILES)
     misconception_share: float = Field(default=MISCONCEPTION_SHARE, ge=0.0, le=1.0)
     model: dict[str, Any] = Field(default_factory=dict)
+    demos: int = Field(default=2, ge=0)
+    max_tokens: int = Field(default=24, ge=1)
 
     @field_validator("profiles")
     @classmethod
@@ -98,11 +102,13 @@ class ExplanationSpec(_Strict):
 class MentalModelSpec(_Strict):
     """The teacher's mental model: ``estimating`` (``EstimatingMentalModel``, fitted on
     ``population`` earlier simulated students) or ``few_shot`` (an LM simulating the
-    student, ``agents.eval.lm``; ``model`` is its client spec)."""
+    student from its ``shots`` latest observed answers, ``agents.eval.lm``; ``model`` is its
+    ``LMModelSpec``, by default the student's own: "the same LM")."""
 
     kind: Literal["estimating", "few_shot"] = "estimating"
     population: int = Field(default=300, ge=1)
-    model: dict[str, Any] = Field(default_factory=dict)
+    model: dict[str, Any] | None = None
+    shots: int = Field(default=2, ge=1)
 
 
 class ToMConfig(_Strict):
@@ -124,7 +130,7 @@ class ToMConfig(_Strict):
     dataset: DatasetSpec = DatasetSpec()
     students: StudentsSpec = StudentsSpec()
     explanations: ExplanationSpec = ExplanationSpec()
-    mental_model: MentalModelSpec = MentalModelSpec()
+    mental_model: MentalModelSpec = Field(default=MentalModelSpec(), validate_default=True)
     strategies: tuple[Strategy, ...] = STRATEGIES
     budgets: tuple[float, ...] = BUDGETS
     seeds: int = Field(default=5, ge=1)
@@ -138,6 +144,17 @@ class ToMConfig(_Strict):
         if bad or not value:
             raise ValueError(f"budgets are fractions in [0, 1]; got {list(value)}")
         return tuple(sorted(set(value)))
+
+    @field_validator("mental_model")
+    @classmethod
+    def _mind_for(cls, value: MentalModelSpec, info: ValidationInfo) -> MentalModelSpec:
+        students = info.data.get("students")
+        if students is not None and students.kind == "lm" and value.kind == "estimating":
+            raise ValueError(
+                "LM students need the few_shot mental model (the estimating one models "
+                "simulated learners): set mental_model: {kind: few_shot}"
+            )
+        return value
 
     @field_validator("strategies")
     @classmethod

@@ -83,6 +83,8 @@ class ToMWorld:
     data: Dataset
     _minds: dict[tuple[int, int, str], TeacherMind] = field(default_factory=dict)
     _sources: dict[str, ExplanationSource] = field(default_factory=dict)
+    _clients: dict[str, Any] = field(default_factory=dict)
+    base_dir: Path | None = None
 
     def __post_init__(self) -> None:
         self.by_id: dict[str, EvalItem] = {i.id: i for i in self.data.items}
@@ -120,14 +122,14 @@ class ToMWorld:
                 tuple(PROFILES[p] for p in s.profiles),
                 s.misconception_share,
             )
-        return cast(Student, _provided("lm", "tom_student")(self.config, seed))
+        return cast(Student, self._lm_student())
 
     def pretest(self, seed: int, index: int, item: EvalItem) -> list[EvalItem]:
         """The items the teacher sees the student answer before deciding about ``item``.
         A simulated student answers them on an earlier occasion (fresh draws, so the
         item itself may be among them); a deterministic LM student's answer to ``item``
         would be its test answer, so it is left out."""
-        items = list(self.data.items)
+        items = sorted(self.data.items, key=lambda i: i.id)  # the data set's order aside
         if self.config.diagnostic is not None and self.config.diagnostic < len(items):
             rng = random.Random(f"tom:{seed}:{index}:diagnostic")
             items = rng.sample(items, self.config.diagnostic)
@@ -160,7 +162,34 @@ class ToMWorld:
             fitted = MentalParams(**params) if params else MentalParams()
             model = EstimatingMentalModel(self.learner_items, self.reader, fitted)
             return EstimatingTeacherMind(model)
-        return cast(TeacherMind, _provided("lm", "tom_mind")(self.config, seed))
+        return cast(TeacherMind, self._lm_mind())
+
+    def _client(self, spec: Mapping[str, Any]) -> Any:
+        """The model client of an ``LMModelSpec`` (one per spec and process)."""
+        key = repr(sorted(spec.items()))
+        if key not in self._clients:
+            lm = importlib.import_module("agents.eval.lm_config")
+            self._clients[key] = lm.build_client(lm.LMModelSpec(**spec), self.base_dir)
+        return self._clients[key]
+
+    def _lm_student(self) -> Any:
+        """The LM student (``agents.eval.lm_config``): the same for every seed, as a
+        deterministic model is; its demonstrations are the data set's first items."""
+        lm = importlib.import_module("agents.eval.lm_config")
+        s = self.config.students
+        spec = lm.LMModelSpec(**s.model)
+        config = lm.LMStudentConfig(model=spec, demos=s.demos, max_tokens=s.max_tokens)
+        demos = lm.alternating_demos(self.data.items, s.demos)
+        return lm.build_student(config, self._client(s.model), demos)
+
+    def _lm_mind(self) -> Any:
+        """A fresh few-shot mind of the student (the student's own model unless the
+        config names another)."""
+        lm = importlib.import_module("agents.eval.lm_config")
+        m = self.config.mental_model
+        spec = m.model if m.model is not None else self.config.students.model
+        config = lm.FewShotMindConfig(shots=m.shots)
+        return lm.build_mind(config, self._client(spec))
 
     def source(self, role: str) -> ExplanationSource:
         """The explanations for ``role``: ``"teacher"``, ``"generic"`` or ``"misleading"``
