@@ -191,3 +191,18 @@ def test_lyceum_eval_tom_runs_the_real_sweep_and_resumes(tmp_path: Path) -> None
     code, output = run(*args)
     assert code == 0, output
     assert f"{units} units, {units} reused from sqlite:///" in output and ", 0 run," in output
+
+
+def test_compare_takes_a_name_too_long_for_a_path_as_an_unknown_sweep(tmp_path: Path) -> None:
+    """Found by tests/test_cli_fuzz.py: ``Path.is_dir`` raised ENAMETOOLONG."""
+    code, output = run("eval", "compare", "x" * 100_000, "a.yaml", "--db", str(tmp_path / "s.db"))
+    assert code == 2 and output.count("\n") == 1
+    assert output.startswith("error: no sweep matches 'xxx")
+
+
+def test_a_data_path_too_long_to_look_up_is_a_config_error() -> None:
+    from agents.eval import load_dataset
+    from protocols import ConfigError
+
+    with pytest.raises(ConfigError, match=r"not a usable path.*pass the gsm8k file"):
+        load_dataset("gsm8k", "x" * 100_000)

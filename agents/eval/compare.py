@@ -41,6 +41,15 @@ class CurveDiff:
     overlap: bool | None
 
 
+def _is_dir(path: Path) -> bool:
+    """Whether ``path`` is a folder; a name the system cannot even look up (too long, a
+    NUL byte) is not one."""
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False
+
+
 def load_points(source: str, store: SweepStore | None = None) -> tuple[str, list[dict[str, Any]]]:
     """A sweep's label and curve points, from an output folder or the store.
 
@@ -48,7 +57,7 @@ def load_points(source: str, store: SweepStore | None = None) -> tuple[str, list
         UserError: Neither a folder with ``sweep.json`` nor a stored sweep that has reported.
     """
     path = Path(source)
-    if path.is_dir():
+    if _is_dir(path):
         manifest = path / "sweep.json"
         if not manifest.is_file():
             raise UserError(
@@ -58,7 +67,7 @@ def load_points(source: str, store: SweepStore | None = None) -> tuple[str, list
         try:
             data = json.loads(manifest.read_text())
             return f"{source} ({str(data['config_hash'])[:12]})", list(data["curves"])
-        except (ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError) as exc:
             raise UserError(
                 f"{manifest} is not a sweep manifest ({exc}); rerun the sweep"
             ) from None

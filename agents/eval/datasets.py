@@ -41,7 +41,8 @@ from agents.eval.formats import (
 from agents.eval.records import Bad, Parsed, ecqa_item, gsm8k_item, strategyqa_item
 from agents.eval.skills import dataset_graph, gsm8k_skill_id, gsm8k_skill_specs, order_gsm8k_tags
 from knowledge_graph.builders import data_file, sample_curriculum
-from protocols import ConfigError, UserError
+from protocols import ConfigError
+from protocols.errors import UserError, shorten
 
 __all__ = ["DATASETS", "DATA_FILES", "load_dataset"]
 
@@ -123,9 +124,16 @@ def _resolve(name: str, path: str | Path | None) -> Path:
     default ``$LYCEUM_DATA_DIR``)."""
     if path is not None:
         given = Path(path)
-        if given.is_file():
+        try:
+            is_file, is_dir = given.is_file(), given.is_dir()
+        except (OSError, ValueError) as exc:  # a name too long to look up, a NUL byte
+            raise ConfigError(
+                f"not a usable path ({exc}); pass the {name} file or its data folder",
+                path=shorten(str(given), 200),
+            ) from None
+        if is_file:
             return given
-        if given.suffix and not given.is_dir():
+        if given.suffix and not is_dir:
             raise ConfigError(
                 f"no such file; pass the {name} file ({DATA_FILES[name]}) or the data "
                 "folder that holds it",
