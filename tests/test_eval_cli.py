@@ -206,3 +206,12 @@ def test_a_data_path_too_long_to_look_up_is_a_config_error() -> None:
 
     with pytest.raises(ConfigError, match=r"not a usable path.*pass the gsm8k file"):
         load_dataset("gsm8k", "x" * 100_000)
+
+
+def test_an_out_folder_that_cannot_be_written_is_an_error_before_the_sweep(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "file").write_text("")
+    code, output = sweep(tmp_path, "a", CONFIG, "--out", str(tmp_path / "file" / "out"))
+    assert code == 2 and "--out" in output and "cannot write there" in output
+    assert "Traceback" not in output and not (tmp_path / "sweeps.db").exists()
