@@ -196,10 +196,10 @@ class LLMExplanations:
             self.prompt(item),
             max_tokens=self.max_tokens,
             temperature=self.temperature,
-            stop=["\n\n", "\nQuestion:"],
-        )
+        )  # no ``stop``: `transformers serve` fails with HTTP 500 on stop strings for some
+        # tokenizers; the reply is cut here instead
         reply = (await ctx.complete(self.model, request)).text
-        text = reply.strip().split("\n\n", 1)[0].strip()
+        text = reply.split("\nQuestion:", 1)[0].strip().split("\n\n", 1)[0].strip()
         if not text:
             raise UnexpectedModelOutput(
                 f"{self.model.describe()} wrote an empty explanation for item {item.id} "
