@@ -26,7 +26,7 @@ from personas.patient import (
     load_taxonomy,
     score_cognitive_model,
 )
-from personas.persona import LLMMind, Mind, Persona, PersonaState, Reply
+from personas.persona import LLMMind, Mind, Persona, PersonaState, Reply, ReportingMind
 from personas.planning import PlanOut, plan_output_type
 from personas.prompting import TEMPLATES, ThoughtVars, ToolInfo, render_prompt
 from personas.reviewer import RubricReviewer, review_text
@@ -72,6 +72,7 @@ __all__ = [
     "ReadingModel",
     "ReadingParams",
     "Reply",
+    "ReportingMind",
     "RubricReviewer",
     "SandboxError",
     "SandboxResult",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, TypeVar, get_args
+from typing import Literal, Protocol, TypeVar, get_args, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -60,13 +60,21 @@ __all__ = [
     "PersonaState",
     "PlanOut",
     "Reply",
+    "ReportingMind",
     "TurnState",
 ]
 
 T = TypeVar("T", bound=BaseModel)
 OBSERVER = "user"
 Kind = Literal[
-    "question", "answer", "explanation", "hint", "patient_utterance", "stop", "task_result"
+    "question",
+    "answer",
+    "explanation",
+    "hint",
+    "remark",
+    "patient_utterance",
+    "stop",
+    "task_result",
 ]
 """The kinds of message a persona may reply with: ``kind`` tags of the ``Message`` union."""
 _TAGS: dict[str, Kind] = {tag: tag for tag in get_args(Kind)}
@@ -80,6 +88,8 @@ def positive_tokens(max_tokens: int) -> int:
     if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
         raise UserError(f"max_tokens must be a positive int, got {max_tokens!r}")
     return max_tokens
+
+
 CONTEXT_NODES = 5
 """How many knowledge-graph nodes a persona retrieves as context for one turn."""
 
@@ -149,6 +159,20 @@ class Mind(Protocol):
     async def plan(self, turn: TurnState, tools: list[ToolInfo], ctx: ModelContext) -> PlanOut: ...
 
     async def execute(self, turn: TurnState, kinds: list[str], ctx: ModelContext) -> Reply: ...
+
+
+@runtime_checkable
+class ReportingMind(Protocol):
+    """A mind that also reports what it estimates, for people and tests (optional).
+
+    After each turn the persona records what ``reports`` returns, addressed to the observer
+    (``"user"``): never delivered to an agent. A classroom teacher reports its
+    theory-of-mind estimate of each student as ``Mastery`` messages this way.
+    """
+
+    def reports(self, turn: TurnState) -> Sequence[Envelope]:
+        """Observer-only messages about the turn just taken (may be empty)."""
+        ...
 
 
 def _tag(kind: str | type[Envelope]) -> Kind:
@@ -333,6 +357,7 @@ class Persona:
         await self._run_calls(plan, turn, ctx)
         reply = await self.mind.execute(turn, [str(k) for k in self.kinds], ctx)
         memory.history.append(f"{self.name}: {reply.text}")
+        reports = self.mind.reports(turn) if isinstance(self.mind, ReportingMind) else ()
         return [
             Thought(
                 to=OBSERVER,
@@ -344,6 +369,7 @@ class Persona:
             ),
             Plan(to=OBSERVER, calls=tuple(plan.calls), rationale=plan.rationale),
             self._message(reply, memory.item_id),
+            *(r.model_copy(update={"recipients": (OBSERVER,)}) for r in reports),
         ]
 
     def _message(self, reply: Reply, item_id: str | None) -> Envelope:

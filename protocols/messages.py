@@ -34,11 +34,16 @@ __all__ = [
     "Explanation",
     "Handoff",
     "Hint",
+    "LessonStep",
+    "LessonStepKind",
+    "Mastery",
+    "MasterySource",
     "Message",
     "PatientUtterance",
     "Plan",
     "PlannedCall",
     "Question",
+    "Remark",
     "Review",
     "Stop",
     "StopReason",
@@ -254,6 +259,64 @@ class PatientUtterance(Envelope):
     emotion: str | None = None
 
 
+class Remark(Envelope):
+    """Something said to the class that neither asks nor answers: a joke, a comment, a
+    summary (a classmate's turn in a classroom)."""
+
+    kind: Literal["remark"] = "remark"
+    text: str
+    item_id: str | None = None
+
+
+LessonStepKind: TypeAlias = Literal["explain", "ask", "practice", "quiz"]
+"""The steps of a lesson script (MAIC / SimClass): explain a skill, ask the class about it,
+practise it on items, and quiz every student."""
+
+
+class LessonStep(Envelope):
+    """A lesson's director begins a step of its script (addressed to the observer).
+
+    Attributes:
+        index: The step's position in the script, from 0.
+        step: What the step does.
+        concept: The concept node the step belongs to.
+        skill: The skill node it teaches, or None for a quiz over the whole concept.
+        items: The item nodes it uses.
+    """
+
+    kind: Literal["lesson_step"] = "lesson_step"
+    index: int = Field(ge=0)
+    step: LessonStepKind
+    concept: str
+    skill: str | None = None
+    items: tuple[str, ...] = ()
+
+
+MasterySource: TypeAlias = Literal["quiz", "teacher_model", "simulated_truth"]
+"""Where a mastery figure comes from: a quiz's score; the teacher's theory-of-mind estimate;
+or a simulated student's hidden state (a simulation's truth, never an LLM's)."""
+
+
+class Mastery(Envelope):
+    """One student's mastery of skills at a lesson step, addressed to the observer.
+
+    Attributes:
+        student: The student it is about.
+        source: Who measured or estimated it (``MasterySource``).
+        values: Skill node id → mastery in [0, 1]: for ``quiz``, the fraction of the
+            step's items on that skill answered right; for ``teacher_model``, the
+            teacher's P̂(the student knows the skill); for ``simulated_truth``, the
+            simulated learner's P(correct) on the skill.
+        step: The index of the lesson step it was taken at.
+    """
+
+    kind: Literal["mastery"] = "mastery"
+    student: str
+    source: MasterySource
+    values: dict[str, Annotated[float, Field(ge=0.0, le=1.0)]]
+    step: int = Field(ge=0)
+
+
 class Handoff(Envelope):
     """Pass the conversation to another agent."""
 
@@ -292,6 +355,9 @@ Message = Annotated[
     | ToolCall
     | ToolResult
     | PatientUtterance
+    | Remark
+    | LessonStep
+    | Mastery
     | Handoff
     | Stop
     | Error,

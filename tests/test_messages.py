@@ -43,6 +43,8 @@ def strategy_for(annotation: Any, field: Any = None) -> st.SearchStrategy[Any]:
     """A hypothesis strategy for a field annotation of our message and event models."""
     if field is not None and field.metadata:
         bounds = {type(m).__name__: m for m in field.metadata}
+        if annotation is int and "Ge" in bounds:
+            return st.integers(bounds["Ge"].ge, 1000)
         if "Ge" in bounds or "Le" in bounds:
             return st.none() | st.floats(0.0, 1.0)
     origin = get_origin(annotation)
@@ -69,6 +71,8 @@ def strategy_for(annotation: Any, field: Any = None) -> st.SearchStrategy[Any]:
         )
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return model_strategy(annotation)
+    if get_args(annotation)[:1] == (float,) and hasattr(annotation, "__metadata__"):
+        return st.floats(0.0, 1.0)  # a bounded float (Mastery.values): every bound is [0, 1]
     if get_origin(annotation) is typing.Annotated or hasattr(annotation, "__metadata__"):
         return message_strategy()
     raise NotImplementedError(f"no strategy for {annotation!r}")

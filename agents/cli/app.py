@@ -21,6 +21,7 @@ from agents.cli.models import models
 from agents.cli.options import db_option, make_console, make_progress, output_error
 from agents.cli.rebuild import rebuild_graph
 from agents.cli.render import render_message
+from agents.cli.ui import ui
 from agents.graph import AgentGraph
 from agents.runtime import Runtime
 from agents.store import ModelCallRecord, RunRecord, SqlRunStore, resolve_db_url
@@ -405,3 +406,4 @@ def experts_check(path: Path, timeout: float) -> None:
 main.add_command(eval_group)
 main.add_command(kg)
 main.add_command(models)
+main.add_command(ui)

@@ -1,0 +1,6 @@
+"""The runs page (to be written)."""
+
+import streamlit as st
+
+st.title("runs")
+st.info("This page is being built.")
