@@ -305,8 +305,8 @@ class Mastery(Envelope):
         source: Who measured or estimated it (``MasterySource``).
         values: Skill node id → mastery in [0, 1]: for ``quiz``, the fraction of the
             step's items on that skill answered right; for ``teacher_model``, the
-            teacher's P̂(the student knows the skill); for ``simulated_truth``, the
-            simulated learner's P(correct) on the skill.
+            teacher's estimate P̂(the student answers an item on the skill right); for
+            ``simulated_truth``, the simulated learner's true P(correct) on the skill.
         step: The index of the lesson step it was taken at.
     """
 
