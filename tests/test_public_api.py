@@ -107,6 +107,33 @@ API = {
         "Usage",
         "check_model_requests_allowed",
     ],
+    "agents.classroom": [
+        "CLASSMATE_ROLES",
+        "DEFAULT_ROSTER",
+        "ClassmateRole",
+        "ClassroomConfig",
+        "ClassroomPlot",
+        "ClassroomReport",
+        "ClassroomView",
+        "MasteryMean",
+        "MasteryRow",
+        "MindKind",
+        "ModelEndpoint",
+        "ReviewRow",
+        "RoleMinds",
+        "StepRow",
+        "StudentSpec",
+        "StudentSummary",
+        "TranscriptRow",
+        "classroom_plots",
+        "classroom_view",
+        "estimate_figure",
+        "load_classroom_config",
+        "quiz_figure",
+        "report_label",
+        "roster",
+        "write_classroom_report",
+    ],
     "agents.cli": ["main", "render_message"],
     "agents.eval": [
         "CONDITIONS",
@@ -376,10 +403,11 @@ def test_heavy_libraries_are_not_imported_eagerly() -> None:
     import sys
 
     code = (
-        "import sys, agents, agents.models, agents.cli, protocols, personas, knowledge_graph\n"
+        "import sys, agents, agents.models, agents.cli, agents.classroom, protocols, personas\n"
+        "import knowledge_graph\n"
         "import personas.learned\n"
         "heavy = [m for m in ('torch', 'transformers', 'ray', 'streamlit', 'autogen_agentchat',"
-        " 'sklearn')"
+        " 'sklearn', 'matplotlib', 'pandas')"
         " if m in sys.modules]\n"
         "print(','.join(heavy))"
     )

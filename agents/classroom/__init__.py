@@ -16,16 +16,43 @@ from agents.classroom.config import (
     load_classroom_config,
     roster,
 )
+from agents.classroom.plots import ClassroomPlot, classroom_plots, estimate_figure, quiz_figure
+from agents.classroom.report import ClassroomReport, report_label, write_classroom_report
+from agents.classroom.view import (
+    ClassroomView,
+    MasteryMean,
+    MasteryRow,
+    ReviewRow,
+    StepRow,
+    StudentSummary,
+    TranscriptRow,
+    classroom_view,
+)
 
 __all__ = [
     "CLASSMATE_ROLES",
     "DEFAULT_ROSTER",
     "ClassmateRole",
     "ClassroomConfig",
+    "ClassroomPlot",
+    "ClassroomReport",
+    "ClassroomView",
+    "MasteryMean",
+    "MasteryRow",
     "MindKind",
     "ModelEndpoint",
+    "ReviewRow",
     "RoleMinds",
+    "StepRow",
     "StudentSpec",
+    "StudentSummary",
+    "TranscriptRow",
+    "classroom_plots",
+    "classroom_view",
+    "estimate_figure",
     "load_classroom_config",
+    "quiz_figure",
+    "report_label",
     "roster",
+    "write_classroom_report",
 ]
