@@ -128,7 +128,6 @@ API = {
         "ScriptStep",
         "StepRow",
         "StudentSpec",
-        "StudentSpec",
         "StudentSummary",
         "TranscriptRow",
         "build_classroom",

@@ -17,8 +17,18 @@ from agents.classroom.config import (
     load_classroom_config,
     roster,
 )
+from agents.classroom.director import Director, Floor
+from agents.classroom.graph import (
+    build_classroom,
+    build_classroom_graph,
+    classroom_kg,
+    classroom_model,
+    start_message,
+)
 from agents.classroom.plots import ClassroomPlot, classroom_plots, estimate_figure, quiz_figure
 from agents.classroom.report import ClassroomReport, report_label, write_classroom_report
+from agents.classroom.run import classroom_budget, run_classroom
+from agents.classroom.script import LessonScript, ScriptStep, lesson_names, lesson_script
 from agents.classroom.view import (
     ClassroomView,
     MasteryMean,
@@ -29,16 +39,6 @@ from agents.classroom.view import (
     TranscriptRow,
     classroom_view,
 )
-from agents.classroom.director import Director, Floor
-from agents.classroom.graph import (
-    build_classroom,
-    build_classroom_graph,
-    classroom_kg,
-    classroom_model,
-    start_message,
-)
-from agents.classroom.run import classroom_budget, run_classroom
-from agents.classroom.script import LessonScript, ScriptStep, lesson_names, lesson_script
 
 __all__ = [
     "CLASSMATE_ROLES",
@@ -60,7 +60,6 @@ __all__ = [
     "RoleMinds",
     "ScriptStep",
     "StepRow",
-    "StudentSpec",
     "StudentSpec",
     "StudentSummary",
     "TranscriptRow",

@@ -30,9 +30,7 @@ def _require() -> None:
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        raise ImportError(
-            "classroom plots need matplotlib: pip install 'lyceum[eval]'"
-        ) from None
+        raise ImportError("classroom plots need matplotlib: pip install 'lyceum[eval]'") from None
 
 
 @dataclass(frozen=True)

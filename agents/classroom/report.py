@@ -86,8 +86,11 @@ def _roster(config: ClassroomConfig) -> list[dict[str, str]]:
     for s in config.students:
         mis = ", ".join(short_id(m) for m in s.misconceptions) if s.misconceptions else "profile"
         rows.append(
-            {"name": s.name, "role": f"student ({s.profile}; misconceptions: {mis})",
-             "mind": "simulated learner"}
+            {
+                "name": s.name,
+                "role": f"student ({s.profile}; misconceptions: {mis})",
+                "mind": "simulated learner",
+            }
         )
     if config.human:
         rows.append({"name": config.human, "role": "student", "mind": "a real person"})
