@@ -27,11 +27,10 @@ from ui.common import (
 )
 from ui.live import LiveJob
 
+# The example sweep configs offered (a source checkout's examples/sweeps). Comments, not
+# docstrings: Streamlit's "magic" would show a bare string on the page.
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "sweeps"
-"""The example sweep configs offered (a source checkout's ``examples/sweeps``)."""
-
-JOB = "tom_job"
-"""The key of this session's sweep job in ``session().extra``."""
+JOB = "tom_job"  # this session's sweep job in session().extra
 
 
 def example_configs() -> dict[str, Path]:
