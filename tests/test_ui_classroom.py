@@ -73,6 +73,8 @@ def test_a_lesson_runs_live_and_is_the_librarys_run_stored_whole(
     assert transcript(stored) == expected.transcript()
 
     view = classroom_view(stored)
+    assert shown_lines(at) == [line for _, line in reversed(transcript_lines(view))]
+    at.toggle(key="classroom_newest").set_value(False).run()
     assert shown_lines(at) == [line for _, line in transcript_lines(view)]
     assert not any("_thought_" in line or "_mastery_" in line for line in shown_lines(at))
     metrics = {m.label: m.value for m in at.metric}

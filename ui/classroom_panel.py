@@ -58,15 +58,17 @@ def transcript_lines(
     ]
 
 
-def _transcript(view: ClassroomView, key: str) -> None:
-    left, right = st.columns(2)
+def _transcript(view: ClassroomView, key: str, newest_first: bool) -> None:
+    left, middle, right = st.columns(3)
     reasoning = left.toggle("Show the teacher's Think/Plan", key=f"{key}_reasoning")
-    mastery = right.toggle("Show mastery reports", key=f"{key}_mastery_rows")
+    mastery = middle.toggle("Show mastery reports", key=f"{key}_mastery_rows")
+    newest = right.toggle("Newest first", value=newest_first, key=f"{key}_newest")
     titles = {s.index: f"step {s.index}: {s.step} {s.skill or s.concept}" for s in view.steps}
+    shown = transcript_lines(view, reasoning=reasoning, mastery=mastery)
     with st.container(height=480, key=f"{key}_transcript"):
         current: int | None = -1
         lines: list[str] = []
-        for step, line in transcript_lines(view, reasoning=reasoning, mastery=mastery):
+        for step, line in reversed(shown) if newest else shown:
             if step != current:
                 if lines:
                     st.markdown("  \n".join(lines))
@@ -98,14 +100,10 @@ def _png(figure: Any) -> bytes:
     return buffer.getvalue()
 
 
-def _charts(view: ClassroomView, key: str) -> None:
-    quiz, estimate = _figures(view, key)
+def _charts(view: ClassroomView, key: str, quiz: bytes) -> None:
     with st.container(key=f"{key}_mastery"):
         st.subheader("Quiz mastery per student")
         st.image(quiz)
-    with st.container(key=f"{key}_estimates"):
-        st.subheader("The teacher's estimate next to the simulated truth")
-        st.image(estimate)
     summary = view.summary()
     if summary:
         st.dataframe(
@@ -143,10 +141,13 @@ def _reviews(view: ClassroomView, key: str) -> None:
             )
 
 
-def render_classroom(messages: Sequence[Message], *, key: str, simulated: bool) -> ClassroomView:
+def render_classroom(
+    messages: Sequence[Message], *, key: str, simulated: bool, newest_first: bool = False
+) -> ClassroomView:
     """Show a classroom run from its messages; ``key`` prefixes every widget and container
     key (``{key}_transcript``, ``{key}_mastery``, ``{key}_estimates``, ``{key}_reviews``);
-    ``simulated`` adds the SIMULATION label."""
+    ``simulated`` adds the SIMULATION label; ``newest_first`` is the transcript order
+    until the user flips it."""
     view = classroom_view(messages)
     if simulated:
         simulation_label("Simulated classroom.")
@@ -158,10 +159,14 @@ def render_classroom(messages: Sequence[Message], *, key: str, simulated: bool) 
     cols[3].metric("Students measured", len(view.students))
     if view.stop:
         st.caption(f"Stopped: {view.stop}")
+    quiz, estimate = _figures(view, key)
     transcript, charts = st.columns([3, 2])
     with transcript:
-        _transcript(view, key)
+        _transcript(view, key, newest_first)
     with charts:
-        _charts(view, key)
+        _charts(view, key, quiz)
+    with st.container(key=f"{key}_estimates"):
+        st.subheader("The teacher's estimate next to the simulated truth")
+        st.image(estimate)
     _reviews(view, key)
     return view
