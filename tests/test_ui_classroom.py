@@ -88,6 +88,29 @@ def test_a_lesson_runs_live_and_is_the_librarys_run_stored_whole(
     assert any("_thought_" in line for line in with_reasoning)
 
 
+def test_the_reviewer_gates_and_its_verdicts_show(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = f"sqlite:///{tmp_path / 'app.db'}"
+    at = open_page(PAGE, db, monkeypatch)
+    small_class(at, turns=8)
+    at.checkbox(key="classroom_reviewer").check()
+    at.button(key="classroom_run").click().run()
+    rerun_until(at, ended)
+    no_trace(at)
+    [run] = SqlRunStore(db).list_runs()
+    view = classroom_view(SqlRunStore(db).messages(run.id))
+    assert view.reviews, "the reviewer checked the teacher's explanations"
+    metrics = {m.label: m.value for m in at.metric}
+    counts = view.verdicts()
+    assert metrics["Approved"] == str(counts["approved"])
+    assert metrics["Changes requested"] == str(counts["changes requested"])
+    verdicts = [
+        m.value for m in at.markdown if m.value.startswith("`step ") and "**reviewer**" in m.value
+    ]
+    assert len(verdicts) == len(view.reviews)
+
+
 def test_stopping_halfway_records_interrupted_with_nothing_lost(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import streamlit as st
 
-from agents import QueueInput, RunResult, Runtime
+from agents import QueueInput, RunResult, Runtime, SqlRunStore
 from agents.classroom import (
     CLASSMATE_ROLES,
     ClassroomConfig,
@@ -60,9 +60,10 @@ class Live:
                 if pace:
                     await asyncio.sleep(pace)
 
-        return await run_classroom(
-            self.config, runtime=Runtime(url), observer=observer, human_input=self.human
-        )
+        with SqlRunStore(url) as store:  # closed when the run ends
+            return await run_classroom(
+                self.config, runtime=Runtime(store), observer=observer, human_input=self.human
+            )
 
     def update(self) -> None:
         """Take in what the run sent since the last poll."""
