@@ -22,7 +22,8 @@ from agents.classroom import (
     roster,
     run_classroom,
 )
-from protocols import Answer, Mastery, Question, Stop, transcript
+from agents.store import RunRecord
+from protocols import Answer, Mastery, Message, Question, Stop, transcript
 from tests.uitest import no_trace, open_page, rerun_until
 from ui.classroom_panel import transcript_lines
 from ui.common import UISession
@@ -39,6 +40,15 @@ def small_class(at: AppTest, *, students: int = 2, turns: int = 12, seed: int = 
     at.number_input(key="classroom_students").set_value(students).run()
     at.number_input(key="classroom_turns").set_value(turns)
     at.number_input(key="classroom_seed").set_value(seed)
+
+
+def run_to_the_end(at: AppTest, db: str) -> tuple[RunRecord, list[Message]]:
+    """Click Run, rerun until the page shows the end; the stored run and its messages."""
+    at.button(key="classroom_run").click().run()
+    rerun_until(at, ended)
+    no_trace(at)
+    [run] = SqlRunStore(db).list_runs()
+    return run, SqlRunStore(db).messages(run.id)
 
 
 def shown_lines(at: AppTest) -> list[str]:
@@ -58,15 +68,10 @@ def test_a_lesson_runs_live_and_is_the_librarys_run_stored_whole(
     assert at.selectbox(key="classroom_lesson").options == ["fractions", "linear_equations"]
     small_class(at)
     at.selectbox(key="classroom_profile_1").set_value("strong")
-    at.button(key="classroom_run").click().run()
-    rerun_until(at, ended)
-    no_trace(at)
+    run, stored = run_to_the_end(at, db)
     assert not at.error, [e.value for e in at.error]
-
-    [run] = SqlRunStore(db).list_runs()
     assert run.status == "completed"
     assert at.success[0].value.startswith(f"Run {run.id[:12]} completed: lesson finished")
-    stored = SqlRunStore(db).messages(run.id)
     students = (roster(2)[0], roster(2)[1].model_copy(update={"profile": "strong"}))
     config = ClassroomConfig(students=students, turns=12, seed=3)
     expected = asyncio.run(run_classroom(config, runtime=Runtime()))
@@ -95,11 +100,7 @@ def test_the_reviewer_gates_and_its_verdicts_show(
     at = open_page(PAGE, db, monkeypatch)
     small_class(at, turns=8)
     at.checkbox(key="classroom_reviewer").check()
-    at.button(key="classroom_run").click().run()
-    rerun_until(at, ended)
-    no_trace(at)
-    [run] = SqlRunStore(db).list_runs()
-    view = classroom_view(SqlRunStore(db).messages(run.id))
+    view = classroom_view(run_to_the_end(at, db)[1])
     assert view.reviews, "the reviewer checked the teacher's explanations"
     metrics = {m.label: m.value for m in at.metric}
     counts = view.verdicts()
