@@ -75,6 +75,7 @@ class ClassroomTeacherMemory:
         items: The items of the current step.
         heard: An explanation said but not yet known to have reached the class (the
             reviewer may still reject it); counted as heard on the next turn.
+        topic: The skill its last explanation was about.
         rejected: Rejections of the current exchange.
         reply: This turn's reply, decided in Think.
         reports: This turn's ``Mastery`` reports (after a quiz).
@@ -84,6 +85,7 @@ class ClassroomTeacherMemory:
     skill: str | None = None
     items: tuple[str, ...] = ()
     heard: str | None = None
+    topic: str | None = None
     rejected: int = 0
     reply: Reply | None = None
     reports: list[Envelope] = field(default_factory=list)
@@ -246,7 +248,7 @@ class ClassroomTeacherMind:
         )
         remedy = self._remedy(mis) if mis else None
         if remedy and not self.misleading:
-            reply = Reply(kind="explanation", text=remedy, targets=(mis or "",))
+            reply = Reply(kind="explanation", text=remedy, targets=(item.skill, mis or ""))
             return reply, f"the wrong answer shows {mis}: its remedy"
         text, why = self._best_text(memory, item.skill)
         told = f"Not quite: the answer is {item.answer}. {text}"
@@ -280,7 +282,9 @@ class ClassroomTeacherMind:
         memory.heard = None  # it never reached the class
         memory.rejected += 1
         if memory.rejected == 1:
-            reply = Reply(kind="explanation", text=self._skill_text(memory.skill))
+            skill = memory.topic or memory.skill
+            targets = (skill,) if skill else ()
+            reply = Reply(kind="explanation", text=self._skill_text(skill), targets=targets)
             return reply, "rejected: the skill's plain explanation instead"
         return Reply(kind="remark", text="Let's move on."), "rejected again: move on"
 
@@ -346,7 +350,10 @@ class ClassroomTeacherMind:
         """Record what was said: an explanation is heard by the class on the next turn
         unless the reviewer rejects it first."""
         if reply.kind == "explanation":
-            run_state(turn, ClassroomTeacherMemory).heard = reply.text
+            memory = run_state(turn, ClassroomTeacherMemory)
+            memory.heard = reply.text
+            skills = [t for t in reply.targets if (n := self.kg.node(t)) and "Skill" in n.labels]
+            memory.topic = skills[0] if skills else memory.skill
 
     def reports(self, turn: TurnState) -> Sequence[Envelope]:
         """Its ``Mastery`` estimates of every student, after a quiz."""
