@@ -28,6 +28,7 @@ from agents.classroom import (
     start_message,
 )
 from agents.models import FunctionModel, ModelRequest
+from agents.models.fake_server import FakeOpenAIServer
 from agents.store import SqlRunStore
 from knowledge_graph.builders import sample_curriculum
 from personas import (
@@ -51,6 +52,7 @@ from protocols import (
     UserError,
     transcript,
 )
+from tests.conformance.backends import fake_model
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "classroom_2_students_seed0.jsonl"
 
@@ -314,3 +316,48 @@ async def test_with_a_model_the_teacher_and_classmates_run_on_an_llm_mind(tmp_pa
     )
     report = await Runtime(db).replay(result.run_id, rebuilt)
     assert report.identical
+
+
+@pytest.mark.allow_model_requests
+async def test_a_classroom_on_an_openai_compatible_endpoint_runs_to_the_end(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``classroom_model(config)``: an ``OpenAIChatClient`` on the config's endpoint, its
+    key from the environment, over real loopback HTTP to a server that enforces the JSON
+    schema (vLLM's behaviour); the lesson runs to the end on it."""
+    monkeypatch.setenv("CLASS_KEY", "sk-class")
+    with FakeOpenAIServer(fake_model("vllm"), mode="vllm") as server:
+        endpoint = ModelEndpoint(base_url=server.base_url, model="fake", api_key_env="CLASS_KEY")
+        config = small(model=endpoint, turns=8, classmates=("deep_thinker",))
+        result = await run_classroom(config, runtime=Runtime())
+        chats = [r for r in server.requests if r.path.endswith("/chat/completions")]
+    assert result.reason == "completed", result.detail
+    assert len(chats) == result.usage["model_calls"] > 0
+    assert all(r.headers.get("Authorization") == "Bearer sk-class" for r in chats)
+    assert all(r.enforced_schema is not None for r in chats)
+    assert {m.source for m in result.messages if isinstance(m, Mastery)} == {
+        "quiz",
+        "teacher_model",
+        "simulated_truth",
+    }
+
+
+async def test_stopping_a_classroom_halfway_records_it_as_interrupted(tmp_path: Path) -> None:
+    """The app's Stop button cancels the run's task: here while a human student has a
+    quiz question waiting. The stored run is ``interrupted`` and keeps what was said."""
+    db = f"sqlite:///{tmp_path / 'stop.db'}"
+    source = QueueInput()
+    task = asyncio.create_task(
+        run_classroom(small(human="eve"), runtime=Runtime(db), human_input=source)
+    )
+    while source.waiting_on is None:
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    with SqlRunStore(db) as store:
+        (run,) = store.list_runs()
+        messages = store.messages(run.id)
+    assert (run.status, run.stop_reason) == ("interrupted", "interrupted")
+    assert isinstance(messages[-1], Stop) and messages[-1].reason == "interrupted"
+    assert any(isinstance(m, LessonStep) for m in messages)
