@@ -30,10 +30,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any
 
 from knowledge_graph import GraphStore
+from personas.lesson_texts import LessonTexts, same_value
 from personas.minds import EstimatingMentalModel, LearnerItem, ReadingModel
 from personas.persona import PlanOut, Reply, TurnState
 from personas.prompting import ThoughtVars, ToolInfo
@@ -49,20 +49,11 @@ from protocols import (
     UserError,
 )
 
-__all__ = ["ClassroomTeacherMemory", "ClassroomTeacherMind", "same_value"]
+__all__ = ["REEXPLAIN_BELOW", "ClassroomTeacherMemory", "ClassroomTeacherMind"]
 
 REEXPLAIN_BELOW = 0.6
 """Re-explain a skill after practice or a quiz when the class's estimated P̂(correct) on it
 is below this."""
-
-
-def same_value(given: str, answer: str) -> bool:
-    """Whether two answers are equal: as numbers where both are (``2/4`` is ``1/2``), else
-    as text, ignoring case and surrounding space."""
-    try:
-        return Fraction(given.strip()) == Fraction(answer.strip())
-    except (ValueError, ZeroDivisionError):
-        return given.strip().lower() == answer.strip().lower()
 
 
 @dataclass
@@ -119,6 +110,7 @@ class ClassroomTeacherMind:
         if not students:
             raise UserError("a classroom teacher needs at least one student")
         self.kg = kg
+        self.texts = LessonTexts(kg)
         self.students = tuple(students)
         self.items = items
         self.reading = reading or ReadingModel(kg)
@@ -131,10 +123,6 @@ class ClassroomTeacherMind:
         )
 
     # -- what it knows -----------------------------------------------------------------
-    def _name(self, node_id: str | None) -> str:
-        node = self.kg.node(node_id) if node_id else None
-        return str(node.properties.get("name", node_id)) if node else str(node_id)
-
     def _skill_items(self, skill: str | None) -> list[str]:
         return [i for i, item in self.items.items() if item.skill == skill]
 
@@ -147,41 +135,17 @@ class ClassroomTeacherMind:
         items = self._skill_items(skill)
         return {s: round(self._p(memory, s, items), 3) for s in self.students}
 
-    # -- what it can say ---------------------------------------------------------------
-    def _skill_text(self, skill: str | None) -> str:
-        node = self.kg.node(skill) if skill else None
-        if node is None:
-            return "Let's go over the last step again."
-        return f"{node.properties.get('name', skill)}: {node.properties.get('description', '')}"
-
-    def _misconceptions(self, skill: str | None) -> list[str]:
-        if not skill:
-            return []
-        return sorted(e.source for e in self.kg.edges(skill, type="PART_OF", direction="in"))
-
-    def _remedy(self, misconception: str) -> str | None:
-        for edge in self.kg.edges(misconception, type="REMEDIATES", direction="in"):
-            node = self.kg.node(edge.source)
-            if node is not None and "text" in node.properties:
-                return str(node.properties["text"])
-        return None
-
+    # -- what it says ------------------------------------------------------------------
     def _wrong_rule(self, memory: ClassroomTeacherMemory, skill: str | None) -> str | None:
         """A misaligned teacher's text: the misconception it believes most held on the
         skill, stated as the rule, with its example as a worked claim."""
         held = self._believed(memory, skill)
-        options = [held] if held else self._misconceptions(skill)
-        for mis in options:
-            node = self.kg.node(mis)
-            text = str(node.properties.get("description", "")) if node else ""
-            if text:
-                rule = text.replace(", as in ", ". For example, ")
-                return f"Here is the rule: {rule[0].lower()}{rule[1:]}"
-        return None
+        options = [held] if held else self.texts.misconceptions(skill)
+        return next((t for m in options if (t := self.texts.wrong_rule(m))), None)
 
     def _believed(self, memory: ClassroomTeacherMemory, skill: str | None) -> str | None:
         """The skill's misconception with the highest mean P̂(active) over the class."""
-        names = [m for m in self._misconceptions(skill) if m]
+        names = [m for m in self.texts.misconceptions(skill) if m]
         if not names:
             return None
         held = [memory.models[s].misconceptions() for s in self.students]
@@ -193,8 +157,8 @@ class ClassroomTeacherMind:
         """The text to explain ``skill`` with, and why (see the module docs)."""
         if self.misleading and (wrong := self._wrong_rule(memory, skill)):
             return wrong, "misaligned: states the wrong rule"
-        plain = self._skill_text(skill)
-        remedies = [r for m in self._misconceptions(skill) if (r := self._remedy(m))]
+        plain = self.texts.skill(skill)
+        remedies = [r for m in self.texts.misconceptions(skill) if (r := self.texts.remedy(m))]
         items = self._skill_items(skill)
         if not items or not remedies:
             return plain, "the skill's explanation"
@@ -238,17 +202,10 @@ class ClassroomTeacherMind:
             memory.models[student].observe(item.id, answer.text, answer.confidence)
         if same_value(answer.text, item.answer):
             return Reply(kind="remark", text=f"Yes, {item.answer} is right."), "right: affirm"
-        mis = next(
-            (
-                m
-                for m, wrong in item.misconception_answers.items()
-                if same_value(answer.text, wrong)
-            ),
-            None,
-        )
-        remedy = self._remedy(mis) if mis else None
-        if remedy and not self.misleading:
-            reply = Reply(kind="explanation", text=remedy, targets=(item.skill, mis or ""))
+        mis = self.texts.exhibited(item.id, answer.text)
+        remedy = self.texts.remedy(mis)
+        if mis and remedy and not self.misleading:
+            reply = Reply(kind="explanation", text=remedy, targets=(item.skill, mis))
             return reply, f"the wrong answer shows {mis}: its remedy"
         text, why = self._best_text(memory, item.skill)
         told = f"Not quite: the answer is {item.answer}. {text}"
@@ -284,7 +241,7 @@ class ClassroomTeacherMind:
         if memory.rejected == 1:
             skill = memory.topic or memory.skill
             targets = (skill,) if skill else ()
-            reply = Reply(kind="explanation", text=self._skill_text(skill), targets=targets)
+            reply = Reply(kind="explanation", text=self.texts.skill(skill), targets=targets)
             return reply, "rejected: the skill's plain explanation instead"
         return Reply(kind="remark", text="Let's move on."), "rejected again: move on"
 
@@ -323,7 +280,9 @@ class ClassroomTeacherMind:
             else {}
         )
         shown = ", ".join(f"{s} {p:.2f}" for s, p in estimate.items())
-        knowledge = f"P̂(right) on {self._name(memory.skill)}: {shown}" if shown else "no items yet"
+        knowledge = (
+            f"P̂(right) on {self.texts.name(memory.skill)}: {shown}" if shown else "no items yet"
+        )
         return ThoughtVars(
             knowledge=knowledge,
             misconception=self._believed(memory, memory.skill),
@@ -352,7 +311,7 @@ class ClassroomTeacherMind:
         if reply.kind == "explanation":
             memory = run_state(turn, ClassroomTeacherMemory)
             memory.heard = reply.text
-            skills = [t for t in reply.targets if (n := self.kg.node(t)) and "Skill" in n.labels]
+            skills = [t for t in reply.targets if self.texts.is_skill(t)]
             memory.topic = skills[0] if skills else memory.skill
 
     def reports(self, turn: TurnState) -> Sequence[Envelope]:

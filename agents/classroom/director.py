@@ -43,7 +43,7 @@ from typing import Any
 from agents.classroom.script import LessonScript, ScriptStep
 from knowledge_graph import GraphStore
 from personas import run_state
-from personas.classroom_teacher import same_value
+from personas.lesson_texts import same_value
 from protocols import (
     Answer,
     Envelope,
