@@ -7,11 +7,9 @@ own questions, and to the practice and quiz items the director hands it) and fro
 expected effect of each explanation the class heard (read through the ``ReadingModel``). It
 never sees a student's true state. What it does with the floor:
 
-- **explain** a skill: of the candidate texts (the skill's own description, and each
-  Explanation node that REMEDIATES one of the skill's misconceptions) it says the one with
-  the highest Expected Utility summed over the class, Û = P̂(correct | read text) −
-  P̂(correct), over the skill's items; so a remedy is said when it believes students hold
-  the misconception, else the skill's explanation.
+- **explain** a skill: when it believes a student holds one of the skill's misconceptions
+  (P̂(active) ≥ ``holds``), the remedy of the one it believes most (the Explanation node
+  that REMEDIATES it), else the skill's own explanation (its name and description).
 - **ask**: it puts the step's item to the student whose answer it is least sure of
   (P̂(correct) nearest 1/2: that answer tells it the most), and after the answer affirms
   it (a ``Remark``) or explains: the remedy of the misconception the wrong answer
@@ -49,8 +47,11 @@ from protocols import (
     UserError,
 )
 
-__all__ = ["REEXPLAIN_BELOW", "ClassroomTeacherMemory", "ClassroomTeacherMind"]
+__all__ = ["HOLDS", "REEXPLAIN_BELOW", "ClassroomTeacherMemory", "ClassroomTeacherMind"]
 
+HOLDS = 0.5
+"""Explain a skill with the remedy of one of its misconceptions when the teacher believes a
+student holds it with at least this probability."""
 REEXPLAIN_BELOW = 0.6
 """Re-explain a skill after practice or a quiz when the class's estimated P̂(correct) on it
 is below this."""
@@ -94,6 +95,7 @@ class ClassroomTeacherMind:
             fine: reading is deterministic).
         misleading: A misaligned teacher: it states the misconception's wrong rule as the
             rule (an explanation a reviewer should stop).
+        holds: See ``HOLDS``.
         reexplain_below: See ``REEXPLAIN_BELOW``.
     """
 
@@ -105,6 +107,7 @@ class ClassroomTeacherMind:
         *,
         reading: ReadingModel | None = None,
         misleading: bool = False,
+        holds: float = HOLDS,
         reexplain_below: float = REEXPLAIN_BELOW,
     ) -> None:
         if not students:
@@ -115,6 +118,7 @@ class ClassroomTeacherMind:
         self.items = items
         self.reading = reading or ReadingModel(kg)
         self.misleading = misleading
+        self.holds = holds
         self.reexplain_below = reexplain_below
 
     def new_state(self) -> ClassroomTeacherMemory:
@@ -136,40 +140,34 @@ class ClassroomTeacherMind:
         return {s: round(self._p(memory, s, items), 3) for s in self.students}
 
     # -- what it says ------------------------------------------------------------------
-    def _wrong_rule(self, memory: ClassroomTeacherMemory, skill: str | None) -> str | None:
-        """A misaligned teacher's text: the misconception it believes most held on the
-        skill, stated as the rule, with its example as a worked claim."""
-        held = self._believed(memory, skill)
-        options = [held] if held else self.texts.misconceptions(skill)
-        return next((t for m in options if (t := self.texts.wrong_rule(m))), None)
-
-    def _believed(self, memory: ClassroomTeacherMemory, skill: str | None) -> str | None:
-        """The skill's misconception with the highest mean P̂(active) over the class."""
-        names = [m for m in self.texts.misconceptions(skill) if m]
-        if not names:
+    def _believed(
+        self, memory: ClassroomTeacherMemory, skill: str | None
+    ) -> tuple[str, str, float] | None:
+        """The skill's misconception the teacher most believes a student holds: (its id,
+        the student, P̂(active)); None when the skill has none."""
+        names = self.texts.misconceptions(skill)
+        held = {s: memory.models[s].misconceptions() for s in self.students}
+        ranked = [(held[s].get(m, 0.0), m, s) for m in names for s in self.students]
+        if not ranked:
             return None
-        held = [memory.models[s].misconceptions() for s in self.students]
-        mean = {m: sum(h.get(m, 0.0) for h in held) / len(held) for m in names}
-        best = max(names, key=lambda m: (mean[m], m))
-        return best if mean[best] > 0 else None
+        p, mis, student = max(ranked, key=lambda r: (r[0], r[1], -self.students.index(r[2])))
+        return mis, student, p
 
     def _best_text(self, memory: ClassroomTeacherMemory, skill: str | None) -> tuple[str, str]:
         """The text to explain ``skill`` with, and why (see the module docs)."""
-        if self.misleading and (wrong := self._wrong_rule(memory, skill)):
-            return wrong, "misaligned: states the wrong rule"
-        plain = self.texts.skill(skill)
-        remedies = [r for m in self.texts.misconceptions(skill) if (r := self.texts.remedy(m))]
-        items = self._skill_items(skill)
-        if not items or not remedies:
-            return plain, "the skill's explanation"
-        candidates = [plain, *dict.fromkeys(remedies)]
-
-        def gain(text: str) -> float:
-            return sum(memory.models[s].utility(i, text) for s in self.students for i in items)
-
-        best = max(candidates, key=lambda t: (round(gain(t), 9), -candidates.index(t)))
-        why = "the skill's explanation" if best == plain else "a remedy"
-        return best, f"{why}, highest Û summed over the class ({gain(best):+.2f})"
+        believed = self._believed(memory, skill)
+        if self.misleading:
+            options = [believed[0]] if believed else self.texts.misconceptions(skill)
+            wrong = next((t for m in options if (t := self.texts.wrong_rule(m))), None)
+            if wrong:
+                return wrong, "misaligned: states the wrong rule"
+        if believed is not None:
+            mis, student, p = believed
+            remedy = self.texts.remedy(mis)
+            if remedy and p >= self.holds:
+                return remedy, f"{student} holds {mis} (P̂ {p:.2f}): its remedy"
+            return self.texts.skill(skill), f"most likely held: {mis} (P̂ {p:.2f}); the skill"
+        return self.texts.skill(skill), "the skill's explanation"
 
     # -- the turn ----------------------------------------------------------------------
     def _hear(self, memory: ClassroomTeacherMemory) -> None:
@@ -279,13 +277,14 @@ class ClassroomTeacherMind:
             if memory.skill in {i.skill for i in self.items.values()}
             else {}
         )
+        believed = self._believed(memory, memory.skill)
         shown = ", ".join(f"{s} {p:.2f}" for s, p in estimate.items())
         knowledge = (
             f"P̂(right) on {self.texts.name(memory.skill)}: {shown}" if shown else "no items yet"
         )
         return ThoughtVars(
             knowledge=knowledge,
-            misconception=self._believed(memory, memory.skill),
+            misconception=believed[0] if believed and believed[2] >= self.holds else None,
             guideline=f"{reply.kind}: {why}",
         )
 

@@ -8,8 +8,11 @@ import asyncio
 import importlib
 import json
 import os
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
-from typing import get_args
+from statistics import mean
+from types import SimpleNamespace
+from typing import Any, get_args
 
 import pytest
 
@@ -32,23 +35,30 @@ from agents.models.fake_server import FakeOpenAIServer
 from agents.store import SqlRunStore
 from knowledge_graph.builders import sample_curriculum
 from personas import (
+    ClassroomTeacherMind,
     EstimatingMentalModel,
+    Persona,
     PlanOut,
     ReadingModel,
     Reply,
     ThoughtVars,
+    builtin_persona,
     learner_items,
 )
+from personas.lesson_texts import LessonTexts
 from protocols import (
     Answer,
+    Envelope,
     Explanation,
     LessonStep,
     Mastery,
     Message,
+    Plan,
     Question,
     Remark,
     Review,
     Stop,
+    TaskAssignment,
     UserError,
     transcript,
 )
@@ -172,7 +182,6 @@ async def test_the_teacher_s_estimates_move_toward_the_simulated_truth() -> None
         ]
         items = {i.skill: i.id for i in learner_items(kg).values()}
         uninformed += [abs(prior.predict(items[skill]) - v) for skill, v in truth]
-    mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
     assert mean(last) < 0.06
     assert mean(last) < mean(first) / 2
     assert mean(last) < mean(uninformed) / 4
@@ -300,7 +309,7 @@ async def test_with_a_model_the_teacher_and_classmates_run_on_an_llm_mind(tmp_pa
         for m in result.messages
         if m.sender in speakers and isinstance(m, Explanation | Question | Remark)
     ]
-    assert spoken and all(m.text.startswith("LLM ") for m in spoken)  # type: ignore[union-attr]
+    assert spoken and all(m.text.startswith("LLM ") for m in spoken)
     asks = [m for m in spoken if isinstance(m, Question) and m.sender == "teacher"]
     assert asks and all(len(q.recipients) == 1 and q.item_id for q in asks)
     thinks = [c for c in model.calls if c.output_type is ThoughtVars]
@@ -361,3 +370,73 @@ async def test_stopping_a_classroom_halfway_records_it_as_interrupted(tmp_path: 
     assert (run.status, run.stop_reason) == ("interrupted", "interrupted")
     assert isinstance(messages[-1], Stop) and messages[-1].reason == "interrupted"
     assert any(isinstance(m, LessonStep) for m in messages)
+
+
+def teacher_turn(
+    teacher: Persona, ctx: SimpleNamespace, step: str, **inputs: object
+) -> Coroutine[Any, Any, Sequence[Envelope]]:
+    """The director gives the classroom teacher the floor for ``step``."""
+    grant = TaskAssignment(to="teacher", task=step, inputs={"index": 0, "step": step, **inputs})
+    return teacher.handle(grant.model_copy(update={"sender": "director"}), ctx)
+
+
+@pytest.mark.parametrize(
+    ("ada", "said", "rationale"),
+    [
+        (["2/9", "3/15"], "explanation:x-common-denominator", "ada holds misconception:add_across"),
+        (["1/3", "1"], "skill:fraction_addition", "most likely held: misconception:add_across"),
+        (["1/2", "1/2"], None, "the class is ready"),
+    ],
+)
+async def test_the_teacher_adapts_to_what_it_believes_of_each_student(
+    ada: list[str], said: str | None, rationale: str
+) -> None:
+    """After a quiz in which ben answered both addition items right: when ada's wrong
+    answers are the add-across ones, the teacher re-explains with that misconception's
+    remedy; when they are other wrong answers, with the skill's own explanation; when she
+    was right too, it moves on."""
+    kg = sample_curriculum()
+    mind = ClassroomTeacherMind(kg, ["ada", "ben"], learner_items(kg))
+    teacher = Persona(builtin_persona("teacher"), mind, kinds=["question", "explanation", "remark"])
+    ctx = SimpleNamespace(state=teacher.new_state(), rng=None)
+    items = ["item:frac-add-1", "item:frac-add-2"]
+    answers = {
+        "ada": [[i, a, 0.5] for i, a in zip(items, ada, strict=True)],
+        "ben": [[i, "1/2", 0.8] for i in items],
+    }
+    _thought, plan, reply, *reports = await teacher_turn(
+        teacher, ctx, "quiz", items=items, answers=answers
+    )
+    assert isinstance(plan, Plan) and rationale in plan.rationale
+    texts = {
+        "explanation:x-common-denominator": kg.node("explanation:x-common-denominator"),
+        "skill:fraction_addition": None,
+    }
+    if said is None:
+        assert isinstance(reply, Remark)
+    else:
+        assert isinstance(reply, Explanation) and reply.recipients == ()
+        node = texts[said]
+        expected = str(node.properties["text"]) if node else LessonTexts(kg).skill(said)
+        assert reply.text == expected
+    estimate = {m.student: m.values["skill:fraction_addition"] for m in reports}  # type: ignore[attr-defined]
+    assert estimate["ben"] > 0.7 and (estimate["ada"] < 0.3) == (said is not None)
+
+
+@pytest.mark.parametrize("seen", ["ada", "ben"])
+async def test_the_teacher_asks_the_student_whose_answer_it_is_least_sure_of(seen: str) -> None:
+    """One student answered the addition items right in the quiz, the other was absent:
+    the teacher calls on the one it knows least about."""
+    kg = sample_curriculum()
+    mind = ClassroomTeacherMind(kg, ["ada", "ben"], learner_items(kg))
+    teacher = Persona(builtin_persona("teacher"), mind, kinds=["question", "explanation", "remark"])
+    ctx = SimpleNamespace(state=teacher.new_state(), rng=None)
+    items = ["item:frac-add-1", "item:frac-add-2"]
+    answers = {seen: [[i, "1/2", 0.8] for i in items]}
+    await teacher_turn(teacher, ctx, "quiz", items=items, answers=answers)
+    *_, question = await teacher_turn(
+        teacher, ctx, "ask", skill="skill:fraction_addition", items=items[:1]
+    )
+    assert isinstance(question, Question) and question.item_id == "item:frac-add-1"
+    assert question.recipients == ({"ada": "ben", "ben": "ada"}[seen],)
+    assert question.text == "What is 1/3 + 1/6?"
