@@ -54,7 +54,12 @@ class GuidedLLMMind:
         return self.guide.new_state()
 
     def _guided(self, turn: TurnState, advice: ThoughtVars) -> TurnState:
-        said = f"Your reading of the class: {advice.knowledge}. What to do: {advice.guideline}."
+        draft = self.guide.draft(turn)
+        to = f" to {', '.join(draft.to)}" if draft.to else ""
+        said = (
+            f"Your reading of the class: {advice.knowledge}. What to do: {advice.guideline}. "
+            f"Reply with one {draft.kind} message{to}, in your own words; a draft: {draft.text}"
+        )
         context = f"{said}\n{turn.context.context}" if turn.context else said
         citations = turn.context.citations if turn.context else ()
         return turn.model_copy(update={"context": Retrieved(context=context, citations=citations)})

@@ -43,7 +43,7 @@ from typing import Any
 from agents.classroom.script import LessonScript, ScriptStep
 from knowledge_graph import GraphStore
 from personas import run_state
-from personas.classroom_teacher import same_value
+from personas.lesson_texts import same_value
 from protocols import (
     Answer,
     Envelope,
@@ -128,6 +128,8 @@ class Director:
         self.classmates = tuple(classmates)
         self.assistant = assistant
         self.teacher = teacher
+        nodes = [*script.skills(), *dict.fromkeys(s.concept for s in script.steps)]
+        self.names = {n: str(kg.node(n).properties.get("name", n)) for n in nodes}  # type: ignore[union-attr]
         self.text = {i: str(kg.node(i).properties["text"]) for i in script.items()}  # type: ignore[union-attr]
         self.answer = {i: str(kg.node(i).properties["answer"]) for i in script.items()}  # type: ignore[union-attr]
         skill_of = {
@@ -207,7 +209,13 @@ class Director:
             "skill": step.skill,
             "items": list(step.items),
         }
-        what = f"{step.step} {step.skill or step.concept}"
+        topic = self.names.get(step.skill or step.concept, step.skill or step.concept)
+        what = {
+            "explain": f"Explain {topic} to the class.",
+            "ask": f"Ask one student: {self.text[step.items[0]]}" if step.items else "",
+            "practice": f"the practice on {topic}",
+            "quiz": f"the quiz on {topic}",
+        }[step.step]
         if action == "pose":
             floor.waiting = len(self.students) * len(step.items)
             floor.answers = {s: [] for s in self.students}
@@ -218,13 +226,17 @@ class Director:
             ]
         if action == "review":
             inputs["answers"] = floor.answers
-            return [TaskAssignment(to=self.teacher, task=f"review the {what}", inputs=inputs)]
+            return [TaskAssignment(to=self.teacher, task=f"Review {what}.", inputs=inputs)]
         if action == "classmate":
-            return [TaskAssignment(to=who, task=f"your turn during {what}", inputs=inputs)]
+            return [TaskAssignment(to=who, task=f"Your turn, on {topic}.", inputs=inputs)]
         if action == "assistant":
             given = [[i, a] for i, a, _ in floor.answers.get(who, []) if i in step.items]
             inputs |= {"student": who, "answers": given}
-            return [TaskAssignment(to=str(self.assistant), task=f"help {who}", inputs=inputs)]
+            return [
+                TaskAssignment(
+                    to=str(self.assistant), task=f"Help {who} with {topic}.", inputs=inputs
+                )
+            ]
         return [
             TaskAssignment(
                 to=self.teacher,

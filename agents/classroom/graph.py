@@ -195,6 +195,8 @@ def build_classroom(
     graph.add(*classmates, *learners)
     _edges(graph, learners, classmates, assistant, reviewer)
     kwargs: dict[str, Any] = {"config": config.model_dump(mode="json")}
+    if misleading:
+        kwargs["misleading"] = True
     graph.source = {"factory": "agents.classroom.graph:build_classroom_graph", "kwargs": kwargs}
     return graph
 
@@ -238,6 +240,6 @@ def _edges(
             graph.edge(assistant, learner, kinds=[Explanation, Remark])
 
 
-def build_classroom_graph(config: dict[str, Any]) -> AgentGraph:
+def build_classroom_graph(config: dict[str, Any], misleading: bool = False) -> AgentGraph:
     """``build_classroom`` from a config as plain JSON (a graph's recorded ``source``)."""
-    return build_classroom(ClassroomConfig.model_validate(config))
+    return build_classroom(ClassroomConfig.model_validate(config), misleading=misleading)
