@@ -248,7 +248,9 @@ def run_and_report(
 
 
 @click.command()
-@click.option("--lesson", default=None, help="The concept to teach (default: fractions).")
+@click.option(
+    "--lesson", default=None, metavar="NAME", help="The concept to teach (default: fractions)."
+)
 @click.option(
     "--students",
     type=click.IntRange(1, 64),
@@ -266,7 +268,8 @@ def run_and_report(
     "--model",
     default=None,
     metavar="URL",
-    help="An OpenAI-compatible endpoint (up to /v1): the teacher and classmates run "
+    help="An OpenAI-compatible endpoint (up to /v1): the teacher, the teaching assistant "
+    "and the classmates run "
     "on an LLM there. Without it every mind is simulated.",
 )
 @click.option("--model-name", default=None, metavar="NAME", help="The model --model serves.")
@@ -323,8 +326,9 @@ def classroom(
     quizzes measure each student's mastery. Streams the transcript, stores the run and
     writes an HTML report with the mastery plots.
 
-    Without --model every mind is simulated (labelled SIMULATION); with it the teacher and
-    classmates run on an LLMMind over that endpoint. The students are simulated learners.
+    Without --model every mind is simulated (labelled SIMULATION); with it the teacher, the
+    teaching assistant and the classmates run on an LLMMind over that endpoint. The
+    students are simulated learners.
     """
     config = build_config(
         config_path,
