@@ -4,7 +4,8 @@ In a classroom the teacher's move (explain, ask whom, re-explain, move on) follo
 theory-of-mind model of each student. With an LLM teacher that model still runs: each
 turn the guide (a simulated mind with ``draft``/``said``, e.g.
 ``ClassroomTeacherMind``) reads the message and decides; its estimate and its guideline
-reach the LLM as context for the LLM's own Think; the LLM plans and writes the reply, in
+reach the LLM as context for the LLM's own Think; the LLM plans (when the persona has tools
+to call) and writes the reply, in
 the kind the guide chose (so the lesson's protocol holds), to the addressee and about the
 item the guide chose. The guide hears what the LLM actually said.
 """
@@ -69,6 +70,9 @@ class GuidedLLMMind:
         return await self.llm.think(self._guided(turn, advice), ctx)
 
     async def plan(self, turn: TurnState, tools: list[ToolInfo], ctx: ModelContext) -> PlanOut:
+        """The LLM's plan; with no tools to call, its Thought's guideline, without a call."""
+        if not tools:
+            return PlanOut(rationale=turn.thought.guideline if turn.thought else "")
         return await self.llm.plan(turn, tools, ctx)
 
     async def execute(self, turn: TurnState, kinds: list[str], ctx: ModelContext) -> Reply:
