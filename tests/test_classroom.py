@@ -8,6 +8,8 @@ import asyncio
 import importlib
 import json
 import os
+import threading
+import time
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from statistics import mean
@@ -16,7 +18,7 @@ from typing import Any, get_args
 
 import pytest
 
-from agents import QueueInput, Runtime
+from agents import QueueInput, RunResult, Runtime
 from agents.classroom import (
     CLASSMATE_ROLES,
     ClassroomConfig,
@@ -440,3 +442,39 @@ async def test_the_teacher_asks_the_student_whose_answer_it_is_least_sure_of(see
     assert isinstance(question, Question) and question.item_id == "item:frac-add-1"
     assert question.recipients == ({"ada": "ben", "ben": "ada"}[seen],)
     assert question.text == "What is 1/3 + 1/6?"
+
+
+def test_a_person_may_answer_from_another_thread_than_the_run_s() -> None:
+    """The app runs a classroom on an event loop in a background thread and types the
+    human student's answers from its own thread."""
+    source = QueueInput()
+    config = ClassroomConfig(
+        students=(StudentSpec(name="ada", profile="novice"),),
+        human="eve",
+        turns=2,
+        classmates=(),
+        teaching_assistant=False,
+    )
+    done: list[RunResult] = []
+    runner = threading.Thread(
+        target=lambda: done.append(
+            asyncio.run(run_classroom(config, runtime=Runtime(), human_input=source))
+        ),
+        daemon=True,  # were the reply never to arrive, it must not hold the test run open
+    )
+    runner.start()
+    typed, deadline = 0, time.monotonic() + 15
+    while runner.is_alive() and time.monotonic() < deadline:
+        waiting = source.waiting_on
+        if waiting is not None:
+            typed += 1
+            source.put("1/2")
+            while source.waiting_on is waiting and time.monotonic() < deadline:
+                time.sleep(0.001)
+        time.sleep(0.001)
+    runner.join(timeout=1)
+    assert not runner.is_alive(), "the reply typed on this thread never reached the run"
+    assert typed == 4  # the opening quiz's four items
+    (result,) = done
+    eve = [m for m in result.messages if isinstance(m, Answer) and m.sender == "eve"]
+    assert [a.text for a in eve] == ["1/2"] * 4
