@@ -54,13 +54,14 @@ class GuidedLLMMind:
     def new_state(self) -> object:
         return self.guide.new_state()
 
-    def _guided(self, turn: TurnState, advice: ThoughtVars) -> TurnState:
+    def _guided(self, turn: TurnState, advice: ThoughtVars | None) -> TurnState:
+        """``turn`` with the guide's reading, decision and draft first in its context."""
         draft = self.guide.draft(turn)
         to = f" to {', '.join(draft.to)}" if draft.to else ""
-        said = (
-            f"Your reading of the class: {advice.knowledge}. What to do: {advice.guideline}. "
-            f"Reply with one {draft.kind} message{to}, in your own words; a draft: {draft.text}"
-        )
+        said = f"Reply with one {draft.kind} message{to}, in your own words; a draft: {draft.text}"
+        if advice is not None:
+            reading = f"Your reading of the class: {advice.knowledge}."
+            said = f"{reading} What to do: {advice.guideline}. {said}"
         context = f"{said}\n{turn.context.context}" if turn.context else said
         citations = turn.context.citations if turn.context else ()
         return turn.model_copy(update={"context": Retrieved(context=context, citations=citations)})
@@ -78,7 +79,7 @@ class GuidedLLMMind:
     async def execute(self, turn: TurnState, kinds: list[str], ctx: ModelContext) -> Reply:
         draft = self.guide.draft(turn)
         kind: list[str] = [draft.kind] if draft.kind in kinds else kinds
-        reply = await self.llm.execute(turn, kind, ctx)
+        reply = await self.llm.execute(self._guided(turn, None), kind, ctx)
         update = {"to": draft.to, "item_id": draft.item_id}
         if reply.kind == draft.kind and not reply.targets:
             update["targets"] = draft.targets
