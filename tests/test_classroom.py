@@ -274,7 +274,7 @@ async def test_a_stored_classroom_run_replays_identically(tmp_path: Path) -> Non
 
 
 def scripted_class_model() -> FunctionModel:
-    """A stand-in LLM for every speaking role: it thinks, plans nothing, and writes a reply
+    """A stand-in LLM for every speaking role: it thinks and writes a reply
     of the one kind it is allowed, numbered so the transcript shows whose words are whose."""
     said = {"n": 0}
 
@@ -282,10 +282,7 @@ def scripted_class_model() -> FunctionModel:
         output = request.output_type
         if output is ThoughtVars:
             return json.dumps({"knowledge": "read from the context", "guideline": "follow it"})
-        assert output is not None
-        if issubclass(output, PlanOut):
-            return json.dumps({"calls": [], "rationale": "no tool needed"})
-        assert issubclass(output, Reply)
+        assert output is not None and issubclass(output, Reply)  # no tools, so no Plan call
         (kind,) = get_args(output.model_fields["kind"].annotation)
         said["n"] += 1
         return json.dumps({"kind": kind, "text": f"LLM {kind} #{said['n']}"})
@@ -319,6 +316,9 @@ async def test_with_a_model_the_teacher_and_classmates_run_on_an_llm_mind(tmp_pa
         c.messages[-1].content for c in thinks if "P̂(right) on" in c.messages[-1].content
     ]
     assert teacher_context and "Your reading of the class" in teacher_context[0]
+    executes = [c.messages[-1].content for c in model.calls if c.output_type not in (ThoughtVars,)]
+    assert executes and all("in your own words; a draft: " in text for text in executes)
+    assert not [c for c in model.calls if c.output_type and issubclass(c.output_type, PlanOut)]
     with SqlRunStore(db) as store:
         source = store.get_run(result.run_id).graph_source
     assert source is not None
