@@ -8,6 +8,8 @@ import asyncio
 import importlib
 import json
 import os
+import threading
+import time
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from statistics import mean
@@ -16,7 +18,7 @@ from typing import Any, get_args
 
 import pytest
 
-from agents import QueueInput, Runtime
+from agents import QueueInput, RunResult, Runtime
 from agents.classroom import (
     CLASSMATE_ROLES,
     ClassroomConfig,
@@ -272,7 +274,7 @@ async def test_a_stored_classroom_run_replays_identically(tmp_path: Path) -> Non
 
 
 def scripted_class_model() -> FunctionModel:
-    """A stand-in LLM for every speaking role: it thinks, plans nothing, and writes a reply
+    """A stand-in LLM for every speaking role: it thinks and writes a reply
     of the one kind it is allowed, numbered so the transcript shows whose words are whose."""
     said = {"n": 0}
 
@@ -280,10 +282,7 @@ def scripted_class_model() -> FunctionModel:
         output = request.output_type
         if output is ThoughtVars:
             return json.dumps({"knowledge": "read from the context", "guideline": "follow it"})
-        assert output is not None
-        if issubclass(output, PlanOut):
-            return json.dumps({"calls": [], "rationale": "no tool needed"})
-        assert issubclass(output, Reply)
+        assert output is not None and issubclass(output, Reply)  # no tools, so no Plan call
         (kind,) = get_args(output.model_fields["kind"].annotation)
         said["n"] += 1
         return json.dumps({"kind": kind, "text": f"LLM {kind} #{said['n']}"})
@@ -317,6 +316,9 @@ async def test_with_a_model_the_teacher_and_classmates_run_on_an_llm_mind(tmp_pa
         c.messages[-1].content for c in thinks if "P̂(right) on" in c.messages[-1].content
     ]
     assert teacher_context and "Your reading of the class" in teacher_context[0]
+    executes = [c.messages[-1].content for c in model.calls if c.output_type not in (ThoughtVars,)]
+    assert executes and all("in your own words; a draft: " in text for text in executes)
+    assert not [c for c in model.calls if c.output_type and issubclass(c.output_type, PlanOut)]
     with SqlRunStore(db) as store:
         source = store.get_run(result.run_id).graph_source
     assert source is not None
@@ -440,3 +442,39 @@ async def test_the_teacher_asks_the_student_whose_answer_it_is_least_sure_of(see
     assert isinstance(question, Question) and question.item_id == "item:frac-add-1"
     assert question.recipients == ({"ada": "ben", "ben": "ada"}[seen],)
     assert question.text == "What is 1/3 + 1/6?"
+
+
+def test_a_person_may_answer_from_another_thread_than_the_run_s() -> None:
+    """The app runs a classroom on an event loop in a background thread and types the
+    human student's answers from its own thread."""
+    source = QueueInput()
+    config = ClassroomConfig(
+        students=(StudentSpec(name="ada", profile="novice"),),
+        human="eve",
+        turns=2,
+        classmates=(),
+        teaching_assistant=False,
+    )
+    done: list[RunResult] = []
+    runner = threading.Thread(
+        target=lambda: done.append(
+            asyncio.run(run_classroom(config, runtime=Runtime(), human_input=source))
+        ),
+        daemon=True,  # were the reply never to arrive, it must not hold the test run open
+    )
+    runner.start()
+    typed, deadline = 0, time.monotonic() + 15
+    while runner.is_alive() and time.monotonic() < deadline:
+        waiting = source.waiting_on
+        if waiting is not None:
+            typed += 1
+            source.put("1/2")
+            while source.waiting_on is waiting and time.monotonic() < deadline:
+                time.sleep(0.001)
+        time.sleep(0.001)
+    runner.join(timeout=1)
+    assert not runner.is_alive(), "the reply typed on this thread never reached the run"
+    assert typed == 4  # the opening quiz's four items
+    (result,) = done
+    eve = [m for m in result.messages if isinstance(m, Answer) and m.sender == "eve"]
+    assert [a.text for a in eve] == ["1/2"] * 4

@@ -53,6 +53,7 @@ from protocols import (
     Question,
     Stop,
     TaskAssignment,
+    UserError,
 )
 
 __all__ = ["LOW", "P_ASK_HIGH", "P_ASK_LOW", "P_JOKE", "Director", "Floor"]
@@ -67,6 +68,13 @@ P_JOKE = 0.15
 """P(the class clown jokes after a step)."""
 _COST = {"explain": 1, "ask": 1, "practice": 2, "quiz": 2}
 """Grants each kind of step needs for its own turns."""
+
+
+def _properties(kg: GraphStore, node_id: str) -> dict[str, Any]:
+    node = kg.node(node_id)
+    if node is None:
+        raise UserError(f"the lesson script names {node_id!r}, which is not in the graph")
+    return dict(node.properties)
 
 
 @dataclass
@@ -129,9 +137,9 @@ class Director:
         self.assistant = assistant
         self.teacher = teacher
         nodes = [*script.skills(), *dict.fromkeys(s.concept for s in script.steps)]
-        self.names = {n: str(kg.node(n).properties.get("name", n)) for n in nodes}  # type: ignore[union-attr]
-        self.text = {i: str(kg.node(i).properties["text"]) for i in script.items()}  # type: ignore[union-attr]
-        self.answer = {i: str(kg.node(i).properties["answer"]) for i in script.items()}  # type: ignore[union-attr]
+        self.names = {n: str(_properties(kg, n).get("name", n)) for n in nodes}
+        self.text = {i: str(_properties(kg, i).get("text", i)) for i in script.items()}
+        self.answer = {i: str(_properties(kg, i)["answer"]) for i in script.items()}
         skill_of = {
             e.source: e.target for i in script.items() for e in kg.edges(i, type="REQUIRES")
         }
