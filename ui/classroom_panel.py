@@ -10,7 +10,6 @@ and the HTML report agree.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +20,7 @@ from agents.classroom import (
     TranscriptRow,
     classroom_view,
     estimate_figure,
+    png_bytes,
     quiz_figure,
 )
 from protocols import Envelope, LessonStep, Message
@@ -90,14 +90,8 @@ def _figures(view: ClassroomView, key: str) -> tuple[bytes, bytes]:
     cache: dict[str, Any] = session().extra.setdefault("classroom_figures", {})
     stamp = (len(view.averages), len(view.steps))
     if cache.get(key, (None,))[0] != stamp:
-        cache[key] = (stamp, _png(quiz_figure(view)), _png(estimate_figure(view)))
+        cache[key] = (stamp, png_bytes(quiz_figure(view)), png_bytes(estimate_figure(view)))
     return cache[key][1], cache[key][2]
-
-
-def _png(figure: Any) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
-    return buffer.getvalue()
 
 
 def _charts(view: ClassroomView, key: str, quiz: bytes) -> None:
