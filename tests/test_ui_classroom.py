@@ -22,10 +22,12 @@ from agents.classroom import (
     roster,
     run_classroom,
 )
+from agents.models.fake_server import FakeOpenAIServer
 from agents.store import RunRecord
 from protocols import Answer, Mastery, Message, Question, Stop, transcript
+from tests.conformance.backends import fake_model
 from tests.uitest import no_trace, open_page, rerun_until
-from ui.classroom_panel import transcript_lines
+from ui.classroom_panel import MIXED_NOTE, transcript_lines
 from ui.common import UISession
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -198,9 +200,41 @@ def test_an_unreachable_endpoint_is_an_error_box(
     no_trace(at)
     assert at.error and at.error[0].value.startswith("The run stopped on an error:")
     assert "127.0.0.1:9" in at.error[0].value
-    assert not any("SIMULATION" in w.value for w in at.warning), "an LLM teacher: not a simulation"
+    assert [w.value for w in at.warning] == [MIXED_NOTE], "simulated students, an LLM teacher"
     [run] = SqlRunStore(db).list_runs()
     assert run.status == "error"
+
+
+@pytest.mark.allow_model_requests
+def test_with_the_models_page_s_endpoint_the_roles_run_on_an_llm(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The endpoint and minds the Models page keeps in the session reach the run: the
+    teacher and classmates call the (loopback, schema-enforcing) server, the key from the
+    environment variable it names."""
+    monkeypatch.setenv("CLASS_KEY", "sk-class")
+    db = f"sqlite:///{tmp_path / 'app.db'}"
+    with FakeOpenAIServer(fake_model("vllm"), mode="vllm") as server:
+        at = open_page(PAGE, db, monkeypatch)
+        endpoint = ModelEndpoint(base_url=server.base_url, model="fake", api_key_env="CLASS_KEY")
+        at.session_state["lyceum"] = UISession(
+            endpoint=endpoint, minds=RoleMinds(teaching_assistant="simulated")
+        )
+        at.run()
+        caption = next(c.value for c in at.caption if c.value.startswith("Minds:"))
+        assert caption.startswith(
+            "Minds: teacher llm, teaching assistant simulated, classmates llm"
+        )
+        small_class(at, students=1, turns=6)
+        at.multiselect(key="classroom_classmates").set_value(["deep_thinker"])
+        run, _ = run_to_the_end(at, db)
+        chats = [r for r in server.requests if r.path.endswith("/chat/completions")]
+    assert run.status == "completed", run.stop_detail
+    assert len(chats) == run.usage["model_calls"] > 0
+    assert all(r.headers.get("Authorization") == "Bearer sk-class" for r in chats)
+    config = ClassroomConfig.model_validate((run.graph_source or {})["kwargs"]["config"])
+    assert config.model == endpoint and config.classmates == ("deep_thinker",)
+    assert [w.value for w in at.warning] == [MIXED_NOTE]
 
 
 def test_two_sessions_do_not_share_a_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -26,7 +26,14 @@ from agents.classroom import (
 from protocols import Envelope, LessonStep, Message
 from ui.common import session, simulation_label
 
-__all__ = ["is_classroom_run", "render_classroom", "transcript_lines"]
+__all__ = ["MIXED_NOTE", "is_classroom_run", "render_classroom", "transcript_lines"]
+
+MIXED_NOTE = (
+    "SIMULATION: the students are simulated learners, so their quiz scores and true "
+    "mastery describe the simulation; the teacher, teaching assistant or classmates ran on "
+    "an LLM (as the run's config says)."
+)
+"""The label of a classroom whose students are simulated but some roles ran on an LLM."""
 
 HIDDEN_KINDS = frozenset({"mastery"})
 """Kinds left out of the transcript unless asked for (the charts show them)."""
@@ -140,11 +147,15 @@ def render_classroom(
 ) -> ClassroomView:
     """Show a classroom run from its messages; ``key`` prefixes every widget and container
     key (``{key}_transcript``, ``{key}_mastery``, ``{key}_estimates``, ``{key}_reviews``);
-    ``simulated`` adds the SIMULATION label; ``newest_first`` is the transcript order
-    until the user flips it."""
+    ``simulated`` says every role ran on a simulated mind (else the teacher, assistant or
+    classmates ran on an LLM); either way the students are simulated learners, so a
+    SIMULATION label says what the figures describe. ``newest_first`` is the transcript
+    order until the user flips it."""
     view = classroom_view(messages)
     if simulated:
         simulation_label("Simulated classroom.")
+    else:
+        st.warning(MIXED_NOTE, icon=":material/science:")
     steps = len(view.steps)
     cols = st.columns(4)
     cols[0].metric("Lesson", view.lesson or "-")
