@@ -19,7 +19,7 @@ PAGE = "views/tom.py"
 SMALL = b"""\
 students: {cohort: 3}
 mental_model: {population: 20}
-budgets: [0, 0.5, 1]
+budgets: [0, 1]
 strategies: [none, random, oracle]
 seeds: 1
 multi_turn: false
@@ -95,7 +95,7 @@ def test_upload_two_sweeps_and_compare_them(
     at = open_page(PAGE, db, monkeypatch)
     at.file_uploader(key="tom_upload").upload("small.yaml", SMALL, "application/x-yaml")
     launch(at)
-    at.number_input(key="tom_seeds").set_value(2)
+    at.number_input(key="tom_cohort").set_value(2)  # another sweep: another config hash
     launch(at)
     hashes = {s.config_hash: s for s in SweepStore(db).sweeps()}
     assert len(hashes) == 2

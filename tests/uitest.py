@@ -24,7 +24,7 @@ def open_page(page: str, db: str, monkeypatch: pytest.MonkeyPatch, timeout: floa
 
 
 def rerun_until(
-    at: AppTest, done: Callable[[AppTest], bool], *, seconds: float = 30, pause: float = 0.2
+    at: AppTest, done: Callable[[AppTest], bool], *, seconds: float = 30, pause: float = 0.3
 ) -> AppTest:
     """Rerun ``at`` (as the page's polling would) until ``done(at)``, at most ``seconds``."""
     end = time.monotonic() + seconds

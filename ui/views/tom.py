@@ -8,6 +8,7 @@ stopped sweep resumes where it stopped when launched again.
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -169,10 +170,20 @@ def _sweep_label(sweeps: dict[str, Any]) -> Any:
     return label
 
 
-def _curve_images(points: list[dict[str, Any]]) -> None:
+@st.cache_data(max_entries=32, show_spinner=False)
+def curve_pngs(points_json: str) -> list[tuple[str, bytes]]:
+    """(title, PNG) of each curve plot of the points (JSON), drawn once per set of points
+    (a pure function of them, so every session may share the drawing)."""
     with tempfile.TemporaryDirectory() as tmp:
-        for plot in plot_curves(points, Path(tmp)):
-            st.image(plot.png.read_bytes(), caption=plot.title)
+        return [
+            (plot.title, plot.png.read_bytes())
+            for plot in plot_curves(json.loads(points_json), Path(tmp))
+        ]
+
+
+def _curve_images(points: list[dict[str, Any]]) -> None:
+    for title, png in curve_pngs(json.dumps(points, sort_keys=True)):
+        st.image(png, caption=title)
 
 
 def _points_table(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
