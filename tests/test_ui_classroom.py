@@ -19,6 +19,7 @@ from agents.classroom import (
     RoleMinds,
     classroom_kg,
     classroom_view,
+    report_label,
     roster,
     run_classroom,
 )
@@ -27,7 +28,7 @@ from agents.store import RunRecord
 from protocols import Answer, Mastery, Message, Question, Stop, transcript
 from tests.conformance.backends import fake_model
 from tests.uitest import no_trace, open_page, rerun_until
-from ui.classroom_panel import MIXED_NOTE, transcript_lines
+from ui.classroom_panel import transcript_lines
 from ui.common import UISession
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -147,12 +148,20 @@ def test_a_real_student_joins_answers_the_quiz_and_is_graded(
     at.button(key="classroom_run").click().run()
     kg = classroom_kg(ClassroomConfig())
     answered: list[str] = []
+    asked: list[str] = []
+
+    def new_question(a: AppTest) -> bool:
+        waiting = a.session_state["lyceum"].extra["classroom_job"].human.waiting_on
+        shown = "classroom_answer" in [w.key for w in a.text_input]
+        return shown and waiting is not None and waiting.id not in asked
+
     while True:
-        rerun_until(at, lambda a: ended(a) or bool(a.text_input(key="classroom_answer")))
+        rerun_until(at, lambda a: ended(a) or new_question(a))
         if ended(at):
             break
         question = at.session_state["lyceum"].extra["classroom_job"].human.waiting_on
         assert isinstance(question, Question) and question.item_id is not None
+        asked.append(question.id)
         node = kg.node(question.item_id)
         assert node is not None
         answered.append(question.item_id)
@@ -200,7 +209,12 @@ def test_an_unreachable_endpoint_is_an_error_box(
     no_trace(at)
     assert at.error and at.error[0].value.startswith("The run stopped on an error:")
     assert "127.0.0.1:9" in at.error[0].value
-    assert [w.value for w in at.warning] == [MIXED_NOTE], "simulated students, an LLM teacher"
+    assert [w.value for w in at.warning] == [
+        "SIMULATION (students): The teacher, the teaching assistant and the classmates run on "
+        "the LLM nobody at http://127.0.0.1:9/v1; "
+        "the students are simulated learners, so their quiz scores and the 'simulated truth' "
+        "describe the simulation, not LLMs."
+    ]
     [run] = SqlRunStore(db).list_runs()
     assert run.status == "error"
 
@@ -234,7 +248,8 @@ def test_with_the_models_page_s_endpoint_the_roles_run_on_an_llm(
     assert all(r.headers.get("Authorization") == "Bearer sk-class" for r in chats)
     config = ClassroomConfig.model_validate((run.graph_source or {})["kwargs"]["config"])
     assert config.model == endpoint and config.classmates == ("deep_thinker",)
-    assert [w.value for w in at.warning] == [MIXED_NOTE]
+    assert [w.value for w in at.warning] == [report_label(config)]
+    assert "The teacher and the classmates run on the LLM fake" in report_label(config)
 
 
 def test_two_sessions_do_not_share_a_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,29 +14,35 @@ from collections.abc import Sequence
 from typing import Any
 
 import streamlit as st
+from pydantic import ValidationError
 
 from agents.classroom import (
+    ClassroomConfig,
     ClassroomView,
     TranscriptRow,
     classroom_view,
     estimate_figure,
     png_bytes,
     quiz_figure,
+    report_label,
 )
 from protocols import Envelope, LessonStep, Message
 from ui.common import session, simulation_label
 
-__all__ = ["MIXED_NOTE", "is_classroom_run", "render_classroom", "transcript_lines"]
-
-MIXED_NOTE = (
-    "SIMULATION: the students are simulated learners, so their quiz scores and true "
-    "mastery describe the simulation; the teacher, teaching assistant or classmates ran on "
-    "an LLM (as the run's config says)."
-)
-"""The label of a classroom whose students are simulated but some roles ran on an LLM."""
+__all__ = ["classroom_config", "is_classroom_run", "render_classroom", "transcript_lines"]
 
 HIDDEN_KINDS = frozenset({"mastery"})
 """Kinds left out of the transcript unless asked for (the charts show them)."""
+
+
+def classroom_config(source: dict[str, Any] | None) -> ClassroomConfig | None:
+    """The config a stored classroom run recorded (its graph source's kwargs), or None when
+    it recorded none that is valid (a store is data: it is validated, not trusted)."""
+    config = ((source or {}).get("kwargs") or {}).get("config")
+    try:
+        return ClassroomConfig.model_validate(config) if config is not None else None
+    except ValidationError:
+        return None
 
 
 def is_classroom_run(messages: Sequence[Envelope], source: dict[str, Any] | None = None) -> bool:
@@ -143,19 +149,23 @@ def _reviews(view: ClassroomView, key: str) -> None:
 
 
 def render_classroom(
-    messages: Sequence[Message], *, key: str, simulated: bool, newest_first: bool = False
+    messages: Sequence[Message],
+    *,
+    key: str,
+    config: ClassroomConfig | None,
+    newest_first: bool = False,
 ) -> ClassroomView:
     """Show a classroom run from its messages; ``key`` prefixes every widget and container
     key (``{key}_transcript``, ``{key}_mastery``, ``{key}_estimates``, ``{key}_reviews``);
-    ``simulated`` says every role ran on a simulated mind (else the teacher, assistant or
-    classmates ran on an LLM); either way the students are simulated learners, so a
-    SIMULATION label says what the figures describe. ``newest_first`` is the transcript
+    ``config`` (the run's, when known) says which roles ran on an LLM: the SIMULATION
+    label is the report's (``report_label``; the students are always simulated learners).
+    ``newest_first`` is the transcript
     order until the user flips it."""
     view = classroom_view(messages)
-    if simulated:
-        simulation_label("Simulated classroom.")
+    if config is not None:
+        st.warning(report_label(config), icon=":material/science:")
     else:
-        st.warning(MIXED_NOTE, icon=":material/science:")
+        simulation_label("Simulated students.")
     steps = len(view.steps)
     cols = st.columns(4)
     cols[0].metric("Lesson", view.lesson or "-")

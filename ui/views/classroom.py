@@ -216,9 +216,7 @@ def _live(live: Live) -> None:
         _human_box(live)
     else:
         _outcome(live)
-    render_classroom(
-        live.messages, key="classroom", simulated=live.config.simulated(), newest_first=True
-    )
+    render_classroom(live.messages, key="classroom", config=live.config, newest_first=True)
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ from agents.cli import render_message
 from agents.cli.rebuild import rebuild_graph
 from agents.store import RunRecord
 from protocols import Message
-from ui.classroom_panel import is_classroom_run, render_classroom
+from ui.classroom_panel import classroom_config, is_classroom_run, render_classroom
 from ui.common import db_url, shown_errors
 
 STATUSES = ["running", "completed", "stopped", "interrupted", "error"]
@@ -87,9 +87,7 @@ def transcript(run: RunRecord, messages: list[Message]) -> None:
         st.slider("Messages shown (replay)", 1, total, key="runs_step")
     shown = messages[: int(st.session_state.get("runs_step", total))]
     if is_classroom_run(messages, run.graph_source):
-        config = ((run.graph_source or {}).get("kwargs") or {}).get("config") or {}
-        simulated = not config.get("model")
-        render_classroom(shown, key="runs", simulated=simulated)
+        render_classroom(shown, key="runs", config=classroom_config(run.graph_source))
         return
     with st.container(height=520, key="runs_transcript"):
         for i, message in enumerate(shown):
@@ -98,8 +96,8 @@ def transcript(run: RunRecord, messages: list[Message]) -> None:
 
 def replay(run: RunRecord, store: SqlRunStore) -> None:
     """Re-run ``run`` with its recorded model replies and compare the transcripts."""
-    config = ((run.graph_source or {}).get("kwargs") or {}).get("config") or {}
-    if config.get("human"):
+    config = classroom_config(run.graph_source)
+    if config is not None and config.human:
         st.info("This run had a real student; it cannot be replayed without them.")
         return
     if not st.button("Replay with the recorded model replies", key="runs_replay"):
