@@ -75,6 +75,7 @@ def test_a_lesson_runs_live_and_is_the_librarys_run_stored_whole(
     assert not at.error, [e.value for e in at.error]
     assert run.status == "completed"
     assert at.success[0].value.startswith(f"Run {run.id[:12]} completed: lesson finished")
+    assert at.download_button(key="classroom_report").label == "Download the HTML report"
     students = (roster(2)[0], roster(2)[1].model_copy(update={"profile": "strong"}))
     config = ClassroomConfig(students=students, turns=12, seed=3)
     expected = asyncio.run(run_classroom(config, runtime=Runtime()))

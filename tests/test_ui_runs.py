@@ -79,6 +79,7 @@ def test_a_classroom_run_steps_through_with_its_charts(
     assert metrics["Status"] == "completed" and metrics["Stored messages"] == str(len(messages))
     assert metrics["Steps begun"] == str(len(classroom_view(messages).steps))
     assert len(at.image) == 2 and any("SIMULATION" in w.value for w in at.warning)
+    assert at.download_button(key="runs_report").label == "Download the HTML report"
 
     at.slider(key="runs_step").set_value(20).run()
     partial = classroom_view(messages[:20])

@@ -10,6 +10,7 @@ and the HTML report agree.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,11 +26,18 @@ from agents.classroom import (
     png_bytes,
     quiz_figure,
     report_label,
+    write_classroom_report,
 )
 from protocols import Envelope, LessonStep, Message
 from ui.common import session, simulation_label
 
-__all__ = ["classroom_config", "is_classroom_run", "render_classroom", "transcript_lines"]
+__all__ = [
+    "classroom_config",
+    "is_classroom_run",
+    "render_classroom",
+    "report_button",
+    "transcript_lines",
+]
 
 HIDDEN_KINDS = frozenset({"mastery"})
 """Kinds left out of the transcript unless asked for (the charts show them)."""
@@ -43,6 +51,27 @@ def classroom_config(source: dict[str, Any] | None) -> ClassroomConfig | None:
         return ClassroomConfig.model_validate(config) if config is not None else None
     except ValidationError:
         return None
+
+
+def report_button(
+    messages: Sequence[Message], config: ClassroomConfig, run_id: str, status: str, *, key: str
+) -> None:
+    """A button that downloads the run's HTML report (``write_classroom_report``: the
+    plots embedded, the config, the roster, the transcript), drawn only when clicked."""
+
+    def html() -> bytes:
+        with tempfile.TemporaryDirectory() as tmp:
+            report = write_classroom_report(messages, config, run_id, tmp, status=status)
+            return report.html.read_bytes()
+
+    st.download_button(
+        "Download the HTML report",
+        data=html,
+        file_name=f"classroom-{run_id[:12]}.html",
+        mime="text/html",
+        key=f"{key}_report",
+        icon=":material/download:",
+    )
 
 
 def is_classroom_run(messages: Sequence[Envelope], source: dict[str, Any] | None = None) -> bool:

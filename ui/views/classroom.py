@@ -30,7 +30,7 @@ from agents.classroom import (
 )
 from personas import PROFILES
 from protocols import Event, MessageSent, RunStarted
-from ui.classroom_panel import render_classroom
+from ui.classroom_panel import render_classroom, report_button
 from ui.common import db_url, error_box, load_upload, session, shown_errors
 from ui.live import LiveJob
 
@@ -194,6 +194,7 @@ def _outcome(live: Live) -> None:
             st.error(f"The run stopped on an error: {result.detail}.{where}")
         else:
             st.success(f"Run {result.run_id[:12]} {result.status}: {result.detail}.{where}")
+        report_button(live.messages, live.config, result.run_id, result.status, key="classroom")
 
 
 def live_panel() -> None:

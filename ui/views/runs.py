@@ -19,7 +19,12 @@ from agents.cli import render_message
 from agents.cli.rebuild import rebuild_graph
 from agents.store import RunRecord
 from protocols import Message
-from ui.classroom_panel import classroom_config, is_classroom_run, render_classroom
+from ui.classroom_panel import (
+    classroom_config,
+    is_classroom_run,
+    render_classroom,
+    report_button,
+)
 from ui.common import db_url, shown_errors
 
 STATUSES = ["running", "completed", "stopped", "interrupted", "error"]
@@ -87,7 +92,10 @@ def transcript(run: RunRecord, messages: list[Message]) -> None:
         st.slider("Messages shown (replay)", 1, total, key="runs_step")
     shown = messages[: int(st.session_state.get("runs_step", total))]
     if is_classroom_run(messages, run.graph_source):
-        render_classroom(shown, key="runs", config=classroom_config(run.graph_source))
+        config = classroom_config(run.graph_source)
+        if config is not None:
+            report_button(messages, config, run.id, run.status, key="runs")
+        render_classroom(shown, key="runs", config=config)
         return
     with st.container(height=520, key="runs_transcript"):
         for i, message in enumerate(shown):
