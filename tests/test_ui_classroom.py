@@ -25,11 +25,12 @@ from agents.classroom import (
 )
 from agents.models.fake_server import FakeOpenAIServer
 from agents.store import RunRecord
-from protocols import Answer, Mastery, Message, Question, Stop, transcript
+from protocols import Answer, Mastery, Message, Question, Stop, UserError, transcript
 from tests.conformance.backends import fake_model
 from tests.uitest import no_trace, open_page, rerun_until
 from ui.classroom_panel import transcript_lines
 from ui.common import UISession
+from ui.live import LiveJob
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = "views/classroom.py"
@@ -276,3 +277,25 @@ def test_no_page_shows_a_stray_string() -> None:
             if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
         ]
         assert not stray, f"{path.relative_to(ROOT)}: bare strings at lines {stray}"
+
+
+def test_a_background_job_ends_done_failed_or_cancelled() -> None:
+    async def ok(job: LiveJob[int]) -> int:
+        job.push("started")
+        return 7
+
+    async def fails(job: LiveJob[int]) -> int:
+        raise UserError("no such lesson")
+
+    async def waits(job: LiveJob[int]) -> int:
+        await asyncio.Event().wait()
+        return 0
+
+    done, failed, stopped = LiveJob(ok, "ok"), LiveJob(fails, "fails"), LiveJob(waits, "waits")
+    assert done.join(10) and failed.join(10)
+    assert (done.state, done.result, done.drain(), done.drain()) == ("done", 7, ["started"], [])
+    assert failed.state == "failed" and str(failed.error) == "no such lesson"
+    assert stopped.running
+    stopped.stop()
+    assert stopped.join(10) and stopped.state == "cancelled" and stopped.result is None
+    stopped.call_soon(print, "never")  # the loop is closed: nothing happens, nothing raised

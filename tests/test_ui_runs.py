@@ -91,6 +91,10 @@ def test_a_classroom_run_steps_through_with_its_charts(
     at.button(key="runs_next").click().run()
     assert at.slider(key="runs_step").value == 21
 
+    at.button(key="runs_replay").click().run()
+    no_trace(at)
+    assert at.success and "the transcript is identical" in at.success[0].value
+
 
 def test_a_plain_run_shows_its_transcript_and_replays_identically(
     db: str, monkeypatch: pytest.MonkeyPatch
