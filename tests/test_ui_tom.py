@@ -87,6 +87,12 @@ def test_launch_an_example_with_overrides_shows_progress_curves_and_table(
         assert row["95% CI low"] == pytest.approx(point["low"])
     assert at.image, "the accuracy-vs-budget curves"
 
+    at.toggle(key="tom_units").set_value(True).run()
+    units = next(d.value for d in at.dataframe if "seconds" in d.value.columns)
+    stored_units = SweepStore(db).load(stored[0].config_hash)
+    assert len(units) == len(stored_units) == stored[0].units
+    assert set(units["kind"]) == {key.kind for key in stored_units}
+
 
 def test_upload_two_sweeps_and_compare_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -15,8 +15,17 @@ from typing import Any
 
 import streamlit as st
 
-from agents.eval import SweepStore, ToMConfig, ToMTask, arun_sweep, compare_points, load_points
+from agents.eval import (
+    SweepResult,
+    SweepStore,
+    ToMConfig,
+    ToMTask,
+    arun_sweep,
+    compare_points,
+    load_points,
+)
 from agents.eval.plots import normalise_points, plot_curves
+from agents.eval.report import results_frame
 from protocols import ConfigError, UserError
 from ui.common import (
     db_url,
@@ -218,7 +227,11 @@ def results_panel(store: SweepStore) -> None:
         st.info("This sweep has no curves yet (it never finished); run it again to resume it.")
         return
     _curve_images(points)
-    st.dataframe(_points_table(points), key="tom_table", hide_index=True)
+    st.dataframe(_points_table(points), hide_index=True)
+    if st.toggle(f"Show the {sweep.units} stored units", key="tom_units"):
+        units = store.load(sweep.config_hash)
+        result = SweepResult(sweep.config_hash, sweep.kind, units, 0, 0, 0.0)
+        st.dataframe(results_frame(result), hide_index=True)
 
 
 def compare_panel(store: SweepStore) -> None:
