@@ -62,6 +62,7 @@ _OPTIONS = {
     "turns": "--turns",
     "seed": "--seed",
     "reviewer": "--reviewer",
+    "human": "--human",
     "model.base_url": "--model",
     "model.model": "--model-name",
     "model.api_key_env": "--api-key-env",
@@ -88,6 +89,7 @@ def build_config(
     model: str | None = None,
     model_name: str | None = None,
     api_key_env: str | None = None,
+    human: str | None = None,
 ) -> ClassroomConfig:
     """The classroom the options describe: the ``path`` config file (else the defaults),
     with each option that is given (not None) replacing its field.
@@ -105,7 +107,13 @@ def build_config(
         raise UserError("--api-key-env names the key of --model; give --model and --model-name")
     base = load_classroom_config(path) if path is not None else ClassroomConfig()
     data: dict[str, Any] = base.model_dump()
-    given = {"lesson": lesson, "turns": turns, "seed": seed, "reviewer": reviewer}
+    given = {
+        "lesson": lesson,
+        "turns": turns,
+        "seed": seed,
+        "reviewer": reviewer,
+        "human": human,
+    }
     data.update({k: v for k, v in given.items() if v is not None})
     if students is not None:
         data["students"] = [s.model_dump() for s in roster(students)]
@@ -286,6 +294,12 @@ def run_and_report(
 )
 @click.option("--seed", type=click.IntRange(0, 10**9), default=None, help="The run's seed.")
 @click.option(
+    "--human",
+    default=None,
+    metavar="NAME",
+    help="Join the lesson as a real student called NAME: answer its questions here.",
+)
+@click.option(
     "--config",
     "config_path",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -315,6 +329,7 @@ def classroom(
     api_key_env: str | None,
     reviewer: bool | None,
     seed: int | None,
+    human: str | None,
     config_path: Path | None,
     db: str | None,
     out: Path,
@@ -340,5 +355,6 @@ def classroom(
         model=model,
         model_name=model_name,
         api_key_env=api_key_env,
+        human=human,
     )
     run_and_report(config, db=db, out=out, console=make_console(), quiet=quiet, think=think)
