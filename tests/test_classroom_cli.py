@@ -248,13 +248,15 @@ def test_with_a_model_the_teacher_and_classmates_run_on_it(
 
 def test_ctrl_c_leaves_the_run_interrupted_with_its_report(tmp_path: Path) -> None:
     db, out = tmp_path / "runs.db", tmp_path / "out"
-    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"} | {"PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "agents.cli",
             "classroom",
+            "--lesson",
+            "linear_equations",
             "--students",
             "8",
             "--db",
