@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Literal, Protocol
 
 from agents.agent import RunContext
-from protocols import Answer, Envelope, Message, Stop, UserError
+from protocols import Answer, Envelope, Message, Question, Stop, UserError
 
 __all__ = ["HumanAgent", "InputSource", "QueueInput", "TerminalInput"]
 
@@ -42,17 +42,30 @@ class TerminalInput:
 class QueueInput:
     """Replies pushed by another task (e.g. a UI callback) with ``put``.
 
-    The question being asked is available as ``waiting_on`` while the agent waits.
+    The question being asked is available as ``waiting_on`` while the agent waits. ``put``
+    may be called from another thread than the run's event loop (a UI's thread, while the
+    run has a loop of its own): the reply is then handed to that loop thread-safely.
     """
 
     def __init__(self) -> None:
         self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.waiting_on: Message | None = None
 
     def put(self, text: str) -> None:
-        self._queue.put_nowait(text)
+        """Hand the person's reply to the agent (from any thread)."""
+        loop = self._loop
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        if loop is not None and loop is not here and not loop.is_closed():
+            loop.call_soon_threadsafe(self._queue.put_nowait, text)
+        else:
+            self._queue.put_nowait(text)
 
     async def ask(self, message: Message) -> str:
+        self._loop = asyncio.get_running_loop()
         self.waiting_on = message
         try:
             return await self._queue.get()
@@ -76,6 +89,9 @@ class HumanAgent:
         default_reply: The text sent on timeout with ``on_timeout="default"``.
         reply: Turns the person's text (and the message it answers) into a message; by
             default an ``Answer`` routed along the graph's edges.
+        questions_only: Ask the person only about ``Question`` messages, and send the
+            answer to whoever asked; everything else is heard in silence (a student in a
+            class hears explanations and remarks without replying to each).
     """
 
     def __init__(
@@ -87,6 +103,7 @@ class HumanAgent:
         on_timeout: TimeoutPolicy = "skip",
         default_reply: str = "",
         reply: Callable[[str, Message], Envelope] | None = None,
+        questions_only: bool = False,
     ) -> None:
         if on_timeout not in ("skip", "stop", "default"):
             raise UserError(f"on_timeout must be 'skip', 'stop' or 'default', got {on_timeout!r}")
@@ -101,8 +118,11 @@ class HumanAgent:
             lambda text, msg: Answer(text=text, item_id=getattr(msg, "item_id", None))
         )
         self.emits = (Answer, Stop) if reply is None else None
+        self.questions_only = questions_only
 
     async def handle(self, message: Message, ctx: RunContext) -> Sequence[Envelope]:
+        if self.questions_only and not isinstance(message, Question):
+            return []
         try:
             text = await asyncio.wait_for(self.source.ask(message), self.timeout)
         except TimeoutError:
@@ -116,4 +136,7 @@ class HumanAgent:
             if self.on_timeout == "skip":
                 return []
             text = self.default_reply
-        return [self._reply(text.strip(), message)]
+        reply = self._reply(text.strip(), message)
+        if self.questions_only and not reply.recipients:
+            reply = reply.model_copy(update={"recipients": (message.sender,)})
+        return [reply]

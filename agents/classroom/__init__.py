@@ -7,6 +7,7 @@ is persisted. Every role is a ``Persona`` on a simulated or LLM mind (see
 from agents.classroom.config import (
     CLASSMATE_ROLES,
     DEFAULT_ROSTER,
+    PROFILE_MISCONCEPTIONS,
     ClassmateRole,
     ClassroomConfig,
     MindKind,
@@ -16,16 +17,40 @@ from agents.classroom.config import (
     load_classroom_config,
     roster,
 )
+from agents.classroom.director import Director, Floor
+from agents.classroom.graph import (
+    build_classroom,
+    build_classroom_graph,
+    classroom_kg,
+    classroom_model,
+    start_message,
+)
+from agents.classroom.run import classroom_budget, run_classroom
+from agents.classroom.script import LessonScript, ScriptStep, lesson_names, lesson_script
 
 __all__ = [
     "CLASSMATE_ROLES",
     "DEFAULT_ROSTER",
+    "PROFILE_MISCONCEPTIONS",
     "ClassmateRole",
     "ClassroomConfig",
+    "Director",
+    "Floor",
+    "LessonScript",
     "MindKind",
     "ModelEndpoint",
     "RoleMinds",
+    "ScriptStep",
     "StudentSpec",
+    "build_classroom",
+    "build_classroom_graph",
+    "classroom_budget",
+    "classroom_kg",
+    "classroom_model",
+    "lesson_names",
+    "lesson_script",
     "load_classroom_config",
     "roster",
+    "run_classroom",
+    "start_message",
 ]
