@@ -26,6 +26,7 @@ from agents.classroom import (
     StudentSpec,
     build_classroom,
     classroom_budget,
+    classroom_kg,
     lesson_names,
     lesson_script,
     roster,
@@ -478,3 +479,57 @@ def test_a_person_may_answer_from_another_thread_than_the_run_s() -> None:
     (result,) = done
     eve = [m for m in result.messages if isinstance(m, Answer) and m.sender == "eve"]
     assert [a.text for a in eve] == ["1/2"] * 4
+
+
+CURRICULUM = """\
+concepts:
+  counting: {name: Counting, description: Counting things one by one.}
+  adding:
+    name: Adding
+    description: Putting numbers together.
+    prerequisites: [counting]
+skills:
+  count_on: {name: Counting on, description: Count on from the larger one., concept: counting}
+  add_small: {name: Small sums, description: Add two numbers below ten., concept: adding}
+misconceptions:
+  count_both:
+    name: Counting both
+    description: "Counts the start number again, as in 3 + 2 = 4."
+    skill: add_small
+items:
+  add-1: {text: "What is 3 + 2?", answer: "5", skills: [add_small], exhibits: {count_both: "4"}}
+"""
+
+
+async def test_a_lesson_from_another_curriculum(tmp_path: Path) -> None:
+    """``config.curriculum`` names a curriculum YAML: a concept whose skill no item needs
+    is explained only, and has no quiz; the run completes."""
+    path = tmp_path / "curriculum.yaml"
+    path.write_text(CURRICULUM)
+    config = ClassroomConfig(
+        lesson="adding",
+        curriculum=str(path),
+        students=(StudentSpec(name="ada", profile="novice"),),
+        turns=30,
+    )
+    kg = classroom_kg(config)
+    steps = [(s.step, s.skill) for s in lesson_script(kg, "adding").steps]
+    assert steps == [
+        ("explain", "skill:count_on"),
+        ("quiz", None),
+        ("explain", "skill:add_small"),
+        ("ask", "skill:add_small"),
+        ("practice", "skill:add_small"),
+        ("quiz", None),
+    ]
+    result = await run_classroom(config, runtime=Runtime())
+    assert result.reason == "completed"
+    quiz = [m for m in result.messages if isinstance(m, Mastery) and m.source == "quiz"]
+    assert [(m.step, list(m.values)) for m in quiz] == [
+        (1, ["skill:add_small"]),
+        (5, ["skill:add_small"]),
+    ]
+    cyclic = CURRICULUM.replace("{name: Counting,", "{prerequisites: [adding], name: Counting,")
+    path.write_text(cyclic)
+    with pytest.raises(UserError, match=r"the prerequisites of concept:\w+ form a cycle"):
+        lesson_script(classroom_kg(config), "counting")

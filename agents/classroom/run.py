@@ -16,9 +16,10 @@ DELIVERIES_PER_TURN = 12
 """Deliveries (runtime turns) a floor-grant may take per class member: handing a quiz's
 items to every student and their answers back, the step's announcement, the reviewer's
 round trips. Generous, so that the director, not the budget, ends a normal run."""
-CALLS_PER_TURN = 12
-"""Model calls a floor-grant may take with LLM minds: Think, Plan and Execute of the
-speaker and of the teacher answering it, with re-asks."""
+CALLS_PER_TURN = 24
+"""Model calls a floor-grant may take with LLM minds: up to four persona turns (the speaker,
+the teacher answering it, a replacement for a rejected explanation) of Think and Execute
+(and Plan, for a persona with tools), each with its re-asks."""
 
 
 def classroom_budget(config: ClassroomConfig) -> Budget:
