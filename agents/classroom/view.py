@@ -35,16 +35,7 @@ from protocols import (
 )
 from protocols.text import message_text
 
-__all__ = [
-    "ClassroomView",
-    "MasteryMean",
-    "MasteryRow",
-    "ReviewRow",
-    "StepRow",
-    "StudentSummary",
-    "TranscriptRow",
-    "classroom_view",
-]
+__all__ = ["ClassroomView", "classroom_view"]
 
 
 @dataclass(frozen=True)
