@@ -310,6 +310,10 @@ def test_a_real_student_answers_on_the_terminal_and_is_graded(tmp_path: Path) ->
         messages = store.messages(run.id)
     zoe = [m for m in messages if m.sender == "zoe"]
     assert zoe and all(m.kind == "answer" for m in zoe)
+    assert output.splitlines()[0].endswith(
+        "not LLMs. zoe is a real person who joined as a student: their answers are theirs, "
+        "and they have no simulated truth."
+    )
     assert [m.text for m in zoe] == answers.split()[: len(zoe)]  # type: ignore[union-attr]
     quiz = [m for m in messages if isinstance(m, Mastery) and m.student == "zoe"]
     assert {m.source for m in quiz} >= {"quiz", "teacher_model"}  # no simulated truth
