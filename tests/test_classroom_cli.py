@@ -26,10 +26,13 @@ from tests.conformance.backends import fake_model
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def classroom(tmp_path: Path, *args: str) -> tuple[int, str]:
+def classroom(tmp_path: Path, *args: str, typed: str | None = None) -> tuple[int, str]:
+    """``lyceum classroom`` with a store and an --out folder in ``tmp_path``; ``typed`` is
+    what a person types on the terminal."""
     result = CliRunner().invoke(
         main,
         ["classroom", "--db", str(tmp_path / "runs.db"), "--out", str(tmp_path / "out"), *args],
+        input=typed,
     )
     return result.exit_code, result.output
 
@@ -245,13 +248,15 @@ def test_with_a_model_the_teacher_and_classmates_run_on_it(
 
 def test_ctrl_c_leaves_the_run_interrupted_with_its_report(tmp_path: Path) -> None:
     db, out = tmp_path / "runs.db", tmp_path / "out"
-    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"} | {"PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "agents.cli",
             "classroom",
+            "--lesson",
+            "linear_equations",
             "--students",
             "8",
             "--db",
@@ -292,3 +297,27 @@ def test_ctrl_c_leaves_the_run_interrupted_with_its_report(tmp_path: Path) -> No
     html = (out / f"classroom-{run.id[:12]}.html").read_text()
     assert "<tr><th>Status</th><td>interrupted</td></tr>" in html
     assert html.count('<td class="kind">') == len(messages)
+
+
+def test_a_real_student_answers_on_the_terminal_and_is_graded(tmp_path: Path) -> None:
+    answers = "1/2\n3/10\n1/4\n1/2\n" * 3  # the opening and the closing quiz, and spares
+    code, output = classroom(
+        tmp_path, "--students", "1", "--turns", "6", "--human", "zoe", "--quiet", typed=answers
+    )
+    assert code == 0, output
+    with SqlRunStore(str(tmp_path / "runs.db")) as store:
+        (run,) = store.list_runs()
+        messages = store.messages(run.id)
+    zoe = [m for m in messages if m.sender == "zoe"]
+    assert zoe and all(m.kind == "answer" for m in zoe)
+    assert output.splitlines()[0].endswith(
+        "not LLMs. zoe is a real person who joined as a student: their answers are theirs, "
+        "and they have no simulated truth."
+    )
+    assert [m.text for m in zoe] == answers.split()[: len(zoe)]  # type: ignore[union-attr]
+    quiz = [m for m in messages if isinstance(m, Mastery) and m.student == "zoe"]
+    assert {m.source for m in quiz} >= {"quiz", "teacher_model"}  # no simulated truth
+    assert "simulated_truth" not in {m.source for m in quiz}
+    assert re.search(r"│ zoe +│ human +│ [0-9.]+ → [0-9.]+ +│ [0-9.]+ +│ - +│", output)
+    html = (tmp_path / "out" / f"classroom-{run.id[:12]}.html").read_text()
+    assert "<tr><td>zoe</td><td>student</td><td>a real person</td></tr>" in html

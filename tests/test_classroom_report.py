@@ -12,7 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from agents.classroom import ClassroomConfig, ModelEndpoint, RoleMinds, StudentSpec
+from agents.classroom import (
+    ClassroomConfig,
+    MasteryMean,
+    ModelEndpoint,
+    RoleMinds,
+    StepRow,
+    StudentSpec,
+    StudentSummary,
+    classroom_view,
+)
 from agents.classroom.plots import (
     classroom_plots,
     estimate_figure,
@@ -20,7 +29,6 @@ from agents.classroom.plots import (
     quiz_figure,
 )
 from agents.classroom.report import report_label, write_classroom_report
-from agents.classroom.view import MasteryMean, StepRow, StudentSummary, classroom_view
 from agents.cli.render import render_message
 from protocols import (
     Answer,

@@ -33,18 +33,17 @@ from agents.classroom.plots import (
     quiz_figure,
 )
 from agents.classroom.report import ClassroomReport, report_label, write_classroom_report
-from agents.classroom.run import classroom_budget, run_classroom
-from agents.classroom.script import LessonScript, ScriptStep, lesson_names, lesson_script
-from agents.classroom.view import (
-    ClassroomView,
+from agents.classroom.rows import (
     MasteryMean,
     MasteryRow,
     ReviewRow,
     StepRow,
     StudentSummary,
     TranscriptRow,
-    classroom_view,
 )
+from agents.classroom.run import classroom_budget, run_classroom
+from agents.classroom.script import LessonScript, ScriptStep, lesson_names, lesson_script
+from agents.classroom.view import ClassroomView, classroom_view
 
 __all__ = [
     "CLASSMATE_ROLES",

@@ -103,10 +103,24 @@ def _series(ax: Any, xs: list[int], ys: list[float | None], **style: Any) -> Non
         ax.plot([p[0] for p in points], [p[1] for p in points], **style)
 
 
+def _panel(ax: Any, view: ClassroomView, student: str) -> None:
+    series = view.estimate_series(student)
+    xs = [s[0] for s in series]
+    _series(ax, xs, [s[1] for s in series], marker="o", label="teacher's estimate")
+    _series(ax, xs, [s[2] for s in series], ls="--", marker="s", label="simulated truth")
+    quiz = sorted((m.step, m.mean) for m in view.means("quiz", student))
+    _series(ax, [q[0] for q in quiz], [q[1] for q in quiz], ls="", marker="x", label="quiz")
+    ax.set_title(student, fontsize="medium")
+    ax.set_ylim(-0.05, 1.05)
+    ax.grid(alpha=0.3)
+
+
 def estimate_figure(view: ClassroomView) -> Any:
     """One panel per student: the teacher's theory-of-mind estimate of its mastery
     (P̂ correct, mean over skills) next to the simulated student's true P(correct), with
-    its quiz scores as dots. The truth is a simulation's: only simulated students have it."""
+    its quiz scores as crosses. The truth is a simulation's: only simulated students have
+    it. Margins are fixed (no layout engine: a large class draws in a fraction of the
+    time)."""
     _require()
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
@@ -114,7 +128,16 @@ def estimate_figure(view: ClassroomView) -> Any:
     students = view.students
     cols = min(4, max(1, len(students)))
     nrows = max(1, math.ceil(len(students) / cols))
-    fig = Figure(figsize=(3.2 * cols + 0.6, 2.6 * nrows + 0.6), layout="constrained")
+    width, height = 3.0 * cols + 0.9, 2.3 * nrows + 1.2
+    fig = Figure(figsize=(width, height))
+    fig.subplots_adjust(
+        left=0.75 / width,
+        right=1 - 0.2 / width,
+        top=1 - 0.6 / height,
+        bottom=0.85 / height,
+        wspace=0.12,
+        hspace=0.45,
+    )
     axes = fig.subplots(nrows, cols, squeeze=False, sharex=True, sharey=True)
     if not students:
         _empty(axes[0][0], "no estimate yet")
@@ -123,25 +146,19 @@ def estimate_figure(view: ClassroomView) -> Any:
         if n >= len(students):
             ax.set_visible(False)
             continue
-        student = students[n]
-        series = view.estimate_series(student)
-        xs = [s[0] for s in series]
-        _series(ax, xs, [s[1] for s in series], marker="o", label="teacher's estimate")
-        _series(ax, xs, [s[2] for s in series], ls="--", marker="s", label="simulated truth")
-        quiz = sorted((m.step, m.mean) for m in view.means("quiz", student))
-        _series(ax, [q[0] for q in quiz], [q[1] for q in quiz], ls="", marker="x", label="quiz")
-        ax.set_title(student, fontsize="medium")
-        ax.set_ylim(-0.05, 1.05)
-        ax.grid(alpha=0.3)
-        ax.set_xlabel("lesson step", fontsize="small")
+        _panel(ax, view, students[n])
+        if n + cols >= len(students):  # nothing below it: it carries the step axis
+            ax.xaxis.set_tick_params(labelbottom=True)
+            ax.set_xlabel("lesson step", fontsize="small")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     steps = [s.index for s in view.steps] or [m.step for m in view.averages]
     axes[0][0].set_xlim(min(steps) - 0.5, max(steps) + 0.5)
-    axes[0][0].set_ylabel("P(correct)")
+    for row in axes:
+        row[0].set_ylabel("P(correct)")
     fig.suptitle("The teacher's estimate next to the simulated truth (simulation)")
     handles, labels = axes[0][0].get_legend_handles_labels()
     if handles:
-        fig.legend(handles, labels, loc="outside lower center", ncols=3, fontsize="small")
+        fig.legend(handles, labels, loc="lower center", ncols=3, fontsize="small")
     return fig
 
 

@@ -52,9 +52,16 @@ class ClassroomReport:
 
 def report_label(config: ClassroomConfig) -> str:
     """The label a classroom's results carry: SIMULATION when every mind is simulated,
-    else which roles run on the LLM (the students' results are always a simulation's)."""
+    else which roles run on the LLM (the simulated students' results are always a
+    simulation's); a real person who joined is named as not simulated."""
+    human = (
+        f" {config.human} is a real person who joined as a student: their answers are "
+        "theirs, and they have no simulated truth."
+        if config.human
+        else ""
+    )
     if config.simulated() or config.model is None:
-        return _ALL_SIMULATED
+        return _ALL_SIMULATED + human
     names = {
         "teacher": "the teacher",
         "teaching_assistant": "the teaching assistant",
@@ -62,10 +69,13 @@ def report_label(config: ClassroomConfig) -> str:
     }
     roles = [n for r, n in names.items() if config.minds.of(r, True) == "llm"]  # type: ignore[arg-type]
     who = ", ".join(roles[:-1]) + " and " + roles[-1] if len(roles) > 1 else roles[0]
-    return _STUDENTS_SIMULATED.format(
-        who=who[0].upper() + who[1:],
-        verb="runs" if len(roles) == 1 else "run",
-        model=f"{config.model.model} at {mask_url(config.model.base_url)}",
+    return (
+        _STUDENTS_SIMULATED.format(
+            who=who[0].upper() + who[1:],
+            verb="runs" if len(roles) == 1 else "run",
+            model=f"{config.model.model} at {mask_url(config.model.base_url)}",
+        )
+        + human
     )
 
 

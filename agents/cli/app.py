@@ -16,7 +16,8 @@ from rich.text import Text
 
 from agents.budget import Budget
 from agents.classroom import ClassroomConfig, roster
-from agents.cli.classroom import DEFAULT_OUT, classroom, run_and_report
+from agents.cli.classroom import DEFAULT_OUT, classroom
+from agents.cli.classroom_run import run_and_report
 from agents.cli.eval import eval_group
 from agents.cli.kg import kg
 from agents.cli.models import models
