@@ -195,6 +195,23 @@ def test_a_bad_upload_is_an_error_box(tmp_path: Path, monkeypatch: pytest.Monkey
     assert "classroom_job" not in at.session_state["lyceum"].extra
 
 
+def test_an_unset_key_variable_is_an_error_box_before_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LYCEUM_NO_SUCH_KEY", raising=False)
+    db = f"sqlite:///{tmp_path / 'app.db'}"
+    at = open_page(PAGE, db, monkeypatch)
+    endpoint = ModelEndpoint(
+        base_url="http://127.0.0.1:9/v1", model="m", api_key_env="LYCEUM_NO_SUCH_KEY"
+    )
+    at.session_state["lyceum"] = UISession(endpoint=endpoint)
+    at.button(key="classroom_run").click().run()
+    no_trace(at)
+    assert "LYCEUM_NO_SUCH_KEY (api_key_env) is not set" in at.error[0].value
+    assert "classroom_job" not in at.session_state["lyceum"].extra
+    assert SqlRunStore(db).list_runs() == []
+
+
 @pytest.mark.allow_model_requests
 def test_an_unreachable_endpoint_is_an_error_box(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

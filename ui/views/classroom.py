@@ -159,9 +159,11 @@ def config_form() -> tuple[ClassroomConfig | None, float]:
 
 
 def start(config: ClassroomConfig, pace: float) -> None:
-    """Check the curriculum and the lesson now (an error box, not a failed run), then
-    start the run."""
+    """Check the curriculum, the lesson and the endpoint's key variable now (an error box,
+    not a failed run), then start the run."""
     lesson_script(classroom_kg(config), config.lesson)
+    if config.model is not None and not config.simulated():
+        config.model.api_key()  # an unset key variable: say so now
     human = QueueInput() if config.human else None
     session().extra[JOB] = Live(config, human, pace)
     session().extra["classroom_polling"] = True
