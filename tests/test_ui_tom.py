@@ -64,7 +64,7 @@ def test_launch_an_example_with_overrides_shows_progress_curves_and_table(
     at.number_input(key="tom_limit").set_value(3)
     at.button(key="tom_run").click().run()
     assert at.progress, "a progress bar while the sweep runs"
-    assert at.progress[0].proto.text.startswith("stage ")
+    assert at.progress[0].proto.text.startswith(("stage ", "starting"))
     rerun_until(at, lambda a: bool(a.success), seconds=60)
     no_trace(at)
 

@@ -132,7 +132,7 @@ def launch_form() -> None:
         task.config_hash()  # reads the data now: a missing data set is an error box here
         url = db_url()
         session().extra[JOB] = LiveJob(lambda j: _sweep(j, task, url), "tom sweep")
-        session().extra["tom_progress"] = (0, 0, 0)
+        session().extra["tom_progress"] = (0, 0, 0)  # until the first stage reports
         session().extra["tom_kind"] = task.student_kind
 
 
@@ -153,7 +153,8 @@ def _progress(job: LiveJob[Any]) -> None:
     session().extra["tom_polling"] = job.running
     if job.running:
         fraction = done / total if total else 0.0
-        st.progress(fraction, text=f"stage {stage + 1} of 3: {done} of {total} units")
+        text = f"stage {stage + 1} of 3: {done} of {total} units" if total else "starting…"
+        st.progress(fraction, text=text)
         if st.button("Stop sweep", key="tom_stop"):
             job.stop()
         return
