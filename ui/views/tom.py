@@ -8,88 +8,26 @@ stopped sweep resumes where it stopped when launched again.
 
 from __future__ import annotations
 
-import json
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
-from agents.eval import (
-    SweepResult,
-    SweepStore,
-    ToMConfig,
-    ToMTask,
-    arun_sweep,
-    compare_points,
-    load_points,
-)
-from agents.eval.plots import normalise_points, plot_curves
+from agents.eval import SweepResult, SweepStore, ToMTask, compare_points, load_points
 from agents.eval.report import results_frame
-from protocols import ConfigError, UserError
-from ui.common import (
-    db_url,
-    error_box,
-    load_upload,
-    session,
-    shown_errors,
-    simulation_label,
-)
+from protocols import UserError
+from ui.common import db_url, error_box, session, shown_errors, simulation_label
 from ui.live import LiveJob
+from ui.sweeps import (
+    curve_images,
+    example_configs,
+    overridden,
+    points_table,
+    sweep_job,
+    uploaded_task,
+)
 
-# The example sweep configs offered (a source checkout's examples/sweeps). Comments, not
-# docstrings: Streamlit's "magic" would show a bare string on the page.
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "sweeps"
-JOB = "tom_job"  # this session's sweep job in session().extra
-
-
-def example_configs() -> dict[str, Path]:
-    """The ToM sweep configs under ``EXAMPLES`` (files that are valid ``ToMConfig``s), by
-    file name."""
-    found = {}
-    for path in sorted(EXAMPLES.glob("*.yaml")) if EXAMPLES.is_dir() else []:
-        try:
-            ToMConfig.from_yaml(path)
-        except ConfigError:
-            continue  # another kind of sweep (tutoring)
-        found[path.name] = path
-    return found
-
-
-def _uploaded_task(name: str, data: bytes) -> ToMTask:
-    """The task of an uploaded YAML file (relative data paths are read from the working
-    folder); errors name the upload's file name."""
-    return ToMTask(load_upload(name, data, ToMConfig.from_yaml), base_dir=Path.cwd())
-
-
-def _overridden(task: ToMTask, seeds: int | None, limit: int | None, cohort: int | None) -> ToMTask:
-    """``task`` with the page's overrides (None keeps the config's value), validated."""
-    data: dict[str, Any] = task.config.model_dump(mode="json")
-    if seeds is not None:
-        data["seeds"] = seeds
-    if limit is not None:
-        data["dataset"]["limit"] = limit
-    if cohort is not None:
-        data["students"]["cohort"] = cohort
-    return ToMTask(ToMConfig.model_validate(data), base_dir=task.base_dir)
-
-
-async def _sweep(job: LiveJob[Any], task: ToMTask, url: str) -> dict[str, Any]:
-    """Run the sweep, store its curve points (as ``lyceum eval tom`` does), and return
-    what the page shows when it ends."""
-    with SweepStore(url) as store:
-        result = await arun_sweep(
-            task, store=store, progress=False, on_progress=lambda *p: job.push(p)
-        )
-        points = normalise_points(task.curves(result.payloads))
-        store.update_meta(result.config_hash, curves=points)
-    return {
-        "config_hash": result.config_hash,
-        "units": len(result.units),
-        "reused": result.reused,
-        "ran": result.ran,
-        "seconds": result.seconds,
-    }
+JOB = "tom_job"  # this session's sweep job in session().extra (a comment: Streamlit
+# "magic" would show a bare string on the page)
 
 
 def launch_form() -> None:
@@ -118,12 +56,12 @@ def launch_form() -> None:
         return
     with shown_errors():
         if upload is not None:
-            task = _uploaded_task(upload.name, upload.getvalue())
+            task = uploaded_task(upload.name, upload.getvalue())
         elif choice is not None:
             task = ToMTask.from_config(examples[choice])
         else:
             raise UserError("no sweep config: upload a YAML file")
-        task = _overridden(
+        task = overridden(
             task,
             None if seeds is None else int(seeds),
             None if limit is None else int(limit),
@@ -131,7 +69,7 @@ def launch_form() -> None:
         )
         task.config_hash()  # reads the data now: a missing data set is an error box here
         url = db_url()
-        session().extra[JOB] = LiveJob(lambda j: _sweep(j, task, url), "tom sweep")
+        session().extra[JOB] = LiveJob(lambda j: sweep_job(j, task, url), "tom sweep")
         session().extra["tom_progress"] = (0, 0, 0)  # until the first stage reports
         session().extra["tom_kind"] = task.student_kind
 
@@ -180,37 +118,6 @@ def _sweep_label(sweeps: dict[str, Any]) -> Any:
     return label
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def curve_pngs(points_json: str) -> list[tuple[str, bytes]]:
-    """(title, PNG) of each curve plot of the points (JSON), drawn once per set of points
-    (a pure function of them, so every session may share the drawing)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        return [
-            (plot.title, plot.png.read_bytes())
-            for plot in plot_curves(json.loads(points_json), Path(tmp))
-        ]
-
-
-def _curve_images(points: list[dict[str, Any]]) -> None:
-    for title, png in curve_pngs(json.dumps(points, sort_keys=True)):
-        st.image(png, caption=title)
-
-
-def _points_table(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [
-        {
-            "strategy": p["strategy"],
-            "metric": p["metric"],
-            p["x"]: p["budget"] if p["x"] == "budget" else p["k"],
-            "mean": p["mean"],
-            "95% CI low": p["low"],
-            "95% CI high": p["high"],
-            "n": p.get("n"),
-        }
-        for p in points
-    ]
-
-
 def results_panel(store: SweepStore) -> None:
     """The stored sweeps: pick one, see its curves and its table."""
     sweeps = {s.config_hash: s for s in store.sweeps()}
@@ -227,8 +134,8 @@ def results_panel(store: SweepStore) -> None:
     if not points:
         st.info("This sweep has no curves yet (it never finished); run it again to resume it.")
         return
-    _curve_images(points)
-    st.dataframe(_points_table(points), hide_index=True)
+    curve_images(points)
+    st.dataframe(points_table(points), hide_index=True)
     if st.toggle(f"Show the {sweep.units} stored units", key="tom_units"):
         units = store.load(sweep.config_hash)
         result = SweepResult(sweep.config_hash, sweep.kind, units, 0, 0, 0.0)
@@ -268,7 +175,7 @@ def compare_panel(store: SweepStore) -> None:
         )
         both = [{**p, "strategy": f"A: {p['strategy']}"} for p in left]
         both += [{**p, "strategy": f"B: {p['strategy']}"} for p in right]
-        _curve_images(both)
+        curve_images(both)
 
 
 def main() -> None:
