@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -70,8 +69,9 @@ def ui(db: str | None, port: int, address: str, browser: bool) -> None:
     if db is not None:
         env["LYCEUM_DB"] = db
     click.echo(f"lyceum ui at http://{address}:{port} (Ctrl-C stops it)")
-    try:
-        code = subprocess.call(streamlit_command(port, address, browser=browser), env=env)
-    except KeyboardInterrupt:
-        code = 0
-    sys.exit(code)
+    sys.stdout.flush()
+    command = streamlit_command(port, address, browser=browser)
+    # Streamlit takes this process's place (no child to orphan): a SIGTERM from a process
+    # manager, or a parent-death signal set by whoever started `lyceum ui`, reaches the
+    # server itself.
+    os.execve(command[0], command, env)
