@@ -17,25 +17,12 @@ from protocols import PatientUtterance, Question, Stop, TaskAssignment
 from ui.trainer import FIELD_NAMES
 
 from .conftest import require
+from .test_patient import INTERVIEW, TRANSCRIPTS
 
 DATA = os.environ.get("LYCEUM_DATA_DIR")
 APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
-QUESTIONS = [
-    "Hello, how are you?",
-    "What happened this week?",
-    "What went through your mind then?",
-    "How did you feel?",
-    "That sounds really hard. How do you usually cope with things like this?",
-    "Deep down, what does this say about you?",
-]
-REPLIES = [
-    "I'm okay.",
-    "Her friend did not answer her message for two days.",
-    "She is tired of me; I must have done something wrong.",
-    "sad, lonely, anxious, nervous",
-    "Puts other people's needs first, works late and hides her feelings from friends.",
-    "Nobody would stay if they really knew me. I am not good enough.",
-]
+QUESTIONS = INTERVIEW
+REPLIES = [text for text, _ in TRANSCRIPTS["plain"]]
 WRITTEN = {
     "situation": "A friend hadn't replied to her texts for a couple of days.",
     "emotion": "sad and anxious",
@@ -111,7 +98,7 @@ def test_an_interview_is_scored_field_by_field_and_recorded_as_a_run(db: str) ->
         for who, text in (("trainee", q), ("patient", r))
     ]
     assert isinstance(messages[-1], Stop)
-    assert messages[-1].detail.startswith("the trainee ended the interview after 6 questions")
+    assert messages[-1].detail.startswith("the trainee ended the interview after 7 questions")
 
 
 def test_two_browser_sessions_have_their_own_interviews(db: str) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+# (file relative to this script, title, icon) of each page, in the sidebar's order. (A
+# comment, not a docstring: Streamlit's magic would print a bare string on every page.)
 PAGES = [
     ("views/classroom.py", "Classroom", ":material/school:"),
     ("views/runs.py", "Runs", ":material/history:"),
@@ -13,7 +15,6 @@ PAGES = [
     ("views/knowledge.py", "Knowledge graph", ":material/hub:"),
     ("views/models.py", "Models", ":material/dns:"),
 ]
-"""(file relative to this script, title, icon) of each page, in the sidebar's order."""
 
 
 def main() -> None:

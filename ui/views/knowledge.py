@@ -61,7 +61,11 @@ def _search(store: GraphStore, retriever: Retriever) -> list[str]:
             }
             for i, (h, p) in enumerate(zip(result.hits, found, strict=True))
         ]
-        st.dataframe(pd.DataFrame(rows), hide_index=True)
+        st.dataframe(
+            pd.DataFrame(rows),
+            hide_index=True,
+            column_config={"came from": st.column_config.TextColumn(width="large")},
+        )
         left, right = st.columns(2)
         with left:
             st.caption(

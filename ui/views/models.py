@@ -48,16 +48,17 @@ def _endpoint_form() -> None:
             base_url=base_url.strip(), model=model.strip(), api_key_env=key_env.strip() or None
         )
         session().endpoint = endpoint
-        st.success(f"Saved: {endpoint.model} at {endpoint.base_url}")
-        if tested:
-            with st.spinner("Testing the connection…"):
-                found = check_endpoint(endpoint)
-            if not found.listed:
-                st.warning(found.detail)
-            st.success(
-                f"Connected: asked {PROBE!r}, {endpoint.model} answered {found.reply!r} "
-                f"in {found.latency_ms:.0f} ms."
-            )
+        if saved:
+            st.success(f"Saved: {endpoint.model} at {endpoint.base_url}")
+            return
+        with st.spinner("Testing the connection…"):
+            found = check_endpoint(endpoint)
+        if not found.listed:
+            st.warning(found.detail)
+        st.success(
+            f"Connected (and saved): asked {PROBE!r}, {endpoint.model} answered "
+            f"{found.reply!r} in {found.latency_ms:.0f} ms."
+        )
 
 
 def _minds() -> None:

@@ -70,15 +70,14 @@ def _setup(data_dir: str | None) -> None:
 def _chat(interview: Interview) -> None:
     st.subheader(f"Interview: {interview.choice.label}, {interview.style} style")
     st.caption(interview.patient.description)
-    for question, reply in interview.turns:
-        st.chat_message("user", avatar=":material/person:").write(question)
-        st.chat_message("assistant", avatar=":material/psychology:").write(reply)
-    if interview.scores is None:
+    history = st.container()
+    if interview.scores is None:  # the input sits under the chat; new turns go above it
         text = st.chat_input("Ask the patient…", key="patient-ask")
         if text and text.strip():
-            reply = interview.ask(text.strip())
-            st.chat_message("user", avatar=":material/person:").write(text.strip())
-            st.chat_message("assistant", avatar=":material/psychology:").write(reply)
+            interview.ask(text.strip())
+    for question, reply in interview.turns:
+        history.chat_message("user", avatar=":material/person:").write(question)
+        history.chat_message("assistant", avatar=":material/psychology:").write(reply)
     with st.expander("Simulation state (for instructors)"):
         s = interview.session
         st.write(
@@ -119,7 +118,10 @@ def _scores(interview: Interview) -> None:
     st.dataframe(
         pd.DataFrame(rows),
         hide_index=True,
-        column_config={"score": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0)},
+        column_config={
+            "score": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f"),
+            "feedback": st.column_config.TextColumn(width="large"),
+        },
     )
     if interview.run_id:
         st.caption(f"Recorded as run {interview.run_id} (see the Runs page).")
@@ -136,10 +138,14 @@ def main() -> None:
     if st.button("New interview", key="patient-new"):
         del session().extra[KEY]
         st.rerun()
-    _chat(interview)
     if interview.scores is None:
-        _form(interview, _taxonomy(data_dir))
+        left, right = st.columns([3, 2], gap="large")
+        with left:
+            _chat(interview)
+        with right:
+            _form(interview, _taxonomy(data_dir))
     else:
+        _chat(interview)
         _scores(interview)
 
 
