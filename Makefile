@@ -20,14 +20,19 @@ $(VENV)/.core: pyproject.toml | $(PY)
 $(VENV)/.dev: pyproject.toml | $(PY)
 	$(PIP) install -q "$(TORCH_SPEC)"
 	$(PIP) install -q -e ".[dev]"
-	touch $(VENV)/.core $(VENV)/.learn $@
+	touch $(VENV)/.core $(VENV)/.learn $(VENV)/.eval $@
 
 # scikit-learn, for the learned decision models (no torch).
 $(VENV)/.learn: pyproject.toml | $(PY)
 	$(PIP) install -q -e ".[learn]"
 	touch $(VENV)/.core $@
 
-demo: $(VENV)/.core
+# matplotlib and pandas: the classroom's HTML report and its plots (the demo writes one).
+$(VENV)/.eval: pyproject.toml | $(PY)
+	$(PIP) install -q -e ".[eval]"
+	touch $(VENV)/.core $@
+
+demo: $(VENV)/.eval
 	$(VENV)/bin/lyceum demo
 
 lint: $(VENV)/.dev
@@ -42,6 +47,7 @@ bench: $(VENV)/.dev
 	$(PY) benchmarks/bench_kg.py
 	$(PY) benchmarks/bench_models.py
 	$(PY) benchmarks/bench_eval.py
+	$(PY) benchmarks/bench_classroom.py
 
 # The measured table of docs/models.md: every LLM path on every backend (Gemma rows: minutes).
 conformance: $(VENV)/.dev

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Literal, Protocol
 
 from agents.agent import RunContext
-from protocols import Answer, Envelope, Message, Stop, UserError
+from protocols import Answer, Envelope, Message, Question, Stop, UserError
 
 __all__ = ["HumanAgent", "InputSource", "QueueInput", "TerminalInput"]
 
@@ -76,6 +76,9 @@ class HumanAgent:
         default_reply: The text sent on timeout with ``on_timeout="default"``.
         reply: Turns the person's text (and the message it answers) into a message; by
             default an ``Answer`` routed along the graph's edges.
+        questions_only: Ask the person only about ``Question`` messages, and send the
+            answer to whoever asked; everything else is heard in silence (a student in a
+            class hears explanations and remarks without replying to each).
     """
 
     def __init__(
@@ -87,6 +90,7 @@ class HumanAgent:
         on_timeout: TimeoutPolicy = "skip",
         default_reply: str = "",
         reply: Callable[[str, Message], Envelope] | None = None,
+        questions_only: bool = False,
     ) -> None:
         if on_timeout not in ("skip", "stop", "default"):
             raise UserError(f"on_timeout must be 'skip', 'stop' or 'default', got {on_timeout!r}")
@@ -101,8 +105,11 @@ class HumanAgent:
             lambda text, msg: Answer(text=text, item_id=getattr(msg, "item_id", None))
         )
         self.emits = (Answer, Stop) if reply is None else None
+        self.questions_only = questions_only
 
     async def handle(self, message: Message, ctx: RunContext) -> Sequence[Envelope]:
+        if self.questions_only and not isinstance(message, Question):
+            return []
         try:
             text = await asyncio.wait_for(self.source.ask(message), self.timeout)
         except TimeoutError:
@@ -116,4 +123,7 @@ class HumanAgent:
             if self.on_timeout == "skip":
                 return []
             text = self.default_reply
-        return [self._reply(text.strip(), message)]
+        reply = self._reply(text.strip(), message)
+        if self.questions_only and not reply.recipients:
+            reply = reply.model_copy(update={"recipients": (message.sender,)})
+        return [reply]

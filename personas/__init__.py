@@ -2,7 +2,10 @@
 minds, the teacher's mental model, conceptual tools, the calculator (an arithmetic
 interpreter) and the isolating executor for model-written code."""
 
+from personas.classmates import AssistantMind, ClassmateMind
+from personas.classroom_teacher import ClassroomTeacherMind
 from personas.executor import CodeExecutor, ExecutionResult, ExecutorLimits, Isolation
+from personas.guided import GuidedLLMMind
 from personas.minds import (
     PROFILES,
     EstimatingMentalModel,
@@ -49,13 +52,17 @@ __all__ = [
     "BUILTIN_PERSONAS",
     "PROFILES",
     "TEMPLATES",
+    "AssistantMind",
     "CCDTaxonomy",
+    "ClassmateMind",
+    "ClassroomTeacherMind",
     "CodeExecutor",
     "ConceptualTool",
     "EstimatingMentalModel",
     "ExecutionResult",
     "ExecutorLimits",
     "FewShotMentalModel",
+    "GuidedLLMMind",
     "IntentClassifier",
     "Isolation",
     "LLMMind",

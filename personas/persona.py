@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol, TypeVar, get_args, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic.json_schema import SkipJsonSchema
 
 from knowledge_graph.retrieval import Retriever
 from personas.planning import PlanOut, plan_output_type
@@ -112,6 +113,14 @@ class Reply(BaseModel):
         default=(),
         description="For an explanation: the ids of the knowledge-graph nodes it explains.",
     )
+    # The two fields below are set by a mind, never asked of a model (not in the schema;
+    # the class docstring above is the schema's description, so they are documented here).
+    to: SkipJsonSchema[tuple[str, ...]] = ()
+    """Whom the message goes to (agent names); empty: along the graph's edges (a
+    classroom teacher calling on one student sets it)."""
+    item_id: SkipJsonSchema[str | None] = None
+    """The item the message is about, when the mind knows it better than the conversation
+    does (a new lesson step); unset: the item under discussion."""
 
 
 class TurnState(BaseModel):
@@ -357,6 +366,7 @@ class Persona:
         await self._run_calls(plan, turn, ctx)
         reply = await self.mind.execute(turn, [str(k) for k in self.kinds], ctx)
         memory.history.append(f"{self.name}: {reply.text}")
+        memory.item_id = reply.item_id or memory.item_id
         reports = self.mind.reports(turn) if isinstance(self.mind, ReportingMind) else ()
         return [
             Thought(
@@ -373,10 +383,15 @@ class Persona:
         ]
 
     def _message(self, reply: Reply, item_id: str | None) -> Envelope:
-        """The reply as a message, about the same item as the message it answers."""
+        """The reply as a message, about the same item as the message it answers (or the
+        one the reply names), to whom the reply names (else along the graph's edges)."""
         cls = _KINDS[reply.kind]
         if cls is Stop:
             return Stop(detail=reply.text)
+        message = self._compose(cls, reply, item_id)
+        return message.model_copy(update={"recipients": reply.to}) if reply.to else message
+
+    def _compose(self, cls: type[Envelope], reply: Reply, item_id: str | None) -> Envelope:
         if cls is Answer:
             return Answer(text=reply.text, confidence=reply.confidence, item_id=item_id)
         if cls is PatientUtterance:

@@ -69,16 +69,23 @@ class RubricReviewer:
 
     Args:
         name: The agent name.
-        student: Who approved messages are forwarded to.
+        student: Who approved messages are forwarded to: one agent, or several (a class,
+            and whoever else must hear them).
         kg: Where item answers are looked up (by the message's ``item_id``).
         max_words: The length limit.
     """
 
     def __init__(
-        self, name: str, student: str, kg: GraphStore | None = None, *, max_words: int = 60
+        self,
+        name: str,
+        student: str | Sequence[str],
+        kg: GraphStore | None = None,
+        *,
+        max_words: int = 60,
     ) -> None:
         self.name = name
         self.student = student
+        self.recipients = (student,) if isinstance(student, str) else tuple(student)
         self.kg = kg
         self.max_words = max_words
         self.emits = (Review, Explanation, Hint)
@@ -106,5 +113,5 @@ class RubricReviewer:
                     reviewed_id=message.id,
                 )
             ]
-        forwarded = message.model_copy(update={"recipients": (self.student,)})
+        forwarded = message.model_copy(update={"recipients": self.recipients})
         return [forwarded, Review(to=message.sender, approved=True, reviewed_id=message.id)]

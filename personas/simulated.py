@@ -15,7 +15,17 @@ from collections.abc import Mapping, Sequence
 from knowledge_graph import GraphStore
 from personas.minds import LearnerItem, LearnerProfile, ReadingModel, SimulatedLearner
 from personas.state import run_state
-from protocols import Answer, Envelope, Explanation, Hint, Message, Question, UserError
+from protocols import (
+    Answer,
+    Envelope,
+    Explanation,
+    Hint,
+    LessonStep,
+    Mastery,
+    Message,
+    Question,
+    UserError,
+)
 
 __all__ = ["SimulatedStudent", "learner_items"]
 
@@ -63,6 +73,10 @@ class SimulatedStudent:
             ``ReadingModel(kg)``); pass one model to many students to share its cache.
         items: Its items (by default ``learner_items(kg)``); pass them to share them
             among many students.
+        report_truth: At the start of a quiz (a ``LessonStep`` with step ``quiz``), report
+            its true P(correct) on each quiz item's skill as a ``Mastery`` message with
+            source ``simulated_truth``, to the observer (a simulation's truth, for
+            comparing a teacher's estimate with it).
     """
 
     def __init__(
@@ -75,6 +89,7 @@ class SimulatedStudent:
         misconceptions: Sequence[str] = (),
         reading: ReadingModel | None = None,
         items: Mapping[str, LearnerItem] | None = None,
+        report_truth: bool = False,
     ) -> None:
         self.name = name
         self.items = dict(items) if items is not None else learner_items(kg)
@@ -89,7 +104,8 @@ class SimulatedStudent:
         self.misconceptions = {m: skill_of[m] for m in misconceptions}
         self.susceptible = skill_of
         self.reading = reading if reading is not None else ReadingModel(kg)
-        self.emits = (Answer,)
+        self.report_truth = report_truth
+        self.emits: tuple[type[Envelope], ...] = (Answer, Mastery) if report_truth else (Answer,)
 
     def new_state(self) -> SimulatedLearner:
         """The learner for one run, as it is before any lesson."""
@@ -113,6 +129,17 @@ class SimulatedStudent:
             )
         return self.items[item_id]
 
+    def _truth(self, learner: SimulatedLearner, step: int, items: Sequence[str]) -> Mastery:
+        """Its true P(correct) per skill of ``items`` (the first item on each skill)."""
+        values: dict[str, float] = {}
+        for item_id in items:
+            item = self.items.get(item_id)
+            if item is not None and item.skill not in values:
+                values[item.skill] = round(learner.p_correct(item), 3)
+        return Mastery(
+            to="user", student=self.name, source="simulated_truth", values=values, step=step
+        )
+
     async def handle(self, message: Message, ctx: object) -> Sequence[Envelope]:
         learner = run_state(ctx, SimulatedLearner)
         match message:
@@ -129,6 +156,8 @@ class SimulatedStudent:
             case Explanation(text=text):
                 self._study(learner, text)
                 return []
+            case LessonStep(step="quiz", index=index, items=items) if self.report_truth:
+                return [self._truth(learner, index, items)]
             case Hint(text=text, item_id=item_id) if item_id:
                 item = self._item(item_id)  # read the hint, then try the item again
                 self._study(learner, text)

@@ -56,7 +56,9 @@ def test_schema_export_to_a_file(tmp_path: Path) -> None:
 def test_demo_runs_offline_persists_and_replays_exactly(tmp_path: Path) -> None:
     db = tmp_path / "demo.db"
     runner = CliRunner()
-    result = runner.invoke(main, ["demo", "--db", str(db), "--profiles", "novice,strong"])
+    result = runner.invoke(
+        main, ["demo", "--db", str(db), "--students", "0", "--profiles", "novice,strong"]
+    )
     assert result.exit_code == 0, result.output
     assert result.output.startswith(
         "SIMULATION: no LLM and no model call. The teacher is a persona"
@@ -102,7 +104,9 @@ def test_demo_runs_offline_persists_and_replays_exactly(tmp_path: Path) -> None:
 
 def test_show_as_json(tmp_path: Path) -> None:
     db = tmp_path / "demo.db"
-    CliRunner().invoke(main, ["demo", "--db", str(db), "--profiles", "strong", "--quiet"])
+    CliRunner().invoke(
+        main, ["demo", "--db", str(db), "--students", "0", "--profiles", "strong", "--quiet"]
+    )
     with SqlRunStore(str(db)) as store:
         (run,) = store.list_runs()
     result = CliRunner().invoke(main, ["runs", "show", run.id, "--db", str(db), "--json"])

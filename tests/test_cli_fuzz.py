@@ -39,10 +39,13 @@ ALWAYS: dict[str, list[str]] = {
     "kg eval-retrieval": ["--no-embeddings"],
     "kg query": ["--mode", "bm25"],
     "experts check": ["--timeout", "0.5"],
+    # a small classroom: the fuzz is after bad input, not long lessons
+    "classroom": ["--students", "1", "--turns", "2"],
+    "demo": ["--students", "1", "--turns", "2"],
 }
 # Exit code 1 is documented for these: a failed probe, a replay that differs.
 MAY_EXIT_1 = {"experts check", "runs replay"}
-EXAMPLES = {"demo": 12}
+EXAMPLES = {"demo": 12, "classroom": 12}
 DEFAULT_EXAMPLES = 30
 
 
@@ -224,7 +227,10 @@ def lyceum_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real store: the sample curriculum and one demo run."""
     db = tmp_path_factory.mktemp("store") / "store.db"
     runner = CliRunner()
-    for args in (["kg", "build", "curriculum"], ["demo", "--profiles", "strong", "--quiet"]):
+    for args in (
+        ["kg", "build", "curriculum"],
+        ["demo", "--students", "0", "--profiles", "strong", "--quiet"],
+    ):
         assert runner.invoke(main, [*args, "--db", str(db)]).exit_code == 0
     return db
 

@@ -97,3 +97,43 @@ async def test_the_live_view_shows_think_and_plan_for_the_first_wrong_answer_onl
     assert len(shown) == len(result.messages) - sum(
         m.kind in ("thought", "plan") for m in result.messages
     ) + len(reasoning)
+
+
+def test_the_demo_starts_with_a_classroom_and_its_report(tmp_path: Path) -> None:
+    """`make demo`: a 4-student, 40-turn simulated classroom with its HTML report, then the
+    tutoring lessons; every run in the store."""
+    from click.testing import CliRunner
+
+    from agents.classroom import ClassroomConfig, classroom_view, report_label, roster
+    from agents.cli import main
+
+    db, out = tmp_path / "demo.db", tmp_path / "reports"
+    args = ["demo", "--db", str(db), "--out", str(out), "--profiles", "strong", "--quiet"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    config = ClassroomConfig(students=tuple(roster(4)), turns=40, seed=0)
+    lines = result.output.splitlines()
+    assert lines[0] == report_label(config) and "SIMULATION" in lines[0]
+    order = [
+        "classroom: fractions, 4 simulated students, 40 turns (seed 0)",
+        "Classroom mastery (simulated students: a simulation, not LLMs)",
+        "Report: ",
+        "SIMULATION: no LLM and no model call. The teacher is a persona",
+        "Demo summary (simulated students, not LLMs; read from the store)",
+    ]
+    where = [result.output.index(text) for text in order]
+    assert where == sorted(where)
+    with SqlRunStore(str(db)) as store:
+        tutoring, classroom = store.list_runs()  # newest first
+        messages = store.messages(classroom.id)
+    assert classroom.graph_source is not None and tutoring.graph_source is not None
+    assert classroom.graph_source["factory"] == "agents.classroom.graph:build_classroom_graph"
+    assert classroom.graph_source["kwargs"]["config"] == config.model_dump(mode="json")
+    assert tutoring.graph_source["factory"] == "agents.demo.lesson:build_lesson_graph"
+    assert classroom.status == tutoring.status == "completed"
+    view = classroom_view(messages)
+    assert view.students == ("ada", "ben", "cleo", "dev")
+    assert all(len(row.quizzes) >= 2 for row in view.summary())  # before and after teaching
+    report = out / f"classroom-{classroom.id[:12]}.html"
+    assert f"Report: {report}" in lines
+    assert report.read_text().count('src="data:image/png;base64,') == 2

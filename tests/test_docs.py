@@ -58,7 +58,9 @@ def test_python_blocks_run(
 
 def demo_db(tmp_path: Path) -> tuple[Path, str]:
     db = tmp_path / "docs.db"
-    result = CliRunner().invoke(cli, ["demo", "--db", str(db), "--profiles", "novice", "--quiet"])
+    result = CliRunner().invoke(
+        cli, ["demo", "--db", str(db), "--students", "0", "--profiles", "novice", "--quiet"]
+    )
     assert result.exit_code == 0, result.output
     with SqlRunStore(str(db)) as store:
         return db, store.list_runs()[0].id

@@ -107,6 +107,47 @@ API = {
         "Usage",
         "check_model_requests_allowed",
     ],
+    "agents.classroom": [
+        "CLASSMATE_ROLES",
+        "DEFAULT_ROSTER",
+        "PROFILE_MISCONCEPTIONS",
+        "ClassmateRole",
+        "ClassroomConfig",
+        "ClassroomPlot",
+        "ClassroomReport",
+        "ClassroomView",
+        "Director",
+        "Floor",
+        "LessonScript",
+        "MasteryMean",
+        "MasteryRow",
+        "MindKind",
+        "ModelEndpoint",
+        "ReviewRow",
+        "RoleMinds",
+        "ScriptStep",
+        "StepRow",
+        "StudentSpec",
+        "StudentSummary",
+        "TranscriptRow",
+        "build_classroom",
+        "build_classroom_graph",
+        "classroom_budget",
+        "classroom_kg",
+        "classroom_model",
+        "classroom_plots",
+        "classroom_view",
+        "estimate_figure",
+        "lesson_names",
+        "lesson_script",
+        "load_classroom_config",
+        "quiz_figure",
+        "report_label",
+        "roster",
+        "run_classroom",
+        "start_message",
+        "write_classroom_report",
+    ],
     "agents.cli": ["main", "render_message"],
     "agents.eval": [
         "CONDITIONS",
@@ -255,6 +296,10 @@ API = {
         "score_cognitive_model",
     ],
     "personas": [
+        "AssistantMind",
+        "ClassmateMind",
+        "ClassroomTeacherMind",
+        "GuidedLLMMind",
         "BUILTIN_PERSONAS",
         "ConceptualTool",
         "EstimatingMentalModel",
@@ -376,10 +421,11 @@ def test_heavy_libraries_are_not_imported_eagerly() -> None:
     import sys
 
     code = (
-        "import sys, agents, agents.models, agents.cli, protocols, personas, knowledge_graph\n"
+        "import sys, agents, agents.models, agents.cli, agents.classroom, protocols, personas\n"
+        "import knowledge_graph\n"
         "import personas.learned\n"
         "heavy = [m for m in ('torch', 'transformers', 'ray', 'streamlit', 'autogen_agentchat',"
-        " 'sklearn')"
+        " 'sklearn', 'matplotlib', 'pandas')"
         " if m in sys.modules]\n"
         "print(','.join(heavy))"
     )

@@ -51,7 +51,9 @@ def evil(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def demo_run(db: Path) -> str:
     """One offline demo run in ``db``; its id."""
-    result = CliRunner().invoke(main, ["demo", "--db", str(db), "--profiles", "novice", "--quiet"])
+    result = CliRunner().invoke(
+        main, ["demo", "--db", str(db), "--students", "0", "--profiles", "novice", "--quiet"]
+    )
     assert result.exit_code == 0, result.output
     with SqlRunStore(str(db)) as store:
         (run,) = store.list_runs()

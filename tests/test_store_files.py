@@ -31,7 +31,7 @@ READERS = [
     ["kg", "export", "out.jsonl"],
 ]
 WRITERS = [
-    ["demo", "--profiles", "strong", "--quiet"],
+    ["demo", "--students", "0", "--profiles", "strong", "--quiet"],
     ["kg", "build", "curriculum"],
 ]
 
@@ -91,7 +91,7 @@ def test_a_foreign_alembic_revision_alone_is_refused(tmp_path: Path) -> None:
     conn.commit()
     conn.close()
     before = digest(db)
-    for args in (["runs", "list"], ["demo", "--profiles", "strong", "--quiet"]):
+    for args in (["runs", "list"], ["demo", "--students", "0", "--profiles", "strong", "--quiet"]):
         code, stderr = invoke(tmp_path, args, db)
         assert code == 2, stderr
         assert (
@@ -126,7 +126,9 @@ def test_a_file_that_is_not_sqlite_is_left_untouched(tmp_path: Path, args: list[
 def test_one_file_holds_both_stores_and_reading_it_changes_nothing(tmp_path: Path) -> None:
     db = tmp_path / "lyceum.db"
     assert invoke(tmp_path, ["kg", "build", "curriculum"], db)[0] == 0
-    assert invoke(tmp_path, ["demo", "--profiles", "strong", "--quiet"], db)[0] == 0
+    assert (
+        invoke(tmp_path, ["demo", "--students", "0", "--profiles", "strong", "--quiet"], db)[0] == 0
+    )
     before, files = digest(db), sorted(tmp_path.iterdir())
     with SqlRunStore(str(db), read_only=True) as store:
         (run,) = store.list_runs()

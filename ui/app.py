@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 # (file relative to this script, title, icon) of each page, in the sidebar's order. (A
-# comment, not a docstring: Streamlit's magic would print a bare string on every page.)
+# comment, not a docstring: Streamlit's "magic" would show a bare string on every page.)
 PAGES = [
     ("views/classroom.py", "Classroom", ":material/school:"),
     ("views/runs.py", "Runs", ":material/history:"),

@@ -9,21 +9,41 @@ in a module global, so two people using the app at once never see each other's r
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import streamlit as st
 from pydantic import ValidationError
 
 from agents.classroom import ModelEndpoint, RoleMinds
-from protocols import LyceumError
+from protocols import ConfigError, LyceumError
 
-__all__ = ["DEFAULT_DB", "UISession", "db_url", "error_box", "session", "shown_errors"]
+__all__ = [
+    "DEFAULT_DB",
+    "SIMULATION_NOTE",
+    "UISession",
+    "db_url",
+    "error_box",
+    "load_upload",
+    "session",
+    "shown_errors",
+    "simulation_label",
+]
+
+T = TypeVar("T")
 
 DEFAULT_DB = "sqlite:///lyceum.db"
 """The store when ``LYCEUM_DB`` is unset (``lyceum ui --db`` sets it)."""
+
+SIMULATION_NOTE = (
+    "SIMULATION: these results come from simulated minds (documented cognitive models, "
+    "no LLM); they describe the simulation, not language models or real students."
+)
+"""The label shown wherever results from simulated minds appear."""
 
 
 @dataclass
@@ -77,3 +97,28 @@ def shown_errors() -> Iterator[None]:
         yield
     except (LyceumError, ValidationError, OSError, ValueError) as exc:
         error_box(exc)
+
+
+def simulation_label(what: str = "") -> None:
+    """The SIMULATION label (``SIMULATION_NOTE``), with ``what`` said first when given."""
+    st.warning(f"{what} {SIMULATION_NOTE}".strip(), icon=":material/science:")
+
+
+def load_upload(name: str, data: bytes, load: Callable[[Path], T]) -> T:
+    """Read an uploaded file with ``load`` (which takes a path, e.g. a config loader):
+    the upload is saved under its own name in a temporary folder, and an error names the
+    upload (``mine.yaml:3``), not that folder.
+
+    Raises:
+        ConfigError: From ``load``, naming the uploaded file.
+    """
+    safe = Path(name).name or "upload.yaml"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / safe
+        path.write_bytes(data)
+        try:
+            return load(path)
+        except ConfigError as exc:
+            if exc.path is None or not exc.path.startswith(tmp):
+                raise
+            raise ConfigError(exc.problem, path=safe, line=exc.line, field=exc.field) from None

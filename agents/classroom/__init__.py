@@ -7,6 +7,7 @@ is persisted. Every role is a ``Persona`` on a simulated or LLM mind (see
 from agents.classroom.config import (
     CLASSMATE_ROLES,
     DEFAULT_ROSTER,
+    PROFILE_MISCONCEPTIONS,
     ClassmateRole,
     ClassroomConfig,
     MindKind,
@@ -16,16 +17,67 @@ from agents.classroom.config import (
     load_classroom_config,
     roster,
 )
+from agents.classroom.director import Director, Floor
+from agents.classroom.graph import (
+    build_classroom,
+    build_classroom_graph,
+    classroom_kg,
+    classroom_model,
+    start_message,
+)
+from agents.classroom.plots import ClassroomPlot, classroom_plots, estimate_figure, quiz_figure
+from agents.classroom.report import ClassroomReport, report_label, write_classroom_report
+from agents.classroom.run import classroom_budget, run_classroom
+from agents.classroom.script import LessonScript, ScriptStep, lesson_names, lesson_script
+from agents.classroom.view import (
+    ClassroomView,
+    MasteryMean,
+    MasteryRow,
+    ReviewRow,
+    StepRow,
+    StudentSummary,
+    TranscriptRow,
+    classroom_view,
+)
 
 __all__ = [
     "CLASSMATE_ROLES",
     "DEFAULT_ROSTER",
+    "PROFILE_MISCONCEPTIONS",
     "ClassmateRole",
     "ClassroomConfig",
+    "ClassroomPlot",
+    "ClassroomReport",
+    "ClassroomView",
+    "Director",
+    "Floor",
+    "LessonScript",
+    "MasteryMean",
+    "MasteryRow",
     "MindKind",
     "ModelEndpoint",
+    "ReviewRow",
     "RoleMinds",
+    "ScriptStep",
+    "StepRow",
     "StudentSpec",
+    "StudentSummary",
+    "TranscriptRow",
+    "build_classroom",
+    "build_classroom_graph",
+    "classroom_budget",
+    "classroom_kg",
+    "classroom_model",
+    "classroom_plots",
+    "classroom_view",
+    "estimate_figure",
+    "lesson_names",
+    "lesson_script",
     "load_classroom_config",
+    "quiz_figure",
+    "report_label",
     "roster",
+    "run_classroom",
+    "start_message",
+    "write_classroom_report",
 ]

@@ -24,6 +24,7 @@ from protocols.config import validate_yaml
 __all__ = [
     "CLASSMATE_ROLES",
     "DEFAULT_ROSTER",
+    "PROFILE_MISCONCEPTIONS",
     "ClassmateRole",
     "ClassroomConfig",
     "MindKind",
@@ -57,6 +58,20 @@ DEFAULT_ROSTER: tuple[tuple[str, str], ...] = (
 """(name, profile) of the simulated students ``roster(n)`` draws from, in order."""
 
 
+PROFILE_MISCONCEPTIONS: dict[str, tuple[str, ...]] = {
+    "novice": (
+        "misconception:add_across",
+        "misconception:same_operation",
+        "misconception:divide_first",
+    ),
+    "average": ("misconception:subtract_across",),
+    "overconfident": ("misconception:add_across", "misconception:cross_multiply"),
+    "strong": (),
+}
+"""The misconceptions a student of each profile starts with (node ids of the sample
+curriculum; on another curriculum, those of them its items exhibit)."""
+
+
 class StudentSpec(BaseModel):
     """One simulated student.
 
@@ -64,8 +79,8 @@ class StudentSpec(BaseModel):
         name: Its agent name (letters, digits, ``_`` and ``-``).
         profile: Its learner parameters, a key of ``personas.PROFILES``.
         misconceptions: Misconception node ids it starts with; None takes its profile's
-            defaults for the lesson (``agents.demo.DEMO_MISCONCEPTIONS`` on the sample
-            curriculum).
+            defaults for the lesson (``PROFILE_MISCONCEPTIONS`` that the curriculum's
+            items exhibit).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)

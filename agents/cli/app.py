@@ -15,6 +15,8 @@ from rich.table import Table
 from rich.text import Text
 
 from agents.budget import Budget
+from agents.classroom import ClassroomConfig, roster
+from agents.cli.classroom import DEFAULT_OUT, classroom, run_and_report
 from agents.cli.eval import eval_group
 from agents.cli.kg import kg
 from agents.cli.models import models
@@ -91,26 +93,58 @@ def _lesson_printer(console: Any, kg: Any, quiet: bool) -> Any:
 @main.command()
 @db_option
 @click.option(
+    "--students",
+    type=click.IntRange(0, 64),
+    default=4,
+    show_default=True,
+    help="Simulated students in the classroom; 0 skips the classroom.",
+)
+@click.option(
+    "--turns",
+    type=click.IntRange(1, 10_000),
+    default=40,
+    show_default=True,
+    help="Classroom turns (floor-grants by the director).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_OUT,
+    show_default=True,
+    help="The folder the classroom's HTML report is written to.",
+)
+@click.option(
     "--profiles",
     default="novice,overconfident,strong",
     show_default=True,
-    help="Comma-separated simulated-student profiles; one lesson run each.",
+    help="Comma-separated simulated-student profiles; one tutoring lesson each.",
 )
 @click.option(
     "--seed",
     type=click.IntRange(0, 10**9),
     default=0,
     show_default=True,
-    help="Seed of the simulated students.",
+    help="Seed of the classroom and of the simulated students.",
 )
-@click.option("--quiet", is_flag=True, help="Print only the summary, not the transcripts.")
-def demo(db: str | None, profiles: str, seed: int, quiet: bool) -> None:
-    """Run the offline demo: a teacher persona tutors simulated students through the sample
-    lesson, a rubric reviewer checking what it says.
+@click.option("--quiet", is_flag=True, help="Print only the summaries, not the transcripts.")
+def demo(
+    db: str | None,
+    students: int,
+    turns: int,
+    out: Path,
+    profiles: str,
+    seed: int,
+    quiet: bool,
+) -> None:
+    """Run the offline demo. First a classroom (MAIC / SimClass): a director walks the
+    fractions lesson, giving the floor to the teacher, the teaching assistant, four
+    classmates and the simulated students; quizzes measure each student's mastery, and an
+    HTML report shows it over time next to the teacher's estimate. Then a teacher persona
+    tutors simulated students one by one, a rubric reviewer checking what it says.
 
-    No network and no model: the teacher's mind and the students are simulations. Each run
-    is written to the store and can be inspected with `lyceum runs show` and replayed with
-    `lyceum runs replay`; the summary is read back from the store.
+    No network and no model: every mind is a simulation. Each run is written to the store
+    and can be inspected with `lyceum runs show` and replayed with `lyceum runs replay`;
+    the summaries are read back from the store.
     """
     from agents.demo import build_lesson_graph, start_message
     from agents.demo.summary import lesson_summary
@@ -126,6 +160,9 @@ def demo(db: str | None, profiles: str, seed: int, quiet: bool) -> None:
     for name in names:
         if name not in PROFILES:
             raise UserError(f"unknown profile {name!r}; choose from {', '.join(PROFILES)}")
+    if students:
+        config = ClassroomConfig(students=tuple(roster(students)), turns=turns, seed=seed)
+        run_and_report(config, db=db, out=out, console=make_console(), quiet=quiet)
     console = make_console()
     store = SqlRunStore(db)
     runtime = Runtime(store)
@@ -403,6 +440,7 @@ def experts_check(path: Path, timeout: float) -> None:
         sys.exit(1)
 
 
+main.add_command(classroom)
 main.add_command(eval_group)
 main.add_command(kg)
 main.add_command(models)

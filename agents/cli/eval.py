@@ -12,7 +12,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from agents.cli.options import db_option, make_console
+from agents.cli.options import db_option, make_console, writable_folder
 from protocols import UserError
 from protocols.errors import shorten
 
@@ -89,29 +89,9 @@ def run_command(
 
     task = load_task(spec, config, skip_bad=skip_bad)
     if out is not None:
-        _writable_folder(out)
+        writable_folder(out)
     with SweepStore(db) as store:
         _run_and_report(task, store, executor, address, concurrency, out, progress)
-
-
-def _writable_folder(out: Path) -> None:
-    """Make ``--out`` now, so a folder that cannot be written is an error before the
-    sweep runs, not a traceback after it.
-
-    Raises:
-        click.UsageError: The folder cannot be made or written to.
-    """
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".lyceum-write-test"
-        probe.write_text("")
-        probe.unlink()
-    except (OSError, ValueError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise click.UsageError(
-            f"--out {shorten(str(out), 120)}: cannot write there ({reason}); name a folder "
-            "you can write to"
-        ) from None
 
 
 def _run_and_report(

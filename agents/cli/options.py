@@ -11,7 +11,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from protocols import UserError
 from protocols.errors import shorten
 
-__all__ = ["PIPE_WIDTH", "db_option", "make_console", "make_progress", "output_error"]
+__all__ = [
+    "PIPE_WIDTH",
+    "db_option",
+    "make_console",
+    "make_progress",
+    "output_error",
+    "writable_folder",
+]
 
 PIPE_WIDTH = 120
 """Width of command output that goes to a pipe or a file, whatever ``COLUMNS`` says."""
@@ -61,3 +68,23 @@ def output_error(path: Path, exc: OSError) -> UserError:
             "exist; create it first or choose another path"
         )
     return UserError(f"cannot write {shown}: {exc.strerror}; choose another path")
+
+
+def writable_folder(out: Path) -> None:
+    """Make ``--out`` now, so a folder that cannot be written is an error before the
+    command runs, not a traceback after it.
+
+    Raises:
+        UserError: The folder cannot be made or written to.
+    """
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".lyceum-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise UserError(
+            f"--out {shorten(str(out), 120)}: cannot write there ({reason}); name a folder "
+            "you can write to"
+        ) from None

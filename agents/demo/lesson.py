@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from agents.classroom.config import PROFILE_MISCONCEPTIONS
 from agents.graph import AgentGraph
 from knowledge_graph import GraphStore, Node
 from knowledge_graph.builders import sample_curriculum
@@ -64,16 +65,7 @@ __all__ = [
     "start_message",
 ]
 
-DEMO_MISCONCEPTIONS: dict[str, tuple[str, ...]] = {
-    "novice": (
-        "misconception:add_across",
-        "misconception:same_operation",
-        "misconception:divide_first",
-    ),
-    "average": ("misconception:subtract_across",),
-    "overconfident": ("misconception:add_across", "misconception:cross_multiply"),
-    "strong": (),
-}
+DEMO_MISCONCEPTIONS: dict[str, tuple[str, ...]] = PROFILE_MISCONCEPTIONS
 """The misconceptions each demo student starts with."""
 
 

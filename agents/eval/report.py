@@ -16,6 +16,7 @@ from typing import Any
 from agents.eval.base import EpisodeKey, Payload, SweepTask
 from agents.eval.plots import CurvePlot, normalise_points, plot_curves
 from agents.eval.runner import SweepResult
+from agents.templating import render_template
 
 __all__ = ["Report", "curve_points", "results_frame", "write_report"]
 
@@ -115,18 +116,6 @@ def _table(points: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
     return columns, rows
 
 
-def _render(name: str, **context: Any) -> str:
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
-    env = Environment(
-        loader=FileSystemLoader(_TEMPLATES),
-        undefined=StrictUndefined,
-        autoescape=name.endswith(".html.jinja"),
-        keep_trailing_newline=True,
-    )
-    return env.get_template(name).render(**context)
-
-
 def write_report(task: SweepTask, result: SweepResult, out: str | Path) -> Report:
     """Write the sweep's outputs into ``out`` (created if needed).
 
@@ -170,8 +159,8 @@ def write_report(task: SweepTask, result: SweepResult, out: str | Path) -> Repor
         "rows": rows,
         "config": yaml.safe_dump(meta.get("config"), sort_keys=False).strip(),
     }
-    (out / "report.md").write_text(_render("report.md.jinja", **context))
-    (out / "report.html").write_text(_render("report.html.jinja", **context))
+    (out / "report.md").write_text(render_template(_TEMPLATES, "report.md.jinja", **context))
+    (out / "report.html").write_text(render_template(_TEMPLATES, "report.html.jinja", **context))
     manifest = {**meta, "units": len(result.units), "curves": points, "findings": text}
     (out / "sweep.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     names = ["results.csv", "results.parquet", "curves.csv", "report.md", "report.html"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -27,6 +27,11 @@ from agents.eval.results import SweepStore, UnitRecord
 __all__ = ["SweepResult", "arun_sweep", "run_sweep"]
 
 log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, int], None]
+"""A progress hook: called as ``hook(stage, done, total)`` when a stage starts (``done``
+is 0) and as its units finish (``done`` counts the units run so far of the stage's
+``total`` to run; reused units are not counted)."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,7 @@ async def arun_sweep(
     concurrency: int = 32,
     address: str | None = None,
     progress: bool = True,
+    on_progress: Progress | None = None,
 ) -> SweepResult:
     """Run ``task`` to completion (see ``run_sweep``), in the running event loop."""
     start = time.perf_counter()
@@ -163,7 +169,7 @@ async def arun_sweep(
             )
             finished = dict(found)
             bar = _progress(progress and bool(jobs))
-            await _run_stage(runner, task, jobs, persister, finished, bar, stage)
+            await _run_stage(runner, task, jobs, persister, finished, bar, stage, on_progress)
             ran += len(jobs)
             units.update((key, finished[key]) for key in keys)
     finally:
@@ -192,18 +198,26 @@ async def _run_stage(
     finished: dict[EpisodeKey, UnitRecord],
     bar: object | None,
     stage: int,
+    on_progress: Progress | None = None,
 ) -> None:
-    from rich.progress import Progress
+    from rich.progress import Progress as Bar
 
-    progress = bar if isinstance(bar, Progress) else None
+    progress = bar if isinstance(bar, Bar) else None
     handle = progress.add_task(f"{task.kind} stage {stage}", total=len(jobs)) if progress else None
+    count = 0
+    if on_progress is not None:
+        on_progress(stage, 0, len(jobs))
 
     def on_done(records: Sequence[UnitRecord]) -> None:
+        nonlocal count
         for record in records:
             finished[record.key] = record
         persister.add(records)
+        count += len(records)
         if progress is not None and handle is not None:
             progress.advance(handle, len(records))
+        if on_progress is not None:
+            on_progress(stage, count, len(jobs))
 
     if progress is None:
         await runner.map(task, jobs, on_done)
@@ -220,6 +234,7 @@ def run_sweep(
     concurrency: int = 32,
     address: str | None = None,
     progress: bool = True,
+    on_progress: Progress | None = None,
 ) -> SweepResult:
     """Run ``task`` to completion, resuming from what ``store`` holds of it.
 
@@ -232,6 +247,8 @@ def run_sweep(
         concurrency: The most units in flight at once (per Ray chunk on Ray).
         address: The Ray cluster to join (``"ray"`` only); None starts a local one.
         progress: Show a progress bar with ETA on stderr.
+        on_progress: Called as ``on_progress(stage, done, total)`` as each stage starts
+            and its units finish (e.g. to drive the app's progress bar).
 
     Returns:
         Every unit's result, and how many were reused from the store.
@@ -247,5 +264,6 @@ def run_sweep(
         concurrency=concurrency,
         address=address,
         progress=progress,
+        on_progress=on_progress,
     )
     return asyncio.run(sweep)
