@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import re
 import shutil
 import signal
 import socket
@@ -30,6 +31,8 @@ from protocols import PatientUtterance
 
 from .conftest import require
 from .test_patient import INTERVIEW
+
+pytestmark = pytest.mark.slow
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("LYCEUM_ARTIFACTS") or "test-artifacts/ui")
@@ -144,7 +147,7 @@ def shot(page: Any, name: str) -> None:
         "document.querySelector('[data-testid=\"stMainBlockContainer\"]').scrollHeight"
     )
     page.set_viewport_size({"width": size["width"], "height": min(max(height + 150, 600), 6000)})
-    page.wait_for_timeout(300)
+    page.wait_for_timeout(800)  # canvases (dataframes) draw last
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     page.set_viewport_size(size)
 
@@ -190,6 +193,11 @@ def test_a_patient_trainer_session_with_its_score(app: tuple[str, str], page: An
     assert len(replies) == len(INTERVIEW)
     expect(messages.nth(13)).to_contain_text(replies[-1].text)
 
+    find_run(page, url, runs[0].id)  # the recorded interview, on the Runs page
+    expect(page.get_by_test_id("stMetricValue").first).to_have_text("completed")
+    expect(page.locator(".st-key-runs_transcript")).to_contain_text(replies[-1].text)
+    shot(page, "03-runs-patient")
+
 
 def test_two_browser_sessions_do_not_share_an_interview(app: tuple[str, str], browser: Any) -> None:
     from playwright.sync_api import expect
@@ -206,7 +214,7 @@ def test_two_browser_sessions_do_not_share_an_interview(app: tuple[str, str], br
         second.reload()
         expect(second.get_by_role("button", name="Start interview")).to_be_visible()
         expect(second.get_by_test_id("stChatMessage")).to_have_count(0)
-        shot(second, "03-second-session-untouched")
+        shot(second, "04-second-session-untouched")
     finally:
         one.close()
         two.close()
@@ -223,7 +231,7 @@ def test_knowledge_graph_search_and_pictures(app: tuple[str, str], page: Any) ->
     expect(context).to_contain_text("[item:frac-add-1] -EXHIBITS-> [misconception:add_across]")
     expect(page.locator("svg g.node").first).to_be_visible()
     assert page.locator("[data-testid='stGraphVizChart'] svg").count() == 2
-    shot(page, "04-knowledge-search")
+    shot(page, "05-knowledge-search")
 
 
 def test_an_unreachable_endpoint_is_an_error_box(app: tuple[str, str], page: Any) -> None:
@@ -239,4 +247,65 @@ def test_an_unreachable_endpoint_is_an_error_box(app: tuple[str, str], page: Any
     expect(error).to_contain_text("cannot reach the endpoint")
     expect(page.get_by_role("heading", name="Who runs each classroom role")).to_be_visible()
     expect(page.get_by_text("Traceback")).to_have_count(0)
-    shot(page, "05-models-unreachable")
+    shot(page, "06-models-unreachable")
+
+
+def find_run(page: Any, url: str, run_id: str) -> None:
+    """Open the Runs page filtered to one run (its id or a prefix), which it then opens."""
+    from playwright.sync_api import expect
+
+    open_page(page, url, "runs", "Runs")
+    search = page.get_by_role("textbox", name="Search (id, task, stop reason)")
+    search.fill(run_id)
+    search.press("Enter")
+    expect(page.get_by_role("combobox", name="Open run")).to_have_value(re.compile(run_id[:12]))
+
+
+def test_a_short_classroom_live_then_on_the_runs_page(app: tuple[str, str], page: Any) -> None:
+    from playwright.sync_api import expect
+
+    url, db = app
+    open_page(page, url, "", "Classroom")  # the first page is the root
+    for name, value in (("Simulated students", "2"), ("Turns", "12")):
+        box = page.get_by_role("spinbutton", name=name)
+        box.fill(value)
+        box.press("Enter")
+    expect(page.get_by_text("Profile of ben")).to_be_visible()
+    expect(page.get_by_text("Profile of cleo")).to_have_count(0)
+    page.get_by_role("button", name="Run", exact=True).click()
+    done = page.get_by_test_id("stAlertContentSuccess")
+    expect(done).to_contain_text("completed", timeout=90_000)
+    transcript = page.locator(".st-key-classroom_transcript")
+    expect(transcript).to_contain_text("teacher")
+    expect(page.locator(".st-key-classroom_mastery img")).to_be_visible()
+    expect(page.locator(".st-key-classroom_estimates img")).to_be_visible()
+    shot(page, "07-classroom-run")
+    (run,) = [r for r in SqlRunStore(db).list_runs() if r.graph_source]
+    assert run.status == "completed" and run.id[:12] in done.inner_text()
+
+    find_run(page, url, run.id)
+    expect(page.get_by_test_id("stMetricValue").first).to_have_text("completed")
+    expect(page.locator(".st-key-runs_mastery img")).to_be_visible()
+    expect(page.locator(".st-key-runs_transcript")).to_contain_text("teacher")
+    shot(page, "08-runs-classroom")
+
+
+def test_stopping_a_classroom_halfway(app: tuple[str, str], page: Any) -> None:
+    from playwright.sync_api import expect
+
+    url, db = app
+    open_page(page, url, "", "Classroom")
+    for name, value in (("Turns", "400"), ("Pace (s per message)", "0.2")):
+        box = page.get_by_role("spinbutton", name=name)
+        box.fill(value)
+        box.press("Enter")
+    page.get_by_role("button", name="Run", exact=True).click()
+    expect(page.get_by_text("The lesson is running…")).to_be_visible()
+    expect(page.locator(".st-key-classroom_transcript")).to_contain_text("lesson_step")
+    page.get_by_role("button", name="Stop", exact=True).click()
+    stopped = page.get_by_test_id("stAlertContentInfo").filter(has_text="Stopped.")
+    expect(stopped).to_contain_text("The run is recorded as interrupted, nothing lost.")
+    expect(page.get_by_text("Traceback")).to_have_count(0)
+    shot(page, "09-classroom-stopped")
+    statuses = {r.status for r in SqlRunStore(db).list_runs() if r.graph_source}
+    assert "interrupted" in statuses
