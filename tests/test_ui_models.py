@@ -125,3 +125,15 @@ def test_each_role_s_mind_is_kept_per_browser_session() -> None:
     assert two.session_state["lyceum"].minds == RoleMinds()
     assert two.session_state["lyceum"].endpoint is None
     assert two.caption[-1].value.startswith("Every role is simulated")
+
+
+def test_the_classroom_page_uses_the_endpoint_and_minds_chosen_here() -> None:
+    at = button(fill(models_page(), "http://127.0.0.1:9/v1", "tiny"), "Save")
+    at.radio(key="mind-teacher").set_value("simulated").run()
+    at.switch_page("views/classroom.py").run()
+    assert not at.exception
+    (caption,) = [c.value for c in at.caption if c.value.startswith("Minds:")]
+    assert caption.startswith(
+        "Minds: teacher simulated, teaching assistant llm, classmates llm "
+        "on tiny at http://127.0.0.1:9/v1."
+    )
