@@ -4,6 +4,7 @@ from the store's edges."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,9 @@ from knowledge_graph.builders import sample_curriculum
 from knowledge_graph.retrieval import Retriever
 from ui.kg_explorer import neighbourhood, provenance, to_dot
 
+from .conftest import require
+
+DATA = os.environ.get("LYCEUM_DATA_DIR")
 APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
 QUERY = "the student adds the tops and the bottoms"
 
@@ -83,3 +87,22 @@ def test_an_empty_result_and_every_graph_on_offer(at: AppTest) -> None:
     at.selectbox[0].select("Sample CBT patient (Dana)").run()
     assert not at.exception
     assert "Patient 1" in at.caption[0].value
+
+
+def test_the_graphs_of_the_data_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    require(
+        bool(DATA) and Path(DATA or "", "misconceptions", "data.json").is_file(),
+        "LYCEUM_DATA_DIR is not set to the data folder (../shared/data)",
+    )
+    monkeypatch.setenv("LYCEUM_DATA_DIR", DATA or "")
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.run()
+    at = app.switch_page("views/knowledge.py").run()
+    for title, query in (
+        ("Algebra misconceptions (data folder)", "adds the numerators and the denominators"),
+        ("PATIENT-Ψ CBT profiles (data folder)", "I am a failure"),
+    ):
+        at.selectbox[0].select(title).run()
+        at.text_input(key="kg-query").input(query).run()
+        assert not at.exception and not at.error, title
+        assert len(at.dataframe[0].value) > 0 and len(charts(at)) == 2
