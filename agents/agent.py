@@ -176,14 +176,38 @@ class FunctionAgent:
         name: The agent's name.
         fn: The handler.
         emits: Message classes it may send; edges are checked against them when given.
+        state: Makes the agent's state for one run (``ctx.state`` in ``fn``), called as each
+            run starts, so that a second run starts afresh; None: ``ctx.state`` is None.
+
+    Example:
+        A counter whose count belongs to the run, not to the agent::
+
+            counter = FunctionAgent("counter", count, state=lambda: {"seen": 0})
     """
 
-    def __init__(self, name: str, fn: Handler, *, emits: Sequence[type[Envelope]] | None = None):
+    def __init__(
+        self,
+        name: str,
+        fn: Handler,
+        *,
+        emits: Sequence[type[Envelope]] | None = None,
+        state: Callable[[], object] | None = None,
+    ):
         if not name or not isinstance(name, str):
             raise UserError(f"an agent needs a non-empty string name, got {name!r}")
+        if state is not None and not callable(state):
+            raise UserError(
+                f"state must be a function that makes a run's state, got {state!r}; "
+                "pass e.g. state=dict or state=lambda: {'seen': 0}"
+            )
         self.name = name
         self._fn = fn
+        self._state = state
         self.emits = tuple(emits) if emits is not None else None
+
+    def new_state(self) -> object:
+        """A fresh state for one run (``state()``), or None without ``state``."""
+        return self._state() if self._state is not None else None
 
     def __repr__(self) -> str:
         return f"FunctionAgent({self.name!r})"

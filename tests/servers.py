@@ -11,6 +11,7 @@ answered 400. Start-up waits for ``GET /health`` and shows the server's log when
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import os
 import signal
@@ -46,6 +47,19 @@ def _has(module: str) -> bool:
 
 def _executable() -> Path:
     return Path(sys.executable).with_name("transformers")
+
+
+def die_with_parent() -> None:
+    """In a child process (``Popen(preexec_fn=die_with_parent)``): ask Linux to send it
+    SIGTERM when the test process dies, so that a server outlives no ``kill -9`` of pytest.
+    Elsewhere it does nothing (the servers are still stopped by ``stop()``)."""
+    if sys.platform != "linux":
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def _free_port() -> int:
@@ -111,7 +125,12 @@ class TransformersServe:
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
         env.pop("COLUMNS", None)
         self._process = subprocess.Popen(
-            command, stdout=self._log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            command,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+            preexec_fn=die_with_parent,  # set before exec; no threads are started here
         )
         self._wait_healthy()
         return self

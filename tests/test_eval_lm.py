@@ -93,7 +93,14 @@ async def test_demos_and_context_become_demonstrations_before_the_question() -> 
 
 
 async def test_a_free_form_answer_is_the_first_number_generated() -> None:
-    replies = ReplayModel(["1,250 apples.\n", "about twelve hundred", "1250.0"])
+    # a base model runs on past the answer's line: only the first line counts
+    replies = ReplayModel(
+        [
+            "1,250 apples.\nQuestion: What is 2 + 2?\nAnswer: 4",
+            "about twelve hundred\nQuestion: What is 2 + 2?\nAnswer: 4",
+            "1250.0",
+        ]
+    )
     student = LMStudent(replies, max_tokens=8)
     assert await student.answer(SUM) == Answer("1250", True, None)
     assert await student.answer(SUM, "Add the thousands first.") == Answer(
@@ -101,7 +108,7 @@ async def test_a_free_form_answer_is_the_first_number_generated() -> None:
     )
     assert await student.answer(SUM) == Answer("1250", True, None)
     first = replies.calls[0]
-    assert (first.max_tokens, first.temperature, first.stop) == (8, 0.0, ("\n",))
+    assert (first.max_tokens, first.temperature, first.stop) == (8, 0.0, ())
     assert first.messages[-1].content == "Question: What is 1000 + 250?\nAnswer:"
     assert (
         replies.calls[1]

@@ -419,3 +419,37 @@ async def test_an_observer_that_raises_on_the_last_events_after_the_run_is_recor
     )
     assert [m.kind for m in store.messages(record.id)] == ["question"] * 2 + ["answer", "stop"]
     assert_nothing_after_the_stop(store, record.id)
+
+
+async def test_a_function_agent_state_belongs_to_the_run() -> None:
+    """``FunctionAgent(state=...)``: each run starts from a fresh state, so a second run of
+    the same graph object sends the same transcript as the first; a bad ``state`` is a
+    clear error."""
+
+    def count(message: Message, ctx: RunContext) -> Envelope:
+        seen: dict[str, int] = ctx.state
+        seen["n"] += 1
+        if seen["n"] >= 3:
+            return Stop(detail=f"counted {seen['n']}")
+        return Question(to="counter", text=f"number {seen['n']}")
+
+    counter = FunctionAgent("counter", count, emits=[Question, Stop], state=lambda: {"n": 0})
+    graph = AgentGraph().add(counter).edge(counter, counter, kinds=[Question])
+    runtime = Runtime()
+    first = await runtime.run(graph, Question(to="counter", text="go"))
+    second = await runtime.run(graph, Question(to="counter", text="go"))
+    def question(parent: int | None, text: str) -> dict[str, object]:
+        sender = "user" if parent is None else "counter"
+        return {"sender": sender, "recipients": ["counter"], "parent": parent,
+                "kind": "question", "text": text, "item_id": None, "choices": []}  # fmt: skip
+
+    expected = [
+        question(None, "go"),
+        question(0, "number 1"),
+        question(1, "number 2"),
+        {"sender": "counter", "recipients": [], "parent": 2, "kind": "stop",
+         "reason": "completed", "detail": "counted 3"},
+    ]  # fmt: skip
+    assert first.transcript() == second.transcript() == expected
+    with pytest.raises(UserError, match="state must be a function that makes a run's state"):
+        FunctionAgent("x", count, state={"n": 0})  # type: ignore[arg-type]

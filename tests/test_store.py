@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from agents import Budget, Runtime
+from agents import AgentGraph, Budget, FunctionAgent, Runtime
 from agents.store import ModelCallRecord, RunRecord, SqlRunStore, StepRecord
 from agents.store.store import RUN_STORE
 from knowledge_graph import SqlGraphStore
 from knowledge_graph.sql import GRAPH_STORE
-from protocols import Message, Question, Stop, StoreError, UserError
+from protocols import Event, Message, Question, Stop, StoreError, UserError
 from protocols.sql import (
     GRAPH_STORE_LOCK,
     RUN_STORE_LOCK,
@@ -169,6 +169,26 @@ async def test_each_step_is_written_whole_with_its_messages_events_and_model_cal
         ([3], [3], [*call, "message_sent", "run_stopped"], "completed"),
     ]
     assert store.messages(result.run_id) == result.messages
+
+
+async def test_a_message_is_stored_once_and_its_event_points_to_it(tmp_path: Path) -> None:
+    """The events table keeps a ``MessageSent``'s message id, not a second copy of the
+    message; ``events()`` gives back exactly the events the observer saw live."""
+    db = tmp_path / "runs.db"
+    seen: list[Event] = []
+    text = "a message text long enough to find " * 3
+    result = await Runtime(str(db)).run(
+        AgentGraph().add(FunctionAgent("a", lambda m, ctx: Stop(detail="done"))),
+        Question(to="a", text=text),
+        observer=seen.append,
+    )
+    with sqlite3.connect(db) as conn:
+        payloads = [row[0] for row in conn.execute("SELECT payload FROM events ORDER BY seq")]
+        stored = [row[0] for row in conn.execute("SELECT payload FROM messages")]
+    assert sum(text in p for p in stored) == 1
+    assert not any(text in p for p in payloads)
+    assert SqlRunStore(str(db)).events(result.run_id) == seen
+    assert [e.kind for e in seen] == ["run_started", "message_sent", "message_sent", "run_stopped"]
 
 
 async def test_a_failed_write_stops_the_run_and_keeps_the_steps_before_it(tmp_path: Path) -> None:

@@ -153,9 +153,9 @@ class LMStudent:
             self.prompt(item, explanation, context=context),
             max_tokens=self.max_tokens,
             temperature=0.0,
-            stop=["\n"],
-        )
-        reply = (await ctx.complete(self.model, request)).text
+        )  # no ``stop``: `transformers serve` fails with HTTP 500 on stop strings for some
+        # tokenizers; the answer is the reply's first line, cut here instead
+        reply = (await ctx.complete(self.model, request)).text.strip().split("\n", 1)[0]
         number = parse_number(reply)
         text = number if number is not None else reply.strip()
         return Answer(text, number is not None and number == gold)

@@ -10,6 +10,7 @@ committed before the kill; such a run is later marked ``interrupted``.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
@@ -26,7 +27,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from agents.store.base import RunStore
 from agents.store.records import ModelCallRecord, RunRecord, StepRecord
 from agents.store.tables import Base, EventRow, MessageRow, ModelCallRow, RunRow
-from protocols import EVENT_ADAPTER, MESSAGE_ADAPTER, Event, Message, StoreError, UserError
+from protocols import (
+    EVENT_ADAPTER,
+    MESSAGE_ADAPTER,
+    Event,
+    Message,
+    MessageSent,
+    StoreError,
+    UserError,
+)
 from protocols.errors import shorten
 from protocols.secrets import Redactor, mask_db_url, url_secrets
 from protocols.sql import (
@@ -92,6 +101,48 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _unique_messages(steps: Sequence[StepRecord]) -> dict[tuple[str, str], Message]:
+    """The messages ``steps`` write, by (run id, message id), where that pair names one."""
+    seen: dict[tuple[str, str], list[Message]] = {}
+    for step in steps:
+        for _, message in step.messages:
+            seen.setdefault((step.run_id, message.id), []).append(message)
+    return {key: found[0] for key, found in seen.items() if len(found) == 1}
+
+
+def _event_json(event: Event, written: dict[tuple[str, str], Message]) -> str:
+    """An event's stored form. A ``MessageSent`` whose message is written in the same
+    transaction keeps only the message's id: the message is stored once, in the messages
+    table, and ``events()`` puts it back."""
+    if (
+        isinstance(event, MessageSent)
+        and written.get((event.run_id, event.message.id)) == event.message
+    ):
+        return json.dumps(
+            {
+                "kind": event.kind,
+                "run_id": event.run_id,
+                "timestamp": event.timestamp.isoformat(),
+                "message_id": event.message.id,
+            }
+        )
+    return EVENT_ADAPTER.dump_json(event).decode()
+
+
+def _event(payload: dict[str, Any], messages: dict[str, Message], run_id: str) -> Event:
+    """An event read back; a ``MessageSent`` gets its message from the messages table (a
+    store written before that change holds the whole message in the event, read as is)."""
+    if payload.get("kind") == "message_sent" and "message_id" in payload:
+        message = messages.get(payload["message_id"])
+        if message is None:
+            raise StoreError(
+                f"run {run_id} has an event for message {payload['message_id']!r}, which "
+                "its messages table lacks; the store was changed outside lyceum"
+            )
+        payload = {k: v for k, v in payload.items() if k != "message_id"} | {"message": message}
+    return EVENT_ADAPTER.validate_python(payload)
 
 
 class SqlRunStore(RunStore):
@@ -228,12 +279,13 @@ class SqlRunStore(RunStore):
             for step in steps
             for seq, message in step.messages
         ]
+        written = _unique_messages(steps)
         events = [
             {
                 "run_id": step.run_id,
                 "seq": seq,
                 "kind": ev.kind,
-                "payload": JsonText(EVENT_ADAPTER.dump_json(ev).decode()),
+                "payload": JsonText(_event_json(ev, written)),
                 "created_at": ev.timestamp,
             }
             for step in steps
@@ -339,10 +391,11 @@ class SqlRunStore(RunStore):
 
     def events(self, run_id: str) -> list[Event]:
         with self._session() as s:
-            rows = s.scalars(
-                select(EventRow).where(EventRow.run_id == run_id).order_by(EventRow.seq)
+            rows = list(
+                s.scalars(select(EventRow).where(EventRow.run_id == run_id).order_by(EventRow.seq))
             )
-            return [EVENT_ADAPTER.validate_python(row.payload) for row in rows]
+        by_id = {m.id: m for m in self.messages(run_id)} if rows else {}
+        return [_event(row.payload, by_id, run_id) for row in rows]
 
     def model_calls(self, run_id: str) -> list[ModelCallRecord]:
         with self._session() as s:
