@@ -30,6 +30,7 @@ from agents.store import SqlRunStore
 from protocols import PatientUtterance
 
 from .conftest import require
+from .servers import die_with_parent
 from .test_patient import INTERVIEW
 
 pytestmark = pytest.mark.slow
@@ -103,6 +104,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
             stderr=subprocess.STDOUT,
             env=env,
             start_new_session=True,
+            preexec_fn=die_with_parent,  # a kill -9 of pytest still stops lyceum ui
         )
     try:
         url = f"http://127.0.0.1:{port}"
