@@ -150,3 +150,15 @@ def test_the_patient_psi_profiles_when_the_data_folder_has_them(
     at.chat_input[0].set_value("What happened recently?").run()
     assert not at.exception
     assert len(chat(at)) == 2
+
+
+def test_a_data_folder_without_the_patient_psi_files_is_a_warning(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LYCEUM_DATA_DIR", str(tmp_path))
+    at = patient_page()
+    assert not at.exception and not at.error
+    (warning,) = at.warning
+    assert "patient_psi/profiles.json is not in the data folder" in warning.value
+    assert warning.value.endswith("Only the sample patient is offered.")
+    assert at.selectbox[0].options == ["Dana (the project's sample patient)"]

@@ -26,10 +26,10 @@ __all__ = [
     "FIELD_NAMES",
     "Interview",
     "PatientChoice",
+    "data_taxonomy",
     "feedback",
     "patient_choices",
     "record_interview",
-    "taxonomy_or_none",
 ]
 
 SAMPLE = "patient:sample-1"
@@ -62,16 +62,18 @@ class PatientChoice:
 
 
 def patient_choices(data_dir: str | None) -> list[PatientChoice]:
-    """The project's sample patient (Dana), then the PATIENT-Ψ profiles of the data folder
-    when ``data_dir`` holds them (``patient_psi/profiles.json``)."""
+    """The project's sample patient (Dana), then, when ``data_dir`` is given, the PATIENT-Ψ
+    profiles of its ``patient_psi/profiles.json``.
+
+    Raises:
+        ConfigError: ``data_dir`` is given but the profiles cannot be read (the message
+            names the file and the fix).
+    """
     sample = sample_patient_graph()
     name = (sample.node(SAMPLE) or _missing(SAMPLE)).properties["name"]
     choices = [PatientChoice(f"{name} (the project's sample patient)", sample, SAMPLE)]
     if data_dir:
-        try:
-            profiles = load_profiles(data_dir)
-        except ConfigError:
-            return choices
+        profiles = load_profiles(data_dir)
         graph = cbt_graph(profiles=profiles)
         for p in profiles:
             label = f"{p['name']} (PATIENT-Ψ profile {p['id']})"
@@ -83,14 +85,13 @@ def _missing(node: str) -> Any:
     raise ConfigError(f"the sample patient graph has no node {node}; reinstall lyceum")
 
 
-def taxonomy_or_none(data_dir: str | None) -> CCDTaxonomy | None:
-    """The PATIENT-Ψ taxonomy from the data folder, or None when it is not there."""
-    if not data_dir:
-        return None
-    try:
-        return load_taxonomy(data_dir=data_dir)
-    except ConfigError:
-        return None
+def data_taxonomy(data_dir: str | None) -> CCDTaxonomy | None:
+    """The PATIENT-Ψ taxonomy of the data folder, or None without one.
+
+    Raises:
+        ConfigError: ``data_dir`` is given but the taxonomy file cannot be read.
+    """
+    return load_taxonomy(data_dir=data_dir) if data_dir else None
 
 
 @dataclass

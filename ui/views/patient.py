@@ -10,15 +10,16 @@ import streamlit as st
 
 from knowledge_graph.builders import DATA_ENV
 from personas.patient import FIELDS, STYLES, CCDTaxonomy, IntentClassifier
+from protocols import ConfigError
 from ui.common import db_url, session, shown_errors
 from ui.trainer import (
     FIELD_NAMES,
     Interview,
     PatientChoice,
+    data_taxonomy,
     feedback,
     patient_choices,
     record_interview,
-    taxonomy_or_none,
 )
 
 KEY = "patient"
@@ -38,13 +39,26 @@ def _choices(data_dir: str | None) -> list[PatientChoice]:
 
 @st.cache_resource(show_spinner=False)
 def _taxonomy(data_dir: str | None) -> CCDTaxonomy | None:
-    return taxonomy_or_none(data_dir)
+    return data_taxonomy(data_dir)
 
 
 @st.cache_resource(show_spinner=False)
 def _intents() -> IntentClassifier:
     """The intent classifier (stateless once built; shared)."""
     return IntentClassifier()
+
+
+def _data_dir() -> str | None:
+    """``$LYCEUM_DATA_DIR`` when its PATIENT-Ψ files can be read; else a warning, and None."""
+    data_dir = os.environ.get(DATA_ENV) or None
+    if data_dir:
+        try:
+            _choices(data_dir)
+            _taxonomy(data_dir)
+        except ConfigError as exc:
+            st.warning(f"{exc} Only the sample patient is offered.")
+            return None
+    return data_dir
 
 
 def _setup(data_dir: str | None) -> None:
@@ -130,7 +144,7 @@ def _scores(interview: Interview) -> None:
 def main() -> None:
     st.title("Patient trainer")
     st.info(SIMULATION, icon=":material/science:")
-    data_dir = os.environ.get(DATA_ENV) or None
+    data_dir = _data_dir()
     interview: Interview | None = session().extra.get(KEY)
     if interview is None:
         _setup(data_dir)
