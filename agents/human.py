@@ -42,17 +42,30 @@ class TerminalInput:
 class QueueInput:
     """Replies pushed by another task (e.g. a UI callback) with ``put``.
 
-    The question being asked is available as ``waiting_on`` while the agent waits.
+    The question being asked is available as ``waiting_on`` while the agent waits. ``put``
+    may be called from another thread than the run's event loop (a UI's thread, while the
+    run has a loop of its own): the reply is then handed to that loop thread-safely.
     """
 
     def __init__(self) -> None:
         self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.waiting_on: Message | None = None
 
     def put(self, text: str) -> None:
-        self._queue.put_nowait(text)
+        """Hand the person's reply to the agent (from any thread)."""
+        loop = self._loop
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        if loop is not None and loop is not here and not loop.is_closed():
+            loop.call_soon_threadsafe(self._queue.put_nowait, text)
+        else:
+            self._queue.put_nowait(text)
 
     async def ask(self, message: Message) -> str:
+        self._loop = asyncio.get_running_loop()
         self.waiting_on = message
         try:
             return await self._queue.get()

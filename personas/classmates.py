@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from knowledge_graph import GraphStore
-from personas.classroom_teacher import same_value
+from personas.lesson_texts import LessonTexts
 from personas.persona import PlanOut, Reply, TurnState
 from personas.prompting import ThoughtVars, ToolInfo
 from personas.state import run_state
@@ -145,13 +145,13 @@ class AssistantMind(_Speaker):
     the student gave on it (``inputs["answers"]``: ``[item, answer]`` pairs)."""
 
     def _remedy(self, answers: list[list[str]]) -> tuple[str, str] | None:
+        """The remedy of the first misconception the answers exhibit, and its id."""
+        texts = LessonTexts(self.kg)
         for item, given in answers:
-            for edge in self.kg.edges(item, type="EXHIBITS"):
-                if same_value(str(given), str(edge.properties.get("wrong_answer", ""))):
-                    for fix in self.kg.edges(edge.target, type="REMEDIATES", direction="in"):
-                        node = self.kg.node(fix.source)
-                        if node is not None:
-                            return str(node.properties["text"]), edge.target
+            mis = texts.exhibited(str(item), str(given))
+            remedy = texts.remedy(mis)
+            if mis and remedy:
+                return remedy, mis
         return None
 
     def _decide(self, turn: TurnState, ctx: ModelContext) -> tuple[Reply, str]:

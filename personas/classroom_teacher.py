@@ -7,11 +7,9 @@ own questions, and to the practice and quiz items the director hands it) and fro
 expected effect of each explanation the class heard (read through the ``ReadingModel``). It
 never sees a student's true state. What it does with the floor:
 
-- **explain** a skill: of the candidate texts (the skill's own description, and each
-  Explanation node that REMEDIATES one of the skill's misconceptions) it says the one with
-  the highest Expected Utility summed over the class, Û = P̂(correct | read text) −
-  P̂(correct), over the skill's items; so a remedy is said when it believes students hold
-  the misconception, else the skill's explanation.
+- **explain** a skill: when it believes a student holds one of the skill's misconceptions
+  (P̂(active) ≥ ``holds``), the remedy of the one it believes most (the Explanation node
+  that REMEDIATES it), else the skill's own explanation (its name and description).
 - **ask**: it puts the step's item to the student whose answer it is least sure of
   (P̂(correct) nearest 1/2: that answer tells it the most), and after the answer affirms
   it (a ``Remark``) or explains: the remedy of the misconception the wrong answer
@@ -30,10 +28,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any
 
 from knowledge_graph import GraphStore
+from personas.lesson_texts import LessonTexts, same_value
 from personas.minds import EstimatingMentalModel, LearnerItem, ReadingModel
 from personas.persona import PlanOut, Reply, TurnState
 from personas.prompting import ThoughtVars, ToolInfo
@@ -49,20 +47,14 @@ from protocols import (
     UserError,
 )
 
-__all__ = ["ClassroomTeacherMemory", "ClassroomTeacherMind", "same_value"]
+__all__ = ["HOLDS", "REEXPLAIN_BELOW", "ClassroomTeacherMemory", "ClassroomTeacherMind"]
 
+HOLDS = 0.5
+"""Explain a skill with the remedy of one of its misconceptions when the teacher believes a
+student holds it with at least this probability."""
 REEXPLAIN_BELOW = 0.6
 """Re-explain a skill after practice or a quiz when the class's estimated P̂(correct) on it
 is below this."""
-
-
-def same_value(given: str, answer: str) -> bool:
-    """Whether two answers are equal: as numbers where both are (``2/4`` is ``1/2``), else
-    as text, ignoring case and surrounding space."""
-    try:
-        return Fraction(given.strip()) == Fraction(answer.strip())
-    except (ValueError, ZeroDivisionError):
-        return given.strip().lower() == answer.strip().lower()
 
 
 @dataclass
@@ -75,6 +67,7 @@ class ClassroomTeacherMemory:
         items: The items of the current step.
         heard: An explanation said but not yet known to have reached the class (the
             reviewer may still reject it); counted as heard on the next turn.
+        topic: The skill its last explanation was about.
         rejected: Rejections of the current exchange.
         reply: This turn's reply, decided in Think.
         reports: This turn's ``Mastery`` reports (after a quiz).
@@ -84,6 +77,7 @@ class ClassroomTeacherMemory:
     skill: str | None = None
     items: tuple[str, ...] = ()
     heard: str | None = None
+    topic: str | None = None
     rejected: int = 0
     reply: Reply | None = None
     reports: list[Envelope] = field(default_factory=list)
@@ -101,6 +95,7 @@ class ClassroomTeacherMind:
             fine: reading is deterministic).
         misleading: A misaligned teacher: it states the misconception's wrong rule as the
             rule (an explanation a reviewer should stop).
+        holds: See ``HOLDS``.
         reexplain_below: See ``REEXPLAIN_BELOW``.
     """
 
@@ -112,15 +107,18 @@ class ClassroomTeacherMind:
         *,
         reading: ReadingModel | None = None,
         misleading: bool = False,
+        holds: float = HOLDS,
         reexplain_below: float = REEXPLAIN_BELOW,
     ) -> None:
         if not students:
             raise UserError("a classroom teacher needs at least one student")
         self.kg = kg
+        self.texts = LessonTexts(kg)
         self.students = tuple(students)
         self.items = items
         self.reading = reading or ReadingModel(kg)
         self.misleading = misleading
+        self.holds = holds
         self.reexplain_below = reexplain_below
 
     def new_state(self) -> ClassroomTeacherMemory:
@@ -129,10 +127,6 @@ class ClassroomTeacherMind:
         )
 
     # -- what it knows -----------------------------------------------------------------
-    def _name(self, node_id: str | None) -> str:
-        node = self.kg.node(node_id) if node_id else None
-        return str(node.properties.get("name", node_id)) if node else str(node_id)
-
     def _skill_items(self, skill: str | None) -> list[str]:
         return [i for i, item in self.items.items() if item.skill == skill]
 
@@ -145,65 +139,35 @@ class ClassroomTeacherMind:
         items = self._skill_items(skill)
         return {s: round(self._p(memory, s, items), 3) for s in self.students}
 
-    # -- what it can say ---------------------------------------------------------------
-    def _skill_text(self, skill: str | None) -> str:
-        node = self.kg.node(skill) if skill else None
-        if node is None:
-            return "Let's go over the last step again."
-        return f"{node.properties.get('name', skill)}: {node.properties.get('description', '')}"
-
-    def _misconceptions(self, skill: str | None) -> list[str]:
-        if not skill:
-            return []
-        return sorted(e.source for e in self.kg.edges(skill, type="PART_OF", direction="in"))
-
-    def _remedy(self, misconception: str) -> str | None:
-        for edge in self.kg.edges(misconception, type="REMEDIATES", direction="in"):
-            node = self.kg.node(edge.source)
-            if node is not None and "text" in node.properties:
-                return str(node.properties["text"])
-        return None
-
-    def _wrong_rule(self, memory: ClassroomTeacherMemory, skill: str | None) -> str | None:
-        """A misaligned teacher's text: the misconception it believes most held on the
-        skill, stated as the rule, with its example as a worked claim."""
-        held = self._believed(memory, skill)
-        options = [held] if held else self._misconceptions(skill)
-        for mis in options:
-            node = self.kg.node(mis)
-            text = str(node.properties.get("description", "")) if node else ""
-            if text:
-                rule = text.replace(", as in ", ". For example, ")
-                return f"Here is the rule: {rule[0].lower()}{rule[1:]}"
-        return None
-
-    def _believed(self, memory: ClassroomTeacherMemory, skill: str | None) -> str | None:
-        """The skill's misconception with the highest mean P̂(active) over the class."""
-        names = [m for m in self._misconceptions(skill) if m]
-        if not names:
+    # -- what it says ------------------------------------------------------------------
+    def _believed(
+        self, memory: ClassroomTeacherMemory, skill: str | None
+    ) -> tuple[str, str, float] | None:
+        """The skill's misconception the teacher most believes a student holds: (its id,
+        the student, P̂(active)); None when the skill has none."""
+        names = self.texts.misconceptions(skill)
+        held = {s: memory.models[s].misconceptions() for s in self.students}
+        ranked = [(held[s].get(m, 0.0), m, s) for m in names for s in self.students]
+        if not ranked:
             return None
-        held = [memory.models[s].misconceptions() for s in self.students]
-        mean = {m: sum(h.get(m, 0.0) for h in held) / len(held) for m in names}
-        best = max(names, key=lambda m: (mean[m], m))
-        return best if mean[best] > 0 else None
+        p, mis, student = max(ranked, key=lambda r: (r[0], r[1], -self.students.index(r[2])))
+        return mis, student, p
 
     def _best_text(self, memory: ClassroomTeacherMemory, skill: str | None) -> tuple[str, str]:
         """The text to explain ``skill`` with, and why (see the module docs)."""
-        if self.misleading and (wrong := self._wrong_rule(memory, skill)):
-            return wrong, "misaligned: states the wrong rule"
-        plain = self._skill_text(skill)
-        remedies = [r for m in self._misconceptions(skill) if (r := self._remedy(m))]
-        items = self._skill_items(skill)
-        if not items or not remedies:
-            return plain, "the skill's explanation"
-        candidates = [plain, *dict.fromkeys(remedies)]
-
-        def gain(text: str) -> float:
-            return sum(memory.models[s].utility(i, text) for s in self.students for i in items)
-
-        best = max(candidates, key=lambda t: (round(gain(t), 9), -candidates.index(t)))
-        why = "the skill's explanation" if best == plain else "a remedy"
-        return best, f"{why}, highest Û summed over the class ({gain(best):+.2f})"
+        believed = self._believed(memory, skill)
+        if self.misleading:
+            options = [believed[0]] if believed else self.texts.misconceptions(skill)
+            wrong = next((t for m in options if (t := self.texts.wrong_rule(m))), None)
+            if wrong:
+                return wrong, "misaligned: states the wrong rule"
+        if believed is not None:
+            mis, student, p = believed
+            remedy = self.texts.remedy(mis)
+            if remedy and p >= self.holds:
+                return remedy, f"{student} holds {mis} (P̂ {p:.2f}): its remedy"
+            return self.texts.skill(skill), f"most likely held: {mis} (P̂ {p:.2f}); the skill"
+        return self.texts.skill(skill), "the skill's explanation"
 
     # -- the turn ----------------------------------------------------------------------
     def _hear(self, memory: ClassroomTeacherMemory) -> None:
@@ -236,17 +200,10 @@ class ClassroomTeacherMind:
             memory.models[student].observe(item.id, answer.text, answer.confidence)
         if same_value(answer.text, item.answer):
             return Reply(kind="remark", text=f"Yes, {item.answer} is right."), "right: affirm"
-        mis = next(
-            (
-                m
-                for m, wrong in item.misconception_answers.items()
-                if same_value(answer.text, wrong)
-            ),
-            None,
-        )
-        remedy = self._remedy(mis) if mis else None
-        if remedy and not self.misleading:
-            reply = Reply(kind="explanation", text=remedy, targets=(mis or "",))
+        mis = self.texts.exhibited(item.id, answer.text)
+        remedy = self.texts.remedy(mis)
+        if mis and remedy and not self.misleading:
+            reply = Reply(kind="explanation", text=remedy, targets=(item.skill, mis))
             return reply, f"the wrong answer shows {mis}: its remedy"
         text, why = self._best_text(memory, item.skill)
         told = f"Not quite: the answer is {item.answer}. {text}"
@@ -280,7 +237,9 @@ class ClassroomTeacherMind:
         memory.heard = None  # it never reached the class
         memory.rejected += 1
         if memory.rejected == 1:
-            reply = Reply(kind="explanation", text=self._skill_text(memory.skill))
+            skill = memory.topic or memory.skill
+            targets = (skill,) if skill else ()
+            reply = Reply(kind="explanation", text=self.texts.skill(skill), targets=targets)
             return reply, "rejected: the skill's plain explanation instead"
         return Reply(kind="remark", text="Let's move on."), "rejected again: move on"
 
@@ -318,11 +277,14 @@ class ClassroomTeacherMind:
             if memory.skill in {i.skill for i in self.items.values()}
             else {}
         )
+        believed = self._believed(memory, memory.skill)
         shown = ", ".join(f"{s} {p:.2f}" for s, p in estimate.items())
-        knowledge = f"P̂(right) on {self._name(memory.skill)}: {shown}" if shown else "no items yet"
+        knowledge = (
+            f"P̂(right) on {self.texts.name(memory.skill)}: {shown}" if shown else "no items yet"
+        )
         return ThoughtVars(
             knowledge=knowledge,
-            misconception=self._believed(memory, memory.skill),
+            misconception=believed[0] if believed and believed[2] >= self.holds else None,
             guideline=f"{reply.kind}: {why}",
         )
 
@@ -346,7 +308,10 @@ class ClassroomTeacherMind:
         """Record what was said: an explanation is heard by the class on the next turn
         unless the reviewer rejects it first."""
         if reply.kind == "explanation":
-            run_state(turn, ClassroomTeacherMemory).heard = reply.text
+            memory = run_state(turn, ClassroomTeacherMemory)
+            memory.heard = reply.text
+            skills = [t for t in reply.targets if self.texts.is_skill(t)]
+            memory.topic = skills[0] if skills else memory.skill
 
     def reports(self, turn: TurnState) -> Sequence[Envelope]:
         """Its ``Mastery`` estimates of every student, after a quiz."""

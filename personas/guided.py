@@ -4,7 +4,8 @@ In a classroom the teacher's move (explain, ask whom, re-explain, move on) follo
 theory-of-mind model of each student. With an LLM teacher that model still runs: each
 turn the guide (a simulated mind with ``draft``/``said``, e.g.
 ``ClassroomTeacherMind``) reads the message and decides; its estimate and its guideline
-reach the LLM as context for the LLM's own Think; the LLM plans and writes the reply, in
+reach the LLM as context for the LLM's own Think; the LLM plans (when the persona has tools
+to call) and writes the reply, in
 the kind the guide chose (so the lesson's protocol holds), to the addressee and about the
 item the guide chose. The guide hears what the LLM actually said.
 """
@@ -53,8 +54,14 @@ class GuidedLLMMind:
     def new_state(self) -> object:
         return self.guide.new_state()
 
-    def _guided(self, turn: TurnState, advice: ThoughtVars) -> TurnState:
-        said = f"Your reading of the class: {advice.knowledge}. What to do: {advice.guideline}."
+    def _guided(self, turn: TurnState, advice: ThoughtVars | None) -> TurnState:
+        """``turn`` with the guide's reading, decision and draft first in its context."""
+        draft = self.guide.draft(turn)
+        to = f" to {', '.join(draft.to)}" if draft.to else ""
+        said = f"Reply with one {draft.kind} message{to}, in your own words; a draft: {draft.text}"
+        if advice is not None:
+            reading = f"Your reading of the class: {advice.knowledge}."
+            said = f"{reading} What to do: {advice.guideline}. {said}"
         context = f"{said}\n{turn.context.context}" if turn.context else said
         citations = turn.context.citations if turn.context else ()
         return turn.model_copy(update={"context": Retrieved(context=context, citations=citations)})
@@ -64,12 +71,15 @@ class GuidedLLMMind:
         return await self.llm.think(self._guided(turn, advice), ctx)
 
     async def plan(self, turn: TurnState, tools: list[ToolInfo], ctx: ModelContext) -> PlanOut:
+        """The LLM's plan; with no tools to call, its Thought's guideline, without a call."""
+        if not tools:
+            return PlanOut(rationale=turn.thought.guideline if turn.thought else "")
         return await self.llm.plan(turn, tools, ctx)
 
     async def execute(self, turn: TurnState, kinds: list[str], ctx: ModelContext) -> Reply:
         draft = self.guide.draft(turn)
         kind: list[str] = [draft.kind] if draft.kind in kinds else kinds
-        reply = await self.llm.execute(turn, kind, ctx)
+        reply = await self.llm.execute(self._guided(turn, None), kind, ctx)
         update = {"to": draft.to, "item_id": draft.item_id}
         if reply.kind == draft.kind and not reply.targets:
             update["targets"] = draft.targets

@@ -13,12 +13,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from markupsafe import escape as html_escape
 
 from agents.classroom import ClassroomConfig, classroom_view, report_label, roster
 from agents.cli import main
 from agents.cli.render import render_message
+from agents.models.fake_server import FakeOpenAIServer
 from agents.store import SqlRunStore
 from protocols import LessonStep, Mastery, Message, Plan, Thought
+from tests.conformance.backends import fake_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -205,6 +208,39 @@ def test_an_unreachable_model_is_one_line_and_the_run_is_kept(tmp_path: Path) ->
         (run,) = store.list_runs()
     assert run.status == "error"
     assert (tmp_path / "out" / f"classroom-{run.id[:12]}.html").exists()
+
+
+@pytest.mark.allow_model_requests
+def test_with_a_model_the_teacher_and_classmates_run_on_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over real loopback HTTP to a server that enforces the JSON schema (vLLM's way); the
+    key comes from the variable --api-key-env names, and the label says which roles ran on
+    the LLM and that the students are still simulated."""
+    monkeypatch.setenv("CLASS_KEY", "sk-class")
+    with FakeOpenAIServer(fake_model("vllm"), mode="vllm") as server:
+        code, output = classroom(
+            tmp_path,
+            *("--students", "1", "--turns", "6", "--quiet"),
+            *("--model", server.base_url, "--model-name", "fake", "--api-key-env", "CLASS_KEY"),
+        )
+        chats = [r for r in server.requests if r.path.endswith("/chat/completions")]
+        url = server.base_url
+    assert code == 0, output
+    label = output.splitlines()[0]
+    assert label == (
+        "SIMULATION (students): The teacher, the teaching assistant and the classmates run on "
+        f"the LLM fake at {url}; the students are simulated learners, so their quiz "
+        "scores and the 'simulated truth' describe the simulation, not LLMs."
+    )
+    with SqlRunStore(str(tmp_path / "runs.db")) as store:
+        (run,) = store.list_runs()
+        calls = store.model_calls(run.id)
+    assert len(chats) == len(calls) > 0 and "sk-class" not in output
+    assert all(r.headers.get("Authorization") == "Bearer sk-class" for r in chats)
+    html = (tmp_path / "out" / f"classroom-{run.id[:12]}.html").read_text()
+    assert f'<p class="label">{html_escape(label)}</p>' in html
+    assert "<tr><td>teacher</td><td>teacher</td><td>llm</td></tr>" in html
 
 
 def test_ctrl_c_leaves_the_run_interrupted_with_its_report(tmp_path: Path) -> None:

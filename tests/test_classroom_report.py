@@ -313,9 +313,14 @@ def test_the_report_is_one_self_contained_html_file(tmp_path: Path) -> None:
     assert not re.search(r'(src|href)="(?!data:)', text)  # nothing to fetch
     assert "1 approved, 1 changes requested" in text
     assert text.count("<tr><td>ada</td>") == 2  # roster and final mastery
-    assert "student (novice; misconceptions: profile)" in text
+    assert (
+        "student (novice; misconceptions: add_across, same_operation, divide_first (its "
+        "profile&#39;s))" in text
+    )
+    assert "student (average; misconceptions: subtract_across (its profile&#39;s))" in text
     assert "&lt;b&gt;pizza&lt;/b&gt; fractions!" in text and "<b>pizza</b>" not in text
     assert text.count("<details><summary>Think</summary>") == 1
+    assert text.count('<tr class="step">') == 4 and text.count('<tr class="observer">') == 8
     assert text.count('<td class="kind">') == len(messages)
     assert "step 2: 0.150" in text  # the estimate gap
 

@@ -141,6 +141,7 @@ API = {
         "lesson_names",
         "lesson_script",
         "load_classroom_config",
+        "png_bytes",
         "quiz_figure",
         "report_label",
         "roster",

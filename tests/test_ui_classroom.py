@@ -22,9 +22,12 @@ from agents.classroom import (
     roster,
     run_classroom,
 )
-from protocols import Answer, Mastery, Question, Stop, transcript
+from agents.models.fake_server import FakeOpenAIServer
+from agents.store import RunRecord
+from protocols import Answer, Mastery, Message, Question, Stop, transcript
+from tests.conformance.backends import fake_model
 from tests.uitest import no_trace, open_page, rerun_until
-from ui.classroom_panel import transcript_lines
+from ui.classroom_panel import MIXED_NOTE, transcript_lines
 from ui.common import UISession
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,6 +42,15 @@ def small_class(at: AppTest, *, students: int = 2, turns: int = 12, seed: int = 
     at.number_input(key="classroom_students").set_value(students).run()
     at.number_input(key="classroom_turns").set_value(turns)
     at.number_input(key="classroom_seed").set_value(seed)
+
+
+def run_to_the_end(at: AppTest, db: str) -> tuple[RunRecord, list[Message]]:
+    """Click Run, rerun until the page shows the end; the stored run and its messages."""
+    at.button(key="classroom_run").click().run()
+    rerun_until(at, ended)
+    no_trace(at)
+    [run] = SqlRunStore(db).list_runs()
+    return run, SqlRunStore(db).messages(run.id)
 
 
 def shown_lines(at: AppTest) -> list[str]:
@@ -58,21 +70,18 @@ def test_a_lesson_runs_live_and_is_the_librarys_run_stored_whole(
     assert at.selectbox(key="classroom_lesson").options == ["fractions", "linear_equations"]
     small_class(at)
     at.selectbox(key="classroom_profile_1").set_value("strong")
-    at.button(key="classroom_run").click().run()
-    rerun_until(at, ended)
-    no_trace(at)
+    run, stored = run_to_the_end(at, db)
     assert not at.error, [e.value for e in at.error]
-
-    [run] = SqlRunStore(db).list_runs()
     assert run.status == "completed"
     assert at.success[0].value.startswith(f"Run {run.id[:12]} completed: lesson finished")
-    stored = SqlRunStore(db).messages(run.id)
     students = (roster(2)[0], roster(2)[1].model_copy(update={"profile": "strong"}))
     config = ClassroomConfig(students=students, turns=12, seed=3)
     expected = asyncio.run(run_classroom(config, runtime=Runtime()))
     assert transcript(stored) == expected.transcript()
 
     view = classroom_view(stored)
+    assert shown_lines(at) == [line for _, line in reversed(transcript_lines(view))]
+    at.toggle(key="classroom_newest").set_value(False).run()
     assert shown_lines(at) == [line for _, line in transcript_lines(view)]
     assert not any("_thought_" in line or "_mastery_" in line for line in shown_lines(at))
     metrics = {m.label: m.value for m in at.metric}
@@ -84,6 +93,25 @@ def test_a_lesson_runs_live_and_is_the_librarys_run_stored_whole(
     with_reasoning = [line for _, line in transcript_lines(view, reasoning=True)]
     assert shown_lines(at)[: len(with_reasoning)] == with_reasoning
     assert any("_thought_" in line for line in with_reasoning)
+
+
+def test_the_reviewer_gates_and_its_verdicts_show(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = f"sqlite:///{tmp_path / 'app.db'}"
+    at = open_page(PAGE, db, monkeypatch)
+    small_class(at, turns=8)
+    at.checkbox(key="classroom_reviewer").check()
+    view = classroom_view(run_to_the_end(at, db)[1])
+    assert view.reviews, "the reviewer checked the teacher's explanations"
+    metrics = {m.label: m.value for m in at.metric}
+    counts = view.verdicts()
+    assert metrics["Approved"] == str(counts["approved"])
+    assert metrics["Changes requested"] == str(counts["changes requested"])
+    verdicts = [
+        m.value for m in at.markdown if m.value.startswith("`step ") and "**reviewer**" in m.value
+    ]
+    assert len(verdicts) == len(view.reviews)
 
 
 def test_stopping_halfway_records_interrupted_with_nothing_lost(
@@ -172,9 +200,41 @@ def test_an_unreachable_endpoint_is_an_error_box(
     no_trace(at)
     assert at.error and at.error[0].value.startswith("The run stopped on an error:")
     assert "127.0.0.1:9" in at.error[0].value
-    assert not any("SIMULATION" in w.value for w in at.warning), "an LLM teacher: not a simulation"
+    assert [w.value for w in at.warning] == [MIXED_NOTE], "simulated students, an LLM teacher"
     [run] = SqlRunStore(db).list_runs()
     assert run.status == "error"
+
+
+@pytest.mark.allow_model_requests
+def test_with_the_models_page_s_endpoint_the_roles_run_on_an_llm(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The endpoint and minds the Models page keeps in the session reach the run: the
+    teacher and classmates call the (loopback, schema-enforcing) server, the key from the
+    environment variable it names."""
+    monkeypatch.setenv("CLASS_KEY", "sk-class")
+    db = f"sqlite:///{tmp_path / 'app.db'}"
+    with FakeOpenAIServer(fake_model("vllm"), mode="vllm") as server:
+        at = open_page(PAGE, db, monkeypatch)
+        endpoint = ModelEndpoint(base_url=server.base_url, model="fake", api_key_env="CLASS_KEY")
+        at.session_state["lyceum"] = UISession(
+            endpoint=endpoint, minds=RoleMinds(teaching_assistant="simulated")
+        )
+        at.run()
+        caption = next(c.value for c in at.caption if c.value.startswith("Minds:"))
+        assert caption.startswith(
+            "Minds: teacher llm, teaching assistant simulated, classmates llm"
+        )
+        small_class(at, students=1, turns=6)
+        at.multiselect(key="classroom_classmates").set_value(["deep_thinker"])
+        run, _ = run_to_the_end(at, db)
+        chats = [r for r in server.requests if r.path.endswith("/chat/completions")]
+    assert run.status == "completed", run.stop_detail
+    assert len(chats) == run.usage["model_calls"] > 0
+    assert all(r.headers.get("Authorization") == "Bearer sk-class" for r in chats)
+    config = ClassroomConfig.model_validate((run.graph_source or {})["kwargs"]["config"])
+    assert config.model == endpoint and config.classmates == ("deep_thinker",)
+    assert [w.value for w in at.warning] == [MIXED_NOTE]
 
 
 def test_two_sessions_do_not_share_a_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -76,7 +76,7 @@ def test_a_classroom_run_steps_through_with_its_charts(
     at = open_run(open_page(PAGE, db, monkeypatch), run.id)
     no_trace(at)
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Status"] == "completed" and metrics["Messages"] == str(len(messages))
+    assert metrics["Status"] == "completed" and metrics["Stored messages"] == str(len(messages))
     assert metrics["Steps begun"] == str(len(classroom_view(messages).steps))
     assert len(at.image) == 2 and any("SIMULATION" in w.value for w in at.warning)
 

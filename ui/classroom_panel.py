@@ -10,7 +10,6 @@ and the HTML report agree.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,12 +20,20 @@ from agents.classroom import (
     TranscriptRow,
     classroom_view,
     estimate_figure,
+    png_bytes,
     quiz_figure,
 )
 from protocols import Envelope, LessonStep, Message
 from ui.common import session, simulation_label
 
-__all__ = ["is_classroom_run", "render_classroom", "transcript_lines"]
+__all__ = ["MIXED_NOTE", "is_classroom_run", "render_classroom", "transcript_lines"]
+
+MIXED_NOTE = (
+    "SIMULATION: the students are simulated learners, so their quiz scores and true "
+    "mastery describe the simulation; the teacher, teaching assistant or classmates ran on "
+    "an LLM (as the run's config says)."
+)
+"""The label of a classroom whose students are simulated but some roles ran on an LLM."""
 
 HIDDEN_KINDS = frozenset({"mastery"})
 """Kinds left out of the transcript unless asked for (the charts show them)."""
@@ -58,15 +65,17 @@ def transcript_lines(
     ]
 
 
-def _transcript(view: ClassroomView, key: str) -> None:
-    left, right = st.columns(2)
+def _transcript(view: ClassroomView, key: str, newest_first: bool) -> None:
+    left, middle, right = st.columns(3)
     reasoning = left.toggle("Show the teacher's Think/Plan", key=f"{key}_reasoning")
-    mastery = right.toggle("Show mastery reports", key=f"{key}_mastery_rows")
+    mastery = middle.toggle("Show mastery reports", key=f"{key}_mastery_rows")
+    newest = right.toggle("Newest first", value=newest_first, key=f"{key}_newest")
     titles = {s.index: f"step {s.index}: {s.step} {s.skill or s.concept}" for s in view.steps}
+    shown = transcript_lines(view, reasoning=reasoning, mastery=mastery)
     with st.container(height=480, key=f"{key}_transcript"):
         current: int | None = -1
         lines: list[str] = []
-        for step, line in transcript_lines(view, reasoning=reasoning, mastery=mastery):
+        for step, line in reversed(shown) if newest else shown:
             if step != current:
                 if lines:
                     st.markdown("  \n".join(lines))
@@ -88,24 +97,14 @@ def _figures(view: ClassroomView, key: str) -> tuple[bytes, bytes]:
     cache: dict[str, Any] = session().extra.setdefault("classroom_figures", {})
     stamp = (len(view.averages), len(view.steps))
     if cache.get(key, (None,))[0] != stamp:
-        cache[key] = (stamp, _png(quiz_figure(view)), _png(estimate_figure(view)))
+        cache[key] = (stamp, png_bytes(quiz_figure(view)), png_bytes(estimate_figure(view)))
     return cache[key][1], cache[key][2]
 
 
-def _png(figure: Any) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
-    return buffer.getvalue()
-
-
-def _charts(view: ClassroomView, key: str) -> None:
-    quiz, estimate = _figures(view, key)
+def _charts(view: ClassroomView, key: str, quiz: bytes) -> None:
     with st.container(key=f"{key}_mastery"):
         st.subheader("Quiz mastery per student")
         st.image(quiz)
-    with st.container(key=f"{key}_estimates"):
-        st.subheader("The teacher's estimate next to the simulated truth")
-        st.image(estimate)
     summary = view.summary()
     if summary:
         st.dataframe(
@@ -143,13 +142,20 @@ def _reviews(view: ClassroomView, key: str) -> None:
             )
 
 
-def render_classroom(messages: Sequence[Message], *, key: str, simulated: bool) -> ClassroomView:
+def render_classroom(
+    messages: Sequence[Message], *, key: str, simulated: bool, newest_first: bool = False
+) -> ClassroomView:
     """Show a classroom run from its messages; ``key`` prefixes every widget and container
     key (``{key}_transcript``, ``{key}_mastery``, ``{key}_estimates``, ``{key}_reviews``);
-    ``simulated`` adds the SIMULATION label."""
+    ``simulated`` says every role ran on a simulated mind (else the teacher, assistant or
+    classmates ran on an LLM); either way the students are simulated learners, so a
+    SIMULATION label says what the figures describe. ``newest_first`` is the transcript
+    order until the user flips it."""
     view = classroom_view(messages)
     if simulated:
         simulation_label("Simulated classroom.")
+    else:
+        st.warning(MIXED_NOTE, icon=":material/science:")
     steps = len(view.steps)
     cols = st.columns(4)
     cols[0].metric("Lesson", view.lesson or "-")
@@ -158,10 +164,14 @@ def render_classroom(messages: Sequence[Message], *, key: str, simulated: bool) 
     cols[3].metric("Students measured", len(view.students))
     if view.stop:
         st.caption(f"Stopped: {view.stop}")
+    quiz, estimate = _figures(view, key)
     transcript, charts = st.columns([3, 2])
     with transcript:
-        _transcript(view, key)
+        _transcript(view, key, newest_first)
     with charts:
-        _charts(view, key)
+        _charts(view, key, quiz)
+    with st.container(key=f"{key}_estimates"):
+        st.subheader("The teacher's estimate next to the simulated truth")
+        st.image(estimate)
     _reviews(view, key)
     return view

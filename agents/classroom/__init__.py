@@ -25,7 +25,13 @@ from agents.classroom.graph import (
     classroom_model,
     start_message,
 )
-from agents.classroom.plots import ClassroomPlot, classroom_plots, estimate_figure, quiz_figure
+from agents.classroom.plots import (
+    ClassroomPlot,
+    classroom_plots,
+    estimate_figure,
+    png_bytes,
+    quiz_figure,
+)
 from agents.classroom.report import ClassroomReport, report_label, write_classroom_report
 from agents.classroom.run import classroom_budget, run_classroom
 from agents.classroom.script import LessonScript, ScriptStep, lesson_names, lesson_script
@@ -74,6 +80,7 @@ __all__ = [
     "lesson_names",
     "lesson_script",
     "load_classroom_config",
+    "png_bytes",
     "quiz_figure",
     "report_label",
     "roster",

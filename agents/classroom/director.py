@@ -43,7 +43,7 @@ from typing import Any
 from agents.classroom.script import LessonScript, ScriptStep
 from knowledge_graph import GraphStore
 from personas import run_state
-from personas.classroom_teacher import same_value
+from personas.lesson_texts import same_value
 from protocols import (
     Answer,
     Envelope,
@@ -53,6 +53,7 @@ from protocols import (
     Question,
     Stop,
     TaskAssignment,
+    UserError,
 )
 
 __all__ = ["LOW", "P_ASK_HIGH", "P_ASK_LOW", "P_JOKE", "Director", "Floor"]
@@ -67,6 +68,13 @@ P_JOKE = 0.15
 """P(the class clown jokes after a step)."""
 _COST = {"explain": 1, "ask": 1, "practice": 2, "quiz": 2}
 """Grants each kind of step needs for its own turns."""
+
+
+def _properties(kg: GraphStore, node_id: str) -> dict[str, Any]:
+    node = kg.node(node_id)
+    if node is None:
+        raise UserError(f"the lesson script names {node_id!r}, which is not in the graph")
+    return dict(node.properties)
 
 
 @dataclass
@@ -128,8 +136,10 @@ class Director:
         self.classmates = tuple(classmates)
         self.assistant = assistant
         self.teacher = teacher
-        self.text = {i: str(kg.node(i).properties["text"]) for i in script.items()}  # type: ignore[union-attr]
-        self.answer = {i: str(kg.node(i).properties["answer"]) for i in script.items()}  # type: ignore[union-attr]
+        nodes = [*script.skills(), *dict.fromkeys(s.concept for s in script.steps)]
+        self.names = {n: str(_properties(kg, n).get("name", n)) for n in nodes}
+        self.text = {i: str(_properties(kg, i).get("text", i)) for i in script.items()}
+        self.answer = {i: str(_properties(kg, i)["answer"]) for i in script.items()}
         skill_of = {
             e.source: e.target for i in script.items() for e in kg.edges(i, type="REQUIRES")
         }
@@ -207,7 +217,13 @@ class Director:
             "skill": step.skill,
             "items": list(step.items),
         }
-        what = f"{step.step} {step.skill or step.concept}"
+        topic = self.names.get(step.skill or step.concept, step.skill or step.concept)
+        what = {
+            "explain": f"Explain {topic} to the class.",
+            "ask": f"Ask one student: {self.text[step.items[0]]}" if step.items else "",
+            "practice": f"the practice on {topic}",
+            "quiz": f"the quiz on {topic}",
+        }[step.step]
         if action == "pose":
             floor.waiting = len(self.students) * len(step.items)
             floor.answers = {s: [] for s in self.students}
@@ -218,13 +234,17 @@ class Director:
             ]
         if action == "review":
             inputs["answers"] = floor.answers
-            return [TaskAssignment(to=self.teacher, task=f"review the {what}", inputs=inputs)]
+            return [TaskAssignment(to=self.teacher, task=f"Review {what}.", inputs=inputs)]
         if action == "classmate":
-            return [TaskAssignment(to=who, task=f"your turn during {what}", inputs=inputs)]
+            return [TaskAssignment(to=who, task=f"Your turn, on {topic}.", inputs=inputs)]
         if action == "assistant":
             given = [[i, a] for i, a, _ in floor.answers.get(who, []) if i in step.items]
             inputs |= {"student": who, "answers": given}
-            return [TaskAssignment(to=str(self.assistant), task=f"help {who}", inputs=inputs)]
+            return [
+                TaskAssignment(
+                    to=str(self.assistant), task=f"Help {who} with {topic}.", inputs=inputs
+                )
+            ]
         return [
             TaskAssignment(
                 to=self.teacher,

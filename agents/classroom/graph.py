@@ -18,6 +18,7 @@ from agents.human import HumanAgent, InputSource, TerminalInput
 from agents.models import OpenAIChatClient
 from knowledge_graph import GraphStore
 from knowledge_graph.builders import curriculum_graph, sample_curriculum
+from knowledge_graph.retrieval import Retriever
 from personas import (
     PROFILES,
     LLMMind,
@@ -31,7 +32,7 @@ from personas import (
 from personas.classmates import AssistantMind, ClassmateMind
 from personas.classroom_teacher import ClassroomTeacherMind
 from personas.guided import Guide, GuidedLLMMind
-from personas.persona import Mind
+from personas.persona import Kind, Mind
 from protocols import (
     Answer,
     Explanation,
@@ -76,10 +77,20 @@ def start_message(config: ClassroomConfig) -> TaskAssignment:
     return TaskAssignment(to=DIRECTOR, task=f"teach {config.lesson}")
 
 
-def _mind(guide: Guide, llm: bool, model: ModelClient | None) -> Mind:
+def _persona(
+    role: str,
+    guide: Guide,
+    llm: bool,
+    model: ModelClient | None,
+    kinds: list[Kind],
+    knowledge: Retriever,
+) -> Persona:
+    """The role's built-in persona on its simulated mind, or, with a model, on an
+    ``LLMMind`` guided by it, with the knowledge graph as context."""
     if llm and model is not None:
-        return GuidedLLMMind(LLMMind(model), guide)
-    return guide  # type: ignore[return-value]
+        mind: Mind = GuidedLLMMind(LLMMind(model), guide)
+        return Persona(builtin_persona(role), mind, kinds=kinds, knowledge=knowledge)
+    return Persona(builtin_persona(role), guide, kinds=kinds)  # type: ignore[arg-type]
 
 
 def _students(
@@ -153,24 +164,32 @@ def build_classroom(
     guide = ClassroomTeacherMind(
         kg, names, learner_items(kg), reading=reading, misleading=misleading
     )
-    teacher = Persona(
-        builtin_persona("teacher"),
-        _mind(guide, config.minds.of("teacher", llm) == "llm", model),
-        kinds=["question", "explanation", "remark"],
+    retriever = Retriever(kg)  # indexes the graph only when an LLM persona first asks
+    on_llm = {
+        r: config.minds.of(r, llm) == "llm" for r in ("teacher", "teaching_assistant", "classmates")
+    }
+    teacher = _persona(
+        TEACHER, guide, on_llm["teacher"], model, ["question", "explanation", "remark"], retriever
     )
     classmates = [
-        Persona(
-            builtin_persona(role),
-            _mind(ClassmateMind(kg, role), config.minds.of("classmates", llm) == "llm", model),
-            kinds=["remark", "question"],
+        _persona(
+            role,
+            ClassmateMind(kg, role),
+            on_llm["classmates"],
+            model,
+            ["remark", "question"],
+            retriever,
         )
         for role in config.classmates
     ]
     assistant = (
-        Persona(
-            builtin_persona(ASSISTANT),
-            _mind(AssistantMind(kg), config.minds.of("teaching_assistant", llm) == "llm", model),
-            kinds=["explanation", "remark"],
+        _persona(
+            ASSISTANT,
+            AssistantMind(kg),
+            on_llm["teaching_assistant"],
+            model,
+            ["explanation", "remark"],
+            retriever,
         )
         if config.teaching_assistant
         else None
@@ -195,6 +214,8 @@ def build_classroom(
     graph.add(*classmates, *learners)
     _edges(graph, learners, classmates, assistant, reviewer)
     kwargs: dict[str, Any] = {"config": config.model_dump(mode="json")}
+    if misleading:
+        kwargs["misleading"] = True
     graph.source = {"factory": "agents.classroom.graph:build_classroom_graph", "kwargs": kwargs}
     return graph
 
@@ -238,6 +259,6 @@ def _edges(
             graph.edge(assistant, learner, kinds=[Explanation, Remark])
 
 
-def build_classroom_graph(config: dict[str, Any]) -> AgentGraph:
+def build_classroom_graph(config: dict[str, Any], misleading: bool = False) -> AgentGraph:
     """``build_classroom`` from a config as plain JSON (a graph's recorded ``source``)."""
-    return build_classroom(ClassroomConfig.model_validate(config))
+    return build_classroom(ClassroomConfig.model_validate(config), misleading=misleading)

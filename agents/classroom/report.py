@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agents.classroom.config import ClassroomConfig
+from agents.classroom.config import PROFILE_MISCONCEPTIONS, ClassroomConfig
 from agents.classroom.plots import ClassroomPlot, classroom_plots
 from agents.classroom.view import ClassroomView, classroom_view
 from agents.templating import render_template
@@ -84,11 +84,14 @@ def _roster(config: ClassroomConfig) -> list[dict[str, str]]:
     if config.reviewer:
         rows.append({"name": "reviewer", "role": "reviewer", "mind": "rubric"})
     for s in config.students:
-        mis = ", ".join(short_id(m) for m in s.misconceptions) if s.misconceptions else "profile"
+        given = s.misconceptions
+        mis = given if given is not None else PROFILE_MISCONCEPTIONS.get(s.profile, ())
+        shown = ", ".join(short_id(m) for m in mis) or "none"
+        origin = "" if given is not None else " (its profile's)"
         rows.append(
             {
                 "name": s.name,
-                "role": f"student ({s.profile}; misconceptions: {mis})",
+                "role": f"student ({s.profile}; misconceptions: {shown}{origin})",
                 "mind": "simulated learner",
             }
         )

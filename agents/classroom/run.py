@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from agents.budget import Budget
 from agents.classroom.config import ClassroomConfig
-from agents.classroom.graph import build_classroom, start_message
+from agents.classroom.graph import build_classroom, classroom_model, start_message
 from agents.human import InputSource
 from agents.runtime import Observer, RunResult, Runtime
 from protocols import ModelClient
@@ -16,9 +16,10 @@ DELIVERIES_PER_TURN = 12
 """Deliveries (runtime turns) a floor-grant may take per class member: handing a quiz's
 items to every student and their answers back, the step's announcement, the reviewer's
 round trips. Generous, so that the director, not the budget, ends a normal run."""
-CALLS_PER_TURN = 12
-"""Model calls a floor-grant may take with LLM minds: Think, Plan and Execute of the
-speaker and of the teacher answering it, with re-asks."""
+CALLS_PER_TURN = 24
+"""Model calls a floor-grant may take with LLM minds: up to four persona turns (the speaker,
+the teacher answering it, a replacement for a rejected explanation) of Think and Execute
+(and Plan, for a persona with tools), each with its re-asks."""
 
 
 def classroom_budget(config: ClassroomConfig) -> Budget:
@@ -50,13 +51,19 @@ async def run_classroom(
         runtime: Runs and records it.
         observer: Called with each event.
         human_input: The human student's answers, when ``config.human`` is set.
-        model: The client for ``llm`` minds; by default ``classroom_model(config)``.
+        model: The client for ``llm`` minds (the caller closes it); by default
+            ``classroom_model(config)``, closed when the run ends.
     """
-    graph = build_classroom(config, model=model, human_input=human_input)
-    return await runtime.run(
-        graph,
-        start_message(config),
-        budget=classroom_budget(config),
-        seed=config.seed,
-        observer=observer,
-    )
+    own = classroom_model(config) if model is None and not config.simulated() else None
+    try:
+        graph = build_classroom(config, model=model or own, human_input=human_input)
+        return await runtime.run(
+            graph,
+            start_message(config),
+            budget=classroom_budget(config),
+            seed=config.seed,
+            observer=observer,
+        )
+    finally:
+        if own is not None:
+            await own.aclose()

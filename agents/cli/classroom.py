@@ -18,7 +18,6 @@ from agents.classroom import (
     ClassroomConfig,
     ClassroomReport,
     classroom_kg,
-    classroom_model,
     lesson_script,
     load_classroom_config,
     report_label,
@@ -118,11 +117,12 @@ def build_config(
         raise _invalid(exc, path) from None
 
 
-def _check(config: ClassroomConfig) -> Any:
+def _check(config: ClassroomConfig) -> None:
     """Fail before anything runs or is stored: an unknown lesson, a key variable that is
-    not set. Returns the model client (or None)."""
+    not set."""
     lesson_script(classroom_kg(config), config.lesson)
-    return classroom_model(config)
+    if config.model is not None:
+        config.model.api_key()
 
 
 def classroom_printer(console: Console, *, quiet: bool, think: bool) -> tuple[Observer, list[str]]:
@@ -212,7 +212,7 @@ def run_and_report(
             cannot be written, or a run that ended with an error (its report is written
             first). Ctrl-C leaves the run stored as interrupted, its report written.
     """
-    model = _check(config)
+    _check(config)
     parse_db_url(resolve_db_url(db), "run store")  # a bad --db fails before --out is made
     writable_folder(out)
     store = SqlRunStore(db)
@@ -223,9 +223,7 @@ def run_and_report(
         Text(f"classroom: {config.lesson}, {people}, {config.turns} turns (seed {config.seed})")
     )
     try:
-        result = asyncio.run(
-            run_classroom(config, runtime=Runtime(store), observer=observer, model=model)
-        )
+        result = asyncio.run(run_classroom(config, runtime=Runtime(store), observer=observer))
     except KeyboardInterrupt:
         if not run_ids:
             raise
@@ -250,7 +248,9 @@ def run_and_report(
 
 
 @click.command()
-@click.option("--lesson", default=None, help="The concept to teach (default: fractions).")
+@click.option(
+    "--lesson", default=None, metavar="NAME", help="The concept to teach (default: fractions)."
+)
 @click.option(
     "--students",
     type=click.IntRange(1, 64),
@@ -268,7 +268,8 @@ def run_and_report(
     "--model",
     default=None,
     metavar="URL",
-    help="An OpenAI-compatible endpoint (up to /v1): the teacher and classmates run "
+    help="An OpenAI-compatible endpoint (up to /v1): the teacher, the teaching assistant "
+    "and the classmates run "
     "on an LLM there. Without it every mind is simulated.",
 )
 @click.option("--model-name", default=None, metavar="NAME", help="The model --model serves.")
@@ -325,8 +326,9 @@ def classroom(
     quizzes measure each student's mastery. Streams the transcript, stores the run and
     writes an HTML report with the mastery plots.
 
-    Without --model every mind is simulated (labelled SIMULATION); with it the teacher and
-    classmates run on an LLMMind over that endpoint. The students are simulated learners.
+    Without --model every mind is simulated (labelled SIMULATION); with it the teacher, the
+    teaching assistant and the classmates run on an LLMMind over that endpoint. The
+    students are simulated learners.
     """
     config = build_config(
         config_path,

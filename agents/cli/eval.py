@@ -137,23 +137,32 @@ def _run_and_report(
 def _sweep_options(fn: Any) -> Any:
     options = [
         click.option(
-            "--config", "config", required=True,
+            "--config",
+            "config",
+            required=True,
             type=click.Path(exists=True, dir_okay=False, path_type=Path),
             help="The sweep's YAML config file.",
         ),
         click.option(
-            "--executor", type=click.Choice(["local", "process", "ray"]), default="local",
+            "--executor",
+            type=click.Choice(["local", "process", "ray"]),
+            default="local",
             show_default=True,
             help="Run units in this process (asyncio), in a local process pool, or on Ray.",
         ),
         click.option("--address", default=None, help="Ray cluster address (with --executor ray)."),
         click.option(
-            "--concurrency", type=click.IntRange(1, 100_000), default=32, show_default=True,
+            "--concurrency",
+            type=click.IntRange(1, 100_000),
+            default=32,
+            show_default=True,
             help="Most units in flight at once.",
         ),
         db_option,
         click.option(
-            "--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+            "--out",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
             help="Write the report, tables and plots into this folder.",
         ),
         click.option("--skip-bad", is_flag=True, help="Skip malformed data records (counted)."),
@@ -208,8 +217,9 @@ def eval_sweeps(db: str | None) -> None:
         sweeps = store.sweeps()
     for s in sweeps:
         updated = s.updated_at.strftime("%Y-%m-%d %H:%M")
-        table.add_row(s.config_hash[:12], s.kind, str(s.meta.get("student_kind")), str(s.units),
-                      updated)
+        table.add_row(
+            s.config_hash[:12], s.kind, str(s.meta.get("student_kind")), str(s.units), updated
+        )
     make_console().print(table)
 
 
@@ -236,8 +246,16 @@ def eval_compare(a: str, b: str, db: str | None, as_json: bool) -> None:
     def num(v: float | None) -> str:
         return "-" if v is None else f"{v:.3f}"
 
-    table = Table("metric", "strategy", "budget/k", "A", "B", "B - A", "CIs overlap",
-                  title=f"A = {label_a}   B = {label_b}")
+    table = Table(
+        "metric",
+        "strategy",
+        "budget/k",
+        "A",
+        "B",
+        "B - A",
+        "CIs overlap",
+        title=f"A = {label_a}   B = {label_b}",
+    )
     for d in diffs:
         overlap = "-" if d.overlap is None else ("yes" if d.overlap else "NO")
         diff = "-" if d.diff is None else f"{d.diff:+.3f}"

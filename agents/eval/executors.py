@@ -122,8 +122,9 @@ class ProcessExecutor:
         self, workers: int | None = None, *, concurrency: int = 32, chunk: int | None = None
     ) -> None:
         if concurrency < 1 or (workers is not None and workers < 1):
-            raise ValueError(f"workers and concurrency must be at least 1, got {workers}, "
-                             f"{concurrency}")
+            raise ValueError(
+                f"workers and concurrency must be at least 1, got {workers}, {concurrency}"
+            )
         self.workers = workers
         self.concurrency = concurrency
         self.chunk = chunk
@@ -195,9 +196,7 @@ class RayExecutor:
         try:
             import ray
         except ImportError:
-            raise ImportError(
-                "the Ray executor needs ray: pip install 'lyceum[ray]'"
-            ) from None
+            raise ImportError("the Ray executor needs ray: pip install 'lyceum[ray]'") from None
         if not ray.is_initialized():
             ray.init(address=self.address, logging_level="warning", **self.init_kwargs)
             self._started = True
@@ -241,9 +240,7 @@ async def _await(ref: Any) -> list[UnitRecord]:
     return result
 
 
-def make_executor(
-    executor: str, *, concurrency: int = 32, address: str | None = None
-) -> Executor:
+def make_executor(executor: str, *, concurrency: int = 32, address: str | None = None) -> Executor:
     """``"local"``, ``"process"`` or ``"ray"`` as an executor.
 
     Raises:

@@ -194,5 +194,3 @@ class ToMWorld:
             folder = Path(self.config.dataset.path) if self.config.dataset.path else None
             return MisleadingExplanations(folder if folder and folder.is_dir() else None)
         return tom_explainer(self.config)
-
-

@@ -68,8 +68,8 @@ _CALLS = Base.metadata.tables["model_calls"]
 _JSON_FIELDS = {"request", "response"}
 # Built once: a step's statements are the same every time, only their rows differ.
 _INSERTS = (insert(_MESSAGES), insert(_EVENTS), insert(_CALLS))
-_HEARTBEAT = update(_RUNS).where(_RUNS.c.id == bindparam("run_id")).values(
-    heartbeat_at=bindparam("now")
+_HEARTBEAT = (
+    update(_RUNS).where(_RUNS.c.id == bindparam("run_id")).values(heartbeat_at=bindparam("now"))
 )
 
 

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import streamlit as st
 
-from agents import QueueInput, RunResult, Runtime
+from agents import QueueInput, RunResult, Runtime, SqlRunStore
 from agents.classroom import (
     CLASSMATE_ROLES,
     ClassroomConfig,
@@ -60,9 +60,10 @@ class Live:
                 if pace:
                     await asyncio.sleep(pace)
 
-        return await run_classroom(
-            self.config, runtime=Runtime(url), observer=observer, human_input=self.human
-        )
+        with SqlRunStore(url) as store:  # closed when the run ends
+            return await run_classroom(
+                self.config, runtime=Runtime(store), observer=observer, human_input=self.human
+            )
 
     def update(self) -> None:
         """Take in what the run sent since the last poll."""
@@ -73,8 +74,8 @@ class Live:
                 self.messages.append(item)
 
 
-def _students() -> list[StudentSpec]:
-    n = int(st.number_input("Simulated students", 1, 12, 4, key="classroom_students"))
+def _students(n: int) -> list[StudentSpec]:
+    """``n`` students of the default roster, each profile picked in the form."""
     cols = st.columns(4)
     out = []
     for i, spec in enumerate(roster(n)):
@@ -101,13 +102,13 @@ def config_form() -> tuple[ClassroomConfig | None, float]:
     """The form; on **Run**, the config it describes (an uploaded YAML file wins) and
     the pace (seconds per message)."""
     lessons = lesson_names(classroom_kg(ClassroomConfig()))
-    lesson = st.selectbox("Lesson", lessons, key="classroom_lesson")
-    students = _students()
-    cols = st.columns(4)
-    turns = int(cols[0].number_input("Turns", 1, 1000, 20, key="classroom_turns"))
-    seed = int(cols[1].number_input("Seed", 0, 2**31, 0, key="classroom_seed"))
+    cols = st.columns(5)
+    lesson = cols[0].selectbox("Lesson", lessons, key="classroom_lesson")
+    n = int(cols[1].number_input("Simulated students", 1, 12, 4, key="classroom_students"))
+    turns = int(cols[2].number_input("Turns", 1, 1000, 20, key="classroom_turns"))
+    seed = int(cols[3].number_input("Seed", 0, 2**31, 0, key="classroom_seed"))
     pace = float(
-        cols[2].number_input(
+        cols[4].number_input(
             "Pace (s per message)",
             0.0,
             5.0,
@@ -117,21 +118,24 @@ def config_form() -> tuple[ClassroomConfig | None, float]:
             help="Slow the run down to watch it; 0 runs as fast as it goes.",
         )
     )
-    reviewer = cols[3].checkbox("Reviewer gate", key="classroom_reviewer")
-    classmates = st.multiselect(
+    students = _students(n)
+    wide, name, boxes = st.columns([3, 2, 1])
+    classmates = wide.multiselect(
         "Classmates",
         list(CLASSMATE_ROLES),
         default=list(CLASSMATE_ROLES),
         key="classroom_classmates",
     )
-    assistant = st.checkbox("Teaching assistant", value=True, key="classroom_ta")
-    human = st.text_input(
-        "Join as a student (your name; empty: watch only)", key="classroom_human"
+    human = name.text_input(
+        "Join as a student (your name; empty: watch)", key="classroom_human"
     ).strip()
+    reviewer = boxes.checkbox("Reviewer gate", key="classroom_reviewer")
+    assistant = boxes.checkbox("Teaching assistant", value=True, key="classroom_ta")
     _minds_caption()
-    upload = st.file_uploader(
-        "Or upload a classroom config (YAML)", type=["yaml", "yml"], key="classroom_upload"
-    )
+    with st.expander("Or upload a classroom config (YAML) instead", key="classroom_yaml"):
+        upload = st.file_uploader(
+            "Classroom config (YAML)", type=["yaml", "yml"], key="classroom_upload"
+        )
     live: Live | None = session().extra.get(JOB)
     busy = live is not None and live.job.running
     if not st.button("Run", key="classroom_run", type="primary", disabled=busy):
@@ -212,7 +216,9 @@ def _live(live: Live) -> None:
         _human_box(live)
     else:
         _outcome(live)
-    render_classroom(live.messages, key="classroom", simulated=live.config.simulated())
+    render_classroom(
+        live.messages, key="classroom", simulated=live.config.simulated(), newest_first=True
+    )
 
 
 def main() -> None:

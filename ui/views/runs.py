@@ -121,7 +121,7 @@ def details(run: RunRecord, store: SqlRunStore) -> None:
     """One run: its outcome, transcript, replay and graph."""
     cols = st.columns(4)
     cols[0].metric("Status", run.status)
-    cols[1].metric("Messages", run.message_count)
+    cols[1].metric("Stored messages", run.message_count)
     cols[2].metric("Seed", run.seed)
     cols[3].metric("Graph", graph_name(run).rsplit(":", 1)[-1])
     if run.stop_reason:

@@ -88,6 +88,9 @@ def launch_form() -> None:
     names = list(examples)
     first = names.index("tom_default.yaml") if "tom_default.yaml" in names else 0
     choice = st.selectbox("Example config", names, index=first, key="tom_example")
+    if choice is not None:
+        with st.expander(f"{choice}", key="tom_config_text"):
+            st.code(examples[choice].read_text(), language="yaml")
     upload = st.file_uploader(
         "Or upload a sweep config (YAML)", type=["yaml", "yml"], key="tom_upload"
     )
