@@ -168,7 +168,9 @@ def ask(page: Any, text: str, turn: int) -> None:
     box = page.get_by_placeholder("Ask the patient…")
     box.fill(text)
     box.press("Enter")
-    expect(page.get_by_test_id("stChatMessage")).to_have_count(2 * turn)
+    expect(page.locator(".st-key-patient_chat [data-testid='stChatMessage']")).to_have_count(
+        2 * turn
+    )
 
 
 def test_a_patient_trainer_session_with_its_score(app: tuple[str, str], page: Any) -> None:
@@ -229,10 +231,11 @@ def test_knowledge_graph_search_and_pictures(app: tuple[str, str], page: Any) ->
     open_page(page, url, "knowledge", "Knowledge graph")
     page.get_by_label("Search").fill("the student adds the tops and the bottoms")
     page.get_by_label("Search").press("Enter")
-    context = page.get_by_test_id("stCode")  # the dataframe is drawn on a canvas
+    context = page.locator(".st-key-kg_context")  # the table is drawn on a canvas
     expect(context).to_contain_text("[item:frac-add-1] -EXHIBITS-> [misconception:add_across]")
-    expect(page.locator("svg g.node").first).to_be_visible()
-    assert page.locator("[data-testid='stGraphVizChart'] svg").count() == 2
+    for picture in (".st-key-kg_retrieval", ".st-key-kg_neighbourhood"):
+        expect(page.locator(f"{picture} svg g.node").first).to_be_visible()
+    assert page.locator(".st-key-kg_retrieval svg g.node").count() == 5
     shot(page, "05-knowledge-search")
 
 

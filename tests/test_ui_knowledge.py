@@ -37,7 +37,7 @@ def charts(at: AppTest) -> list[str]:
 def test_a_search_shows_its_citations_and_where_they_came_from(at: AppTest) -> None:
     assert not at.exception
     assert at.selectbox[0].value == "Sample curriculum (fractions, linear equations)"
-    at.text_input(key="kg-query").input(QUERY).run()
+    at.text_input(key="kg_query").input(QUERY).run()
     assert not at.exception and not at.error
     table = at.dataframe[0].value
     store = sample_curriculum()
@@ -67,9 +67,9 @@ def test_a_search_shows_its_citations_and_where_they_came_from(at: AppTest) -> N
 
 
 def test_the_neighbourhood_of_a_chosen_node_and_depth(at: AppTest) -> None:
-    at.selectbox(key="kg-node-concept:fractions").select("skill:fraction_addition").run()
+    at.selectbox(key="kg_node_concept:fractions").select("skill:fraction_addition").run()
     (one,) = charts(at)
-    at.number_input(key="kg-depth").set_value(2).run()
+    at.number_input(key="kg_depth").set_value(2).run()
     (two,) = charts(at)
     store = sample_curriculum()
     near = store.neighborhood(["skill:fraction_addition"], depth=1)
@@ -81,7 +81,7 @@ def test_the_neighbourhood_of_a_chosen_node_and_depth(at: AppTest) -> None:
 
 
 def test_an_empty_result_and_every_graph_on_offer(at: AppTest) -> None:
-    at.text_input(key="kg-query").input("zzzzqqq").run()
+    at.text_input(key="kg_query").input("zzzzqqq").run()
     assert not at.exception
     assert "Nothing in this graph matches" in at.warning[0].value
     at.selectbox[0].select("Sample CBT patient (Dana)").run()
@@ -103,6 +103,6 @@ def test_the_graphs_of_the_data_folder(monkeypatch: pytest.MonkeyPatch) -> None:
         ("PATIENT-Ψ CBT profiles (data folder)", "I am a failure"),
     ):
         at.selectbox[0].select(title).run()
-        at.text_input(key="kg-query").input(query).run()
+        at.text_input(key="kg_query").input(query).run()
         assert not at.exception and not at.error, title
         assert len(at.dataframe[0].value) > 0 and len(charts(at)) == 2

@@ -109,7 +109,7 @@ def test_bad_input_is_an_error_box(url: str, model: str, key_env: str, message: 
 
 def test_each_role_s_mind_is_kept_per_browser_session() -> None:
     one, two = models_page(), models_page()
-    one.radio(key="mind-teacher").set_value("llm").run()
+    one.radio(key="models_mind_teacher").set_value("llm").run()
     assert one.session_state["lyceum"].minds == RoleMinds(teacher="llm")
     assert one.error[0].value.startswith("Teacher: LLM chosen but no endpoint is saved")
     button(fill(one, "http://127.0.0.1:9/v1", "tiny"), "Save")
@@ -118,7 +118,7 @@ def test_each_role_s_mind_is_kept_per_browser_session() -> None:
         "On the LLM: Teacher, Teaching assistant, Classmates (all four). "
         "Everything else is simulated."
     )
-    one.radio(key="mind-classmates").set_value("simulated").run()
+    one.radio(key="models_mind_classmates").set_value("simulated").run()
     assert one.session_state["lyceum"].minds == RoleMinds(teacher="llm", classmates="simulated")
     assert one.caption[-1].value.startswith("On the LLM: Teacher, Teaching assistant.")
     two.run()
@@ -129,7 +129,7 @@ def test_each_role_s_mind_is_kept_per_browser_session() -> None:
 
 def test_the_classroom_page_uses_the_endpoint_and_minds_chosen_here() -> None:
     at = button(fill(models_page(), "http://127.0.0.1:9/v1", "tiny"), "Save")
-    at.radio(key="mind-teacher").set_value("simulated").run()
+    at.radio(key="models_mind_teacher").set_value("simulated").run()
     at.switch_page("views/classroom.py").run()
     assert not at.exception
     (caption,) = [c.value for c in at.caption if c.value.startswith("Minds:")]

@@ -68,7 +68,7 @@ def test_an_interview_is_scored_field_by_field_and_recorded_as_a_run(db: str) ->
         for who, text in (("user", q), ("assistant", r))
     ]
     for field, text in WRITTEN.items():
-        at.text_area(key=f"cm-{field}").input(text)
+        at.text_area(key=f"patient_model_{field}").input(text)
     at.button[1].click().run()  # the form's submit: "Score my cognitive model"
     assert not at.exception and not at.error
     table = at.dataframe[0].value

@@ -25,7 +25,7 @@ CHOICES = {
 
 def _endpoint_form() -> None:
     current = session().endpoint
-    with st.form("model-endpoint"):
+    with st.form("models_endpoint"):
         base_url = st.text_input(
             "Endpoint URL",
             value=current.base_url if current else "http://127.0.0.1:8000/v1",
@@ -73,7 +73,7 @@ def _minds() -> None:
             index=list(CHOICES).index(now),
             format_func=CHOICES.__getitem__,
             horizontal=True,
-            key=f"mind-{role}",
+            key=f"models_mind_{role}",
         )
     state.minds = RoleMinds.model_validate(
         {r: (None if v == "auto" else v) for r, v in picked.items()}
@@ -93,7 +93,7 @@ def _minds() -> None:
 def main() -> None:
     st.title("Models")
     _endpoint_form()
-    if session().endpoint is not None and st.button("Forget the endpoint", key="model-forget"):
+    if session().endpoint is not None and st.button("Forget the endpoint", key="models_forget"):
         session().endpoint = None
         st.rerun()
     _minds()

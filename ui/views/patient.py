@@ -63,7 +63,7 @@ def _data_dir() -> str | None:
 
 def _setup(data_dir: str | None) -> None:
     choices = _choices(data_dir)
-    with st.form("patient-setup"):
+    with st.form("patient_setup"):
         left, mid, right = st.columns([3, 2, 1])
         pick = left.selectbox(
             "Patient", range(len(choices)), format_func=lambda i: choices[i].label
@@ -84,9 +84,9 @@ def _setup(data_dir: str | None) -> None:
 def _chat(interview: Interview) -> None:
     st.subheader(f"Interview: {interview.choice.label}, {interview.style} style")
     st.caption(interview.patient.description)
-    history = st.container()
+    history = st.container(key="patient_chat")
     if interview.scores is None:  # the input sits under the chat; new turns go above it
-        text = st.chat_input("Ask the patient…", key="patient-ask")
+        text = st.chat_input("Ask the patient…", key="patient_ask")
         if text and text.strip():
             interview.ask(text.strip())
     for question, reply in interview.turns:
@@ -103,8 +103,10 @@ def _chat(interview: Interview) -> None:
 def _form(interview: Interview, taxonomy: CCDTaxonomy | None) -> None:
     st.subheader("Cognitive model")
     st.caption("Write the patient's cognitive conceptualization in your own words.")
-    with st.form("patient-model"):
-        written = {f: st.text_area(FIELD_NAMES[f], key=f"cm-{f}", height=68) for f in FIELDS}
+    with st.form("patient_model"):
+        written = {
+            f: st.text_area(FIELD_NAMES[f], key=f"patient_model_{f}", height=68) for f in FIELDS
+        }
         scored = st.form_submit_button("Score my cognitive model", type="primary")
     if scored:
         with shown_errors():
@@ -117,7 +119,7 @@ def _scores(interview: Interview) -> None:
     assert interview.scores is not None
     scores = interview.scores
     mean = sum(scores.values()) / len(scores) if scores else 0.0
-    st.subheader("Score")
+    st.subheader("Score", anchor="score")
     st.metric("Mean over the fields", f"{mean:.2f}")
     rows = [
         {
@@ -149,7 +151,7 @@ def main() -> None:
     if interview is None:
         _setup(data_dir)
         return
-    if st.button("New interview", key="patient-new"):
+    if st.button("New interview", key="patient_new"):
         del session().extra[KEY]
         st.rerun()
     if interview.scores is None:
