@@ -137,3 +137,15 @@ def test_the_classroom_page_uses_the_endpoint_and_minds_chosen_here() -> None:
         "Minds: teacher simulated, teaching assistant llm, classmates llm "
         "on tiny at http://127.0.0.1:9/v1."
     )
+
+
+@pytest.mark.allow_model_requests
+def test_credentials_in_the_url_are_never_shown() -> None:
+    secret = "s3cret-token-0123456789"
+    at = button(fill(models_page(), f"http://me:{secret}@127.0.0.1:9/v1", "tiny"), "Save")
+    assert at.success[0].value.startswith("Saved: tiny at http://me:")
+    shown = [e.value for kind in ("success", "error", "warning", "caption") for e in at.get(kind)]
+    assert not any(secret in text for text in shown)
+    button(at, "Test connection")
+    (error,) = at.error
+    assert error.value.startswith("cannot reach the endpoint") and secret not in error.value

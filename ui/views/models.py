@@ -8,6 +8,7 @@ from typing import Literal
 import streamlit as st
 
 from agents.classroom import ModelEndpoint, RoleMinds
+from protocols.secrets import mask_url
 from ui.common import session, shown_errors
 from ui.endpoints import PROBE, check_endpoint
 
@@ -49,7 +50,7 @@ def _endpoint_form() -> None:
         )
         session().endpoint = endpoint
         if saved:
-            st.success(f"Saved: {endpoint.model} at {endpoint.base_url}")
+            st.success(f"Saved: {endpoint.model} at {mask_url(endpoint.base_url)}")
             return
         with st.spinner("Testing the connection…"):
             found = check_endpoint(endpoint)
