@@ -189,7 +189,7 @@ def feedback(interview: Interview, field_name: str) -> str:
         line += "; the patient never disclosed it: ask about it"
         if FIELD_DEPTH[field_name] > 0:
             line += " (deeper fields need more trust: listen and validate first)"
-    return line.capitalize() + "."
+    return line[0].upper() + line[1:] + "."
 
 
 async def _replay(interview: Interview, db: str, detail: str) -> tuple[str, list[str]]:
