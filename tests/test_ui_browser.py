@@ -35,7 +35,7 @@ from .test_patient import INTERVIEW
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM = os.environ.get("LYCEUM_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("LYCEUM_ARTIFACTS") or "test-artifacts/ui")
 STARTUP_S = 90.0
 WAIT_MS = 30_000
@@ -84,7 +84,8 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """``(url, db)``: ``lyceum ui`` serving a fresh store; stopped at the end, even on failure."""
     require(
-        Path(CHROMIUM).is_file(), f"Chromium is not installed ({CHROMIUM}); apt install chromium"
+        Path(CHROMIUM).is_file(),
+        f"Chromium is not at {CHROMIUM}: apt install chromium, or set LYCEUM_CHROMIUM",
     )
     require(
         importlib.util.find_spec("playwright") is not None,
