@@ -9,9 +9,11 @@ from protocols.messages import (
     Envelope,
     Error,
     Explanation,
+    Handoff,
     Hint,
     LessonStep,
     Mastery,
+    PatientUtterance,
     Plan,
     Question,
     Remark,
@@ -20,6 +22,8 @@ from protocols.messages import (
     TaskAssignment,
     TaskResult,
     Thought,
+    ToolCall,
+    ToolResult,
 )
 
 __all__ = ["message_text", "short_id"]
@@ -40,6 +44,18 @@ def _step(message: LessonStep) -> str:
     what = f"step {message.index}: {message.step} {short_id(message.concept)}"
     what += f" / {short_id(message.skill)}" if message.skill else ""
     return what + (f"  [items: {', '.join(message.items)}]" if message.items else "")
+
+
+def _exchange(message: PatientUtterance | ToolCall | ToolResult | Handoff) -> str:
+    match message:
+        case PatientUtterance(text=text, style=style):
+            return text + (f"  [{style}]" if style else "")
+        case ToolCall(tool=tool, arguments=arguments):
+            return f"{tool}({', '.join(f'{k}={v!r}' for k, v in arguments.items())})"
+        case ToolResult(tool=tool, output=output, error=error):
+            return f"{tool} failed: {error}" if error else f"{tool} → {output!r}"
+        case Handoff(target=target, reason=reason):
+            return f"to {target}" + (f": {reason}" if reason else "")
 
 
 def message_text(message: Envelope) -> str:
@@ -70,6 +86,8 @@ def message_text(message: Envelope) -> str:
             return task
         case TaskResult(output=output):
             return output
+        case PatientUtterance() | ToolCall() | ToolResult() | Handoff():
+            return _exchange(message)
         case LessonStep():
             return _step(message)
         case Mastery():

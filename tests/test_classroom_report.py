@@ -278,6 +278,28 @@ def test_new_message_kinds_read_as_one_line() -> None:
     )
 
 
+def test_every_message_kind_reads_as_one_line_not_a_dict() -> None:
+    """No kind falls through to its raw content dict (the Runs page showed a patient's
+    words as ``{'kind': 'patient_utterance', ...}``)."""
+    from protocols import Handoff, PatientUtterance, ToolCall, ToolResult
+    from protocols.text import message_text
+
+    assert message_text(PatientUtterance(text="I'm okay.", style="upset")) == "I'm okay.  [upset]"
+    assert message_text(PatientUtterance(text="Fine.")) == "Fine."
+    assert message_text(ToolCall(tool="calculator", arguments={"expression": "1/2"})) == (
+        "calculator(expression='1/2')"
+    )
+    assert message_text(ToolResult(call_id="c", tool="calculator", output="1/2")) == (
+        "calculator → '1/2'"
+    )
+    assert message_text(ToolResult(call_id="c", tool="calculator", error="bad")) == (
+        "calculator failed: bad"
+    )
+    assert message_text(Handoff(target="expert", reason="needs a proof")) == (
+        "to expert: needs a proof"
+    )
+
+
 def test_the_plots_draw_what_the_view_holds() -> None:
     view = classroom_view(lesson())
     quiz = quiz_figure(view)

@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from agents.store import SqlRunStore
-from protocols import PatientUtterance
+from protocols import PatientUtterance, StoreError
 
 from .conftest import require
 from .servers import die_with_parent
@@ -192,9 +192,10 @@ def test_a_patient_trainer_session_with_its_score(app: tuple[str, str], page: An
     expect(page.get_by_text("Mean over the fields")).to_be_visible()
     expect(page.get_by_text("Recorded as run")).to_be_visible()
     shot(page, "02-patient-score")
-    runs = SqlRunStore(db).list_runs()
+    runs = SqlRunStore(db, read_only=True).list_runs()
     assert [r.status for r in runs] == ["completed"]
-    replies = [m for m in SqlRunStore(db).messages(runs[0].id) if isinstance(m, PatientUtterance)]
+    store = SqlRunStore(db, read_only=True)
+    replies = [m for m in store.messages(runs[0].id) if isinstance(m, PatientUtterance)]
     assert len(replies) == len(INTERVIEW)
     expect(messages.nth(13)).to_contain_text(replies[-1].text)
 
@@ -286,7 +287,7 @@ def test_a_short_classroom_live_then_on_the_runs_page(app: tuple[str, str], page
     expect(page.locator(".st-key-classroom_mastery img")).to_be_visible()
     expect(page.locator(".st-key-classroom_estimates img")).to_be_visible()
     shot(page, "07-classroom-run")
-    (run,) = [r for r in SqlRunStore(db).list_runs() if r.graph_source]
+    (run,) = [r for r in SqlRunStore(db, read_only=True).list_runs() if r.graph_source]
     assert run.status == "completed" and run.id[:12] in done.inner_text()
 
     find_run(page, url, run.id)
@@ -294,6 +295,22 @@ def test_a_short_classroom_live_then_on_the_runs_page(app: tuple[str, str], page
     expect(page.locator(".st-key-runs_mastery img")).to_be_visible()
     expect(page.locator(".st-key-runs_transcript")).to_contain_text("teacher")
     shot(page, "08-runs-classroom")
+
+
+def stored_statuses(db: str, *, until: str, seconds: float = 15.0) -> set[str]:
+    """The statuses of the app's graph runs in ``db``, read (never written: the app's
+    server is still running) until one is ``until`` or ``seconds`` pass; a read that meets
+    the app's write in progress is tried again."""
+    deadline = time.monotonic() + seconds
+    statuses: set[str] = set()
+    while time.monotonic() < deadline:
+        with contextlib.suppress(StoreError):
+            with SqlRunStore(db, read_only=True) as store:
+                statuses = {r.status for r in store.list_runs() if r.graph_source}
+            if until in statuses:
+                break
+        time.sleep(0.25)
+    return statuses
 
 
 def test_stopping_a_classroom_halfway(app: tuple[str, str], page: Any) -> None:
@@ -313,5 +330,4 @@ def test_stopping_a_classroom_halfway(app: tuple[str, str], page: Any) -> None:
     expect(stopped).to_contain_text("The run is recorded as interrupted, nothing lost.")
     expect(page.get_by_text("Traceback")).to_have_count(0)
     shot(page, "09-classroom-stopped")
-    statuses = {r.status for r in SqlRunStore(db).list_runs() if r.graph_source}
-    assert "interrupted" in statuses
+    assert "interrupted" in stored_statuses(db, until="interrupted")

@@ -30,6 +30,7 @@ from agents.classroom import (
 )
 from personas import PROFILES
 from protocols import Event, MessageSent, RunStarted
+from protocols.secrets import mask_url
 from ui.classroom_panel import render_classroom, report_button
 from ui.common import db_url, error_box, load_upload, session, shown_errors
 from ui.live import LiveJob
@@ -94,7 +95,11 @@ def _minds_caption() -> None:
     llm = state.endpoint is not None
     roles: tuple[Role, ...] = ("teacher", "teaching_assistant", "classmates")
     minds = ", ".join(f"{r.replace('_', ' ')} {state.minds.of(r, llm)}" for r in roles)
-    where = f" on {state.endpoint.model} at {state.endpoint.base_url}" if state.endpoint else ""
+    where = (
+        f" on {state.endpoint.model} at {mask_url(state.endpoint.base_url)}"
+        if state.endpoint
+        else ""
+    )
     st.caption(f"Minds: {minds}{where}. Change them on the Models page.")
 
 
