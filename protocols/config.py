@@ -21,6 +21,7 @@ from protocols.errors import ConfigError, shorten
 __all__ = [
     "MAX_ALIAS_REPEATS",
     "LineMap",
+    "error_message",
     "iter_jsonl",
     "jsonl_records",
     "load_yaml",
@@ -168,6 +169,15 @@ def load_yaml(path: str | Path) -> tuple[Any, LineMap]:
     return data, LineMap(lines)
 
 
+def error_message(error: Any) -> str:
+    """A pydantic error's message as people read it: a validator's own text without
+    pydantic's ``"Value error, "`` prefix (``error`` is one of ``exc.errors()``)."""
+    message = str(error["msg"])
+    if error.get("type") == "value_error":
+        return message.removeprefix("Value error, ")
+    return message
+
+
 def validate_yaml(
     path: str | Path, model: type[T], data: Any = None, lines: LineMap | None = None
 ) -> T:
@@ -186,7 +196,7 @@ def validate_yaml(
         first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         loc = tuple(p for p in first["loc"] if isinstance(p, str | int))
         field = ".".join(str(p) for p in loc) or None
-        problem = first["msg"]
+        problem = error_message(first)
         if first["type"] == "extra_forbidden":
             missing = [
                 str(e["loc"][-1])

@@ -142,7 +142,8 @@ def test_a_config_file_with_options_over_it(tmp_path: Path) -> None:
         (["--api-key-env", "KEY"], "error: --api-key-env names the key of --model; give"),
         (
             ["--model", "localhost:8000", "--model-name", "m"],
-            "error: --model: String should match pattern '^https?://\\S+$' (got 'localhost:8000')",
+            "error: --model: must be an http(s) URL of an OpenAI-compatible server, up to /v1, "
+            "such as http://127.0.0.1:8000/v1 (got 'localhost:8000')",
         ),
         (
             [

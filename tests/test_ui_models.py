@@ -89,7 +89,7 @@ def test_an_unreachable_port_is_an_error_box() -> None:
 @pytest.mark.parametrize(
     ("url", "model", "key_env", "message"),
     [
-        ("localhost:8000", "tiny", "", "Invalid input: base_url: String should match pattern"),
+        ("localhost:8000", "tiny", "", "Invalid input: base_url: must be an http(s) URL of an"),
         ("http://127.0.0.1:9/v1", "", "", "Invalid input: model: String should have at least"),
         ("http://127.0.0.1:9/v1", "tiny", "MY KEY", "Invalid input: api_key_env: String should"),
         (

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from agents.classroom import ModelEndpoint, RoleMinds
 from protocols import ConfigError, LyceumError
+from protocols.config import error_message
 
 __all__ = [
     "DEFAULT_DB",
@@ -77,7 +78,7 @@ def db_url() -> str:
 def _pydantic_line(exc: ValidationError) -> str:
     first = exc.errors(include_url=False)[0]
     where = ".".join(str(p) for p in first["loc"]) or "input"
-    return f"{where}: {first['msg']}"
+    return f"{where}: {error_message(first)}"
 
 
 def error_box(exc: BaseException) -> None:

@@ -12,10 +12,11 @@ OpenAI-compatible ``model`` endpoint). The students are simulated learners with 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from personas import PROFILES
 from protocols import UserError
@@ -107,9 +108,19 @@ class ModelEndpoint(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    base_url: str = Field(pattern=r"^https?://\S+$")
+    base_url: str
     model: str = Field(min_length=1)
     api_key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.fullmatch(r"https?://\S+", value):
+            raise ValueError(
+                "must be an http(s) URL of an OpenAI-compatible server, up to /v1, "
+                "such as http://127.0.0.1:8000/v1"
+            )
+        return value
 
     def api_key(self) -> str | None:
         """The key from the environment, or None when ``api_key_env`` is unset.

@@ -13,6 +13,7 @@ from agents.classroom import ClassroomConfig, load_classroom_config, roster
 from agents.cli.classroom_run import run_and_report
 from agents.cli.options import db_option, make_console
 from protocols import UserError
+from protocols.config import error_message
 from protocols.errors import shorten
 
 __all__ = ["DEFAULT_OUT", "build_config", "classroom"]
@@ -39,7 +40,7 @@ def _invalid(exc: ValidationError, source: Path | None) -> UserError:
     where = _OPTIONS.get(field, field)
     got = f" (got {shorten(first['input'])})" if "input" in first else ""
     origin = f" (with the config {source})" if source else ""
-    return UserError(f"{where}: {first['msg']}{got}{origin}")
+    return UserError(f"{where}: {error_message(first)}{got}{origin}")
 
 
 def build_config(
