@@ -310,3 +310,29 @@ def test_a_path_with_bytes_that_are_not_utf8_is_shown_escaped(
     stats = CliRunner().invoke(main, ["kg", "stats", "--db", db])
     assert stats.exit_code == 0, stats.exception
     assert "sqlite:///caf\\udce9.db: 27 nodes, 41 edges" in " ".join(stats.output.split())
+
+
+def test_lyceum_ui_says_what_it_starts() -> None:
+    """``lyceum ui`` becomes the Streamlit server (execve), so a test asks it to print the
+    command instead: the app's file, the port and address, headless, no error details
+    for users, and the store as ``LYCEUM_DB`` with its password masked."""
+    import shlex
+    import sys
+
+    from agents.cli.ui import app_path
+
+    result = CliRunner().invoke(
+        main,
+        ["ui", "--print-command", "--port", "8765", "--db", "postgresql://me:pw-123@db/lyceum"],
+    )
+    assert result.exit_code == 0, result.output
+    assert shlex.split(result.output) == [
+        "LYCEUM_DB=postgresql://me:***@db/lyceum",
+        sys.executable, "-m", "streamlit", "run", str(app_path()),
+        "--server.port", "8765", "--server.address", "127.0.0.1",
+        "--server.headless", "true", "--browser.gatherUsageStats", "false",
+        "--client.showErrorDetails", "none", "--client.toolbarMode", "minimal",
+    ]  # fmt: skip
+    assert app_path().name == "app.py" and app_path().is_file()
+    bad = CliRunner().invoke(main, ["ui", "--print-command", "--port", "0"])
+    assert bad.exit_code == 2 and "0 is not in the range 1<=x<=65535" in bad.output

@@ -42,6 +42,8 @@ ALWAYS: dict[str, list[str]] = {
     # a small classroom: the fuzz is after bad input, not long lessons
     "classroom": ["--students", "1", "--turns", "2"],
     "demo": ["--students", "1", "--turns", "2"],
+    # the app's server would take the test's place (execve): fuzz its options, print only
+    "ui": ["--print-command"],
 }
 # Exit code 1 is documented for these: a failed probe, a replay that differs.
 MAY_EXIT_1 = {"experts check", "runs replay"}

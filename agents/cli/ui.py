@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import click
 
 from agents.cli.options import db_option
 from protocols import UserError
+from protocols.secrets import mask_db_url
 
 __all__ = ["app_path", "streamlit_command", "ui"]
 
@@ -61,13 +63,29 @@ def streamlit_command(port: int, address: str, *, browser: bool) -> list[str]:
     help="The interface to listen on (0.0.0.0 to share it on the network).",
 )
 @click.option("--browser/--no-browser", default=False, help="Open a browser tab.")
-def ui(db: str | None, port: int, address: str, browser: bool) -> None:
-    """Start the lyceum app (Streamlit) at http://ADDRESS:PORT; Ctrl-C stops it."""
+@click.option(
+    "--print-command",
+    is_flag=True,
+    help="Print the command that would start the app (and its LYCEUM_DB), and exit.",
+)
+def ui(db: str | None, port: int, address: str, browser: bool, print_command: bool) -> None:
+    """Start the lyceum app (Streamlit) at http://ADDRESS:PORT; Ctrl-C stops it.
+
+    The command becomes the Streamlit server (it is not a parent waiting on one), so
+    stopping it stops the server.
+    """
     if importlib.util.find_spec("streamlit") is None:
         raise UserError("lyceum ui needs Streamlit: pip install 'lyceum[ui]'")
     env = dict(os.environ)
     if db is not None:
         env["LYCEUM_DB"] = db
+    if print_command:
+        shown = " ".join(
+            shlex.quote(part) for part in streamlit_command(port, address, browser=browser)
+        )
+        where = f"LYCEUM_DB={shlex.quote(mask_db_url(db))} " if db is not None else ""
+        click.echo(where + shown)
+        return
     click.echo(f"lyceum ui at http://{address}:{port} (Ctrl-C stops it)")
     sys.stdout.flush()
     command = streamlit_command(port, address, browser=browser)
