@@ -41,7 +41,7 @@ from protocols import UserError
 from protocols.secrets import mask_db_url
 from protocols.sql import GRAPH_STORE_LOCK, StoreSchema, db_url, open_engine, parse_db_url
 
-__all__ = ["SqlGraphStore"]
+__all__ = ["GRAPH_STORE", "SqlGraphStore"]
 
 T = TypeVar("T")
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -60,12 +60,15 @@ __all__ = [
     "RUN_STORE_LOCK",
     "SQLITE_BUSY_TIMEOUT_MS",
     "JsonText",
+    "SchemaRevision",
     "StoreSchema",
     "db_url",
     "is_memory_sqlite",
     "open_engine",
     "parse_db_url",
     "resolve_db_url",
+    "schema_revision",
+    "upgrade_schema",
 ]
 
 DEFAULT_DB = "sqlite:///lyceum.db"
@@ -194,6 +197,63 @@ def open_engine(url: str, schema: StoreSchema, *, read_only: bool = False) -> En
         engine.dispose()
         raise
     return engine
+
+
+@dataclass(frozen=True)
+class SchemaRevision:
+    """Where one store's schema stands in a database.
+
+    Attributes:
+        schema: The store's name (``"run store"``, ``"graph store"``).
+        current: The Alembic revisions the database is at (empty: no such store there yet).
+        head: The newest revisions this version of lyceum knows.
+    """
+
+    schema: str
+    current: tuple[str, ...]
+    head: tuple[str, ...]
+
+    @property
+    def up_to_date(self) -> bool:
+        return set(self.current) == set(self.head)
+
+
+def schema_revision(url: str, schema: StoreSchema) -> SchemaRevision:
+    """Where ``schema`` stands in the database at ``url``; reads only (a SQLite file that
+    does not exist is reported as empty, not created).
+
+    Raises:
+        UserError: ``url`` cannot be parsed or its driver is missing.
+        StoreError: The file is not a lyceum store, or the server cannot be reached.
+    """
+    parsed = parse_db_url(url, schema.name)
+    sqlite = parsed.get_backend_name() == "sqlite"
+    path = parsed.database if sqlite and not is_memory_sqlite(parsed) else None
+    head = tuple(sorted(_scripts(schema)[1].get_heads()))
+    if path is not None and not Path(path).exists():
+        return SchemaRevision(schema.name, (), head)
+    if path is not None:  # a writer's check: an older revision is fine; nothing is written
+        _check_file(path, schema, read_only=False)
+    engine = _create_engine(url, parsed, schema, path, read_only=True)
+    try:
+        current = tuple(sorted(_current_heads(engine, schema)))
+    except (DatabaseError, OperationalError) as exc:
+        raise _open_error(url, schema, path, exc) from None
+    finally:
+        engine.dispose()
+    return SchemaRevision(schema.name, current, head)
+
+
+def upgrade_schema(url: str, schema: StoreSchema) -> tuple[SchemaRevision, SchemaRevision]:
+    """Create or upgrade ``schema`` in the database at ``url`` to the newest revision (what
+    opening a store for writing does), and say where it stood before and after.
+
+    Raises:
+        UserError, StoreError: As ``open_engine``; a failed upgrade changes nothing.
+    """
+    before = schema_revision(url, schema)
+    open_engine(url, schema).dispose()
+    return before, schema_revision(url, schema)
 
 
 def _scripts(schema: StoreSchema) -> tuple[Config, ScriptDirectory]:

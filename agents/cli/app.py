@@ -18,6 +18,7 @@ from agents.budget import Budget
 from agents.classroom import ClassroomConfig, roster
 from agents.cli.classroom import DEFAULT_OUT, classroom
 from agents.cli.classroom_run import run_and_report
+from agents.cli.db import db
 from agents.cli.eval import eval_group
 from agents.cli.kg import kg
 from agents.cli.models import models
@@ -446,3 +447,4 @@ main.add_command(eval_group)
 main.add_command(kg)
 main.add_command(models)
 main.add_command(ui)
+main.add_command(db)
