@@ -23,6 +23,7 @@ them cannot get them stored.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -151,7 +152,8 @@ class OpenAIChatClient(ModelClient):
         self.model = model
         self._client = http_client
         self._shards: list[httpx.AsyncClient] = []
-        self._next_shard = 0
+        self._sizes: list[int] = []
+        self._busy: list[int] = []  # requests in flight per pool
         self.timeout = timeout
         self.max_retries = max_retries
         self.backoff = backoff
@@ -189,18 +191,30 @@ class OpenAIChatClient(ModelClient):
         """``text`` with this client's API key and URL credentials replaced by ``***``."""
         return self._redact(text)
 
-    def _http(self) -> httpx.AsyncClient:
+    @contextlib.asynccontextmanager
+    async def _http(self) -> AsyncIterator[httpx.AsyncClient]:
+        """The HTTP client for one request (called under ``self._limit``): the injected
+        one, or the own pool with the most free connections."""
         if self._client is not None:
-            return self._client
+            yield self._client
+            return
         if not self._shards:
             # httpcore's pool does work quadratic in its size on every request, so large
             # concurrency is spread over pools of at most _SHARD connections each, all kept
             # alive (benchmarks/bench_runtime.py measures the effect).
             n = self._max_concurrency
-            sizes = [min(_SHARD, n - i) for i in range(0, n, _SHARD)]
-            self._shards = [self._pool(s) for s in sizes]
-        self._next_shard = (self._next_shard + 1) % len(self._shards)
-        return self._shards[self._next_shard]
+            self._sizes = [min(_SHARD, n - i) for i in range(0, n, _SHARD)]
+            self._busy = [0] * len(self._sizes)
+            self._shards = [self._pool(s) for s in self._sizes]
+        # The least busy pool, not the next in turn: a request admitted by the limit then
+        # always finds a free connection, so max_concurrency requests are really in flight
+        # (in turn, a pool of 3 would queue a third of them while others sat idle).
+        i = max(range(len(self._shards)), key=lambda k: self._sizes[k] - self._busy[k])
+        self._busy[i] += 1
+        try:
+            yield self._shards[i]
+        finally:
+            self._busy[i] -= 1
 
     def _pool(self, size: int) -> httpx.AsyncClient:
         limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
@@ -297,8 +311,8 @@ class OpenAIChatClient(ModelClient):
 
     async def _post_once(self, body: dict[str, Any]) -> dict[str, Any]:
         try:
-            async with self._limit:
-                response = await self._http().post(
+            async with self._limit, self._http() as http:
+                response = await http.post(
                     self._target(), json=body, headers=self._headers(), timeout=self.timeout
                 )
         except httpx.HTTPError as exc:
@@ -334,12 +348,31 @@ class OpenAIChatClient(ModelClient):
                 status=200,
                 body=json.dumps(data)[:2000],
             ) from None
-        return str(text), choice.get("finish_reason")
+        return str(text), self._finish_reason(choice.get("finish_reason"), data)
+
+    def _finish_reason(self, value: Any, data: Any) -> str | None:
+        """``finish_reason`` as sent, when it is a string or absent; a server that sends
+        anything else is answering garbage, and says so as a ``ModelHTTPError``."""
+        if value is None or isinstance(value, str):
+            return value
+        raise ModelHTTPError(
+            f"{self.url} answered with a finish_reason that is not a string: {value!r:.100}",
+            status=200,
+            body=json.dumps(data)[:2000],
+        )
 
     async def _usage(self, reported: Any, body: dict[str, Any], text: str) -> Usage:
         """The server's usage, or (when it sent none) the client's own count of the
         messages it sent and the reply, marked ``estimated``."""
-        usage = server_usage(reported if isinstance(reported, dict) else None, text)
+        try:
+            usage = server_usage(reported if isinstance(reported, dict) else None, text)
+        except (TypeError, ValueError, OverflowError):
+            raise ModelHTTPError(
+                f"{self.url} answered with a usage that is not token counts: "
+                f"{json.dumps(reported)[:300]}",
+                status=200,
+                body=json.dumps(reported)[:2000],
+            ) from None
         if usage is not None:
             return usage
         sent = [ChatMessage.model_validate(m) for m in body["messages"]]
@@ -403,13 +436,14 @@ class OpenAIChatClient(ModelClient):
         attempts += before
         try:
             text, finish = self._parse(data)
+            usage = await self._usage(data.get("usage"), body, text)
         except ModelHTTPError as exc:
             exc.attempts = attempts
             raise
         return ModelResponse(
             text=text,
             model=str(data.get("model") or self.model),
-            usage=await self._usage(data.get("usage"), body, text),
+            usage=usage,
             latency_ms=(time.perf_counter() - start) * 1000,
             finish_reason=finish,
             attempts=attempts,
@@ -491,8 +525,9 @@ class OpenAIChatClient(ModelClient):
         try:
             async with (
                 self._limit,
+                self._http() as http,
                 aconnect_sse(
-                    self._http(),
+                    http,
                     "POST",
                     self._target(),
                     json=body,
@@ -511,13 +546,13 @@ class OpenAIChatClient(ModelClient):
                     chunk = self._redact.json(json.loads(event.data))
                     usage = chunk.get("usage") or usage
                     for choice in chunk.get("choices") or []:
-                        finish = choice.get("finish_reason") or finish
+                        finish = self._finish_reason(choice.get("finish_reason"), chunk) or finish
                         delta = redactor.feed((choice.get("delta") or {}).get("content") or "")
                         if delta:
                             yield TextDelta(text=delta)
         except httpx.HTTPError as exc:
             raise self._failure(exc) from None
-        except (json.JSONDecodeError, AttributeError) as exc:
+        except (json.JSONDecodeError, AttributeError, TypeError) as exc:
             raise ModelHTTPError(
                 f"{self.url} sent an SSE event that is not a JSON object: {exc}",
                 status=200,
