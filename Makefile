@@ -48,6 +48,7 @@ bench: $(VENV)/.dev
 	$(PY) benchmarks/bench_models.py
 	$(PY) benchmarks/bench_eval.py
 	$(PY) benchmarks/bench_classroom.py
+	$(PY) benchmarks/bench_serve.py
 
 # The measured table of docs/models.md: every LLM path on every backend (Gemma rows: minutes).
 conformance: $(VENV)/.dev

@@ -92,7 +92,7 @@ class _Counted(httpx.AsyncByteStream):
 
 def request(i: int, max_tokens: int = 4) -> ModelRequest:
     return ModelRequest(
-        messages=[ChatMessage(role="user", content=f"the student adds request {i}")],
+        messages=(ChatMessage(role="user", content=f"the student adds request {i}"),),
         max_tokens=max_tokens,
         temperature=0,
     )
@@ -344,3 +344,32 @@ async def test_a_server_killed_mid_burst_gives_completions_then_typed_errors() -
     assert 30 <= counts["ok"] < 30 + LIMIT  # those already answered when it died
     failed = [o for o in outcomes if isinstance(o, ModelHTTPError)]
     assert all(o.attempts == 2 and "could not get a response" in str(o) for o in failed)
+
+
+@pytest.mark.parametrize(
+    ("event", "says"),
+    [
+        ({"choices": 5}, "not a JSON object"),
+        ({"choices": [{"delta": {"content": "x"}, "finish_reason": 3}]}, "finish_reason"),
+        (
+            {
+                "choices": [{"delta": {}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": "many"},
+            },
+            "usage that is not token counts",
+        ),
+    ],
+    ids=["choices", "finish_reason", "usage"],
+)
+async def test_garbage_in_a_stream_is_a_typed_error(event: dict[str, Any], says: str) -> None:
+    sse = Scripted(
+        raw=f"data: {json.dumps(event)}\n\n", headers={"Content-Type": "text/event-stream"}
+    )
+    with FakeOpenAIServer(lambda body: sse) as server:
+        client = OpenAIChatClient(server.base_url, "fake", max_retries=0)
+        try:
+            with pytest.raises(ModelHTTPError, match=says) as raised:
+                await streamed(client, request(0))
+        finally:
+            await client.aclose()
+    assert raised.value.status == 200
