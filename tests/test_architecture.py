@@ -14,6 +14,7 @@ API_PACKAGES = {
     "agents.cli",
     "agents.meta",
     "agents.models",
+    "agents.serve",
     "agents.store",
     "personas",
     "knowledge_graph",
@@ -85,7 +86,7 @@ def test_networkx_stays_inside_knowledge_graph_and_the_agent_graph() -> None:
                 assert module.startswith("knowledge_graph/") or module == "agents/graph.py", module
 
 
-PERIPHERY = ("agents.cli", "agents.demo", "agents.eval", "agents.meta")
+PERIPHERY = ("agents.cli", "agents.demo", "agents.eval", "agents.meta", "agents.serve")
 
 
 def test_the_core_of_agents_imports_neither_cli_demo_eval_nor_meta() -> None:

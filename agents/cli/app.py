@@ -25,6 +25,7 @@ from agents.cli.models import models
 from agents.cli.options import db_option, make_console, make_progress, output_error
 from agents.cli.rebuild import rebuild_graph
 from agents.cli.render import render_message
+from agents.cli.serve import serve
 from agents.cli.ui import ui
 from agents.graph import AgentGraph
 from agents.runtime import Runtime
@@ -414,7 +415,12 @@ def experts_list(path: Path) -> None:
     for col in ("expert", "skills", "backend"):
         table.add_column(col)
     for expert in load_experts(path).experts:
-        backend = expert.backend.model_dump()
+        backend: dict[str, Any]
+        if expert.backend is None:  # served by `lyceum serve`, which writes its backend
+            assert expert.serve is not None
+            backend = {"served by lyceum serve": expert.serve.model or expert.serve.adapter}
+        else:
+            backend = expert.backend.model_dump()
         if "base_url" in backend:
             backend["base_url"] = mask_url(backend["base_url"])
         where = ", ".join(f"{k}={v}" for k, v in backend.items() if v is not None)
@@ -448,3 +454,4 @@ main.add_command(kg)
 main.add_command(models)
 main.add_command(ui)
 main.add_command(db)
+main.add_command(serve)

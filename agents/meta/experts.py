@@ -18,6 +18,29 @@
 
 ``lyceum experts list`` shows them; ``lyceum experts check`` probes each endpoint's health
 and model list.
+
+**Serving** (``lyceum serve --experts experts.yaml``, docs/serving.md): the same file can say
+what to serve. A top-level ``serve:`` block holds the server settings, and an expert with a
+``serve:`` entry names the local model folder (``model``) or LoRA adapter folder
+(``adapter``) to serve for it; such an expert needs no ``backend``, since ``lyceum serve``
+writes it (into ``experts.served.yaml``, next to the file) once the server is up. Relative
+folders are read from the file's own folder.
+
+    serve:
+      backend: auto            # auto | vllm | transformers
+      host: 127.0.0.1
+      port: 8000
+      base: models/base        # vLLM: the base model the adapters were trained on
+      chat_template: chat.jinja  # for a model folder that has none (optional)
+      continuous_batching: true  # transformers serve: batch requests (default: on a GPU)
+      args: [--max-model-len, "4096"]  # more server options, passed as they are
+    experts:
+      - name: algebra-lora
+        skills: [one_step_equations]
+        serve: {adapter: adapters/algebra}
+      - name: fractions-tutor
+        skills: [fraction_addition]
+        serve: {model: models/fractions}
 """
 
 from __future__ import annotations
@@ -28,15 +51,24 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agents.models import ModelClient, OpenAIChatClient, TransformersClient
 from agents.models.dialects import Dialect
 from protocols import ConfigError, UserError
-from protocols.config import load_yaml, validate_yaml
+from protocols.config import LineMap, load_yaml, validate_yaml
 from protocols.secrets import Redactor, mask_url, url_secrets
 
-__all__ = ["Expert", "ExpertRegistry", "Health", "load_experts"]
+__all__ = [
+    "Expert",
+    "ExpertRegistry",
+    "ExpertServe",
+    "ExpertsFile",
+    "Health",
+    "ServeSettings",
+    "load_experts",
+    "load_experts_file",
+]
 
 
 class _Strict(BaseModel):
@@ -79,19 +111,77 @@ class Generation(_Strict):
     max_tokens: int = Field(default=256, gt=0)
 
 
+class ExpertServe(_Strict):
+    """What ``lyceum serve`` serves for an expert: a model folder or a LoRA adapter folder
+    (exactly one; relative to the experts file's folder)."""
+
+    model: str | None = Field(default=None, min_length=1)
+    adapter: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one(self) -> ExpertServe:
+        if (self.model is None) == (self.adapter is None):
+            raise ValueError(
+                "give exactly one of 'model' (a model folder) or 'adapter' (a LoRA folder)"
+            )
+        return self
+
+
+class ServeSettings(_Strict):
+    """The top-level ``serve:`` block: how ``lyceum serve`` runs the server(s).
+
+    Attributes:
+        backend: ``vllm`` (one base model with a LoRA adapter per expert, on a CUDA GPU),
+            ``transformers`` (``transformers serve``, CPU or GPU) or ``auto`` (vLLM when it is
+            installed and a CUDA GPU is present, else transformers).
+        host: The interface to listen on.
+        port: The server's port (transformers serve: the first of one port per model).
+        base: The base model folder the adapters were trained on (vLLM).
+        chat_template: A Jinja chat template file for model folders that have none.
+        continuous_batching: transformers serve: batch concurrent requests (paged attention);
+            unset: on where a CUDA GPU is present (on CPU its paged cache makes it slower).
+        args: More server options, passed as they are.
+    """
+
+    backend: Literal["auto", "vllm", "transformers"] = "auto"
+    host: str = Field(default="127.0.0.1", min_length=1)
+    port: int = Field(default=8000, ge=1, le=65535)
+    base: str | None = Field(default=None, min_length=1)
+    chat_template: str | None = Field(default=None, min_length=1)
+    continuous_batching: bool | None = None
+    args: tuple[str, ...] = ()
+
+
 class Expert(_Strict):
-    """One expert: a name, the skills it serves, a backend and generation settings."""
+    """One expert: a name, the skills it serves, a backend and generation settings.
+
+    An expert that ``lyceum serve`` serves names what to serve (``serve``) and may leave
+    ``backend`` out: the served registry fills it in."""
 
     name: str = Field(min_length=1)
     skills: tuple[str, ...] = Field(min_length=1)
-    backend: Annotated[
-        OpenAIBackend | LoraBackend | TransformersBackend, Field(discriminator="kind")
-    ]
+    backend: (
+        Annotated[OpenAIBackend | LoraBackend | TransformersBackend, Field(discriminator="kind")]
+        | None
+    ) = None
     generation: Generation = Generation()
+    serve: ExpertServe | None = None
+
+    @model_validator(mode="after")
+    def _reachable(self) -> Expert:
+        if self.backend is None and self.serve is None:
+            raise ValueError(
+                "give a 'backend' (where the model is served) or 'serve' (what `lyceum serve` "
+                "serves for it)"
+            )
+        return self
 
 
-class _File(_Strict):
+class ExpertsFile(_Strict):
+    """An experts YAML file: the experts, and optionally what ``lyceum serve`` serves."""
+
     experts: tuple[Expert, ...] = Field(min_length=1)
+    serve: ServeSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -145,6 +235,8 @@ class ExpertRegistry:
         """A model client for the expert (LoRA adapters are served as model names)."""
         expert = self.get(expert) if isinstance(expert, str) else expert
         backend = expert.backend
+        if backend is None:
+            raise UserError(_not_served(expert))
         if isinstance(backend, TransformersBackend):
             return TransformersClient(backend.path, device=backend.device, model=expert.name)
         key = (api_keys or {}).get(backend.api_key_env or "") if backend.api_key_env else None
@@ -171,8 +263,17 @@ class ExpertRegistry:
         return results
 
 
+def _not_served(expert: Expert) -> str:
+    return (
+        f"expert {expert.name!r} has no backend yet: `lyceum serve --experts FILE` serves it "
+        "and writes FILE's served registry (experts.served.yaml) with its endpoint; use that"
+    )
+
+
 async def _probe(expert: Expert, http: httpx.AsyncClient) -> Health:
     backend = expert.backend
+    if backend is None:
+        return Health(expert.name, False, _not_served(expert))
     if isinstance(backend, TransformersBackend):
         config = Path(backend.path) / "config.json"
         ok = config.is_file()
@@ -197,13 +298,20 @@ async def _probe(expert: Expert, http: httpx.AsyncClient) -> Health:
     return Health(expert.name, True, f"{url} serves {wanted!r}")
 
 
-def load_experts(path: str | Path) -> ExpertRegistry:
-    """Load an experts YAML file; errors name the file, line and field."""
+def load_experts_file(path: str | Path) -> tuple[ExpertsFile, LineMap]:
+    """Load and validate an experts YAML file, with the line of every value (for errors
+    found later, such as a missing model folder). Errors name the file, line and field."""
     data, lines = load_yaml(path)
-    spec = validate_yaml(path, _File, data, lines)
+    spec = validate_yaml(path, ExpertsFile, data, lines)
     try:
-        return ExpertRegistry(spec.experts)
+        ExpertRegistry(spec.experts)
     except UserError as exc:
         raise ConfigError(
             str(exc), path=str(path), line=lines.line(("experts",)), field="experts"
         ) from None
+    return spec, lines
+
+
+def load_experts(path: str | Path) -> ExpertRegistry:
+    """Load an experts YAML file; errors name the file, line and field."""
+    return ExpertRegistry(load_experts_file(path)[0].experts)
