@@ -221,3 +221,39 @@ def test_gemma_is_served_with_the_chat_template_lyceum_serve_adds(tmp_path: Path
     assert transcript == expected
     log = next((tmp_path / "logs").glob(f"{folder.name}-*.log")).read_text()
     assert 'POST /v1/chat/completions HTTP/1.1" 200' in log
+
+
+@pytest.mark.slow  # starts transformers serve, which fails
+def test_a_server_that_cannot_start_is_one_line_with_its_log_and_exit_2(tmp_path: Path) -> None:
+    require(serve_available() is None, serve_available() or "")
+    folder = tmp_path / "hollow"  # passes the checks, but holds no weights
+    folder.mkdir()
+    (folder / "config.json").write_text(
+        '{"model_type": "llama", "architectures": ["LlamaForCausalLM"]}'
+    )
+    (folder / "tokenizer_config.json").write_text('{"chat_template": "{{ messages }}"}')
+    experts = served_experts(tmp_path, folder, max_tokens=4)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "agents.cli",
+            "serve",
+            "--experts",
+            str(experts),
+            "--log-dir",
+            str(tmp_path / "logs"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=die_with_parent,
+    )
+    assert result.returncode == 2
+    (error,) = result.stderr.splitlines()  # one line, the log's line breaks escaped
+    assert error.startswith("error: hollow server exited with 1 before it was healthy; the end")
+    assert "\\n" in error and "Traceback" not in result.stdout
+    log = next((tmp_path / "logs").glob("hollow-*.log")).read_text()
+    assert log.splitlines()[-1] in error  # the log's last line is quoted
+    assert result.stdout.splitlines()[-1].endswith("hollow: stopped")
+    assert not (tmp_path / "experts.served.yaml").exists()
