@@ -79,9 +79,10 @@ class LyceumServe:
         assert last == ["stopping", f"{server}: stopped", "stopped; no server left running"]
         assert not running(self.server_pid()) and not self.served.exists()
 
-    def stop(self) -> int:
+    def stop(self, how: signal.Signals = signal.SIGTERM) -> int:
+        """Stop it as a process manager (SIGTERM) or Ctrl-C (SIGINT) would."""
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            self.process.send_signal(how)
         return self.process.wait(timeout=60)
 
 
@@ -112,7 +113,9 @@ def served_experts(tmp_path: Path, folder: Path, max_tokens: int) -> Path:
 
 
 @contextmanager
-def lyceum_serve(tmp_path: Path, folder: Path, *, max_tokens: int) -> Iterator[LyceumServe]:
+def lyceum_serve(
+    tmp_path: Path, folder: Path, *, max_tokens: int, stop: signal.Signals = signal.SIGTERM
+) -> Iterator[LyceumServe]:
     """``lyceum serve`` on ``folder`` until the block ends; then it must stop cleanly."""
     require(serve_available() is None, serve_available() or "")
     serve = LyceumServe(served_experts(tmp_path, folder, max_tokens=max_tokens), tmp_path)
@@ -120,11 +123,12 @@ def lyceum_serve(tmp_path: Path, folder: Path, *, max_tokens: int) -> Iterator[L
         serve.wait_for(r"registry ")
         yield serve
     finally:
-        code = serve.stop()
+        code = serve.stop(stop)
     assert code == 0, serve.text()
     serve.assert_stopped_cleanly(folder.name)
 
 
+@pytest.mark.slow  # ~30 s: a server process loads the model
 def test_lyceum_serve_registers_a_tiny_model_the_meta_agent_calls(tmp_path: Path) -> None:
     folder = tiny_chat_model(tmp_path / "tiny")
     with lyceum_serve(tmp_path, folder, max_tokens=6) as serve:
@@ -142,7 +146,7 @@ def test_lyceum_serve_registers_a_tiny_model_the_meta_agent_calls(tmp_path: Path
 @pytest.mark.slow  # two model loads
 def test_a_killed_server_comes_back_and_the_expert_answers_again(tmp_path: Path) -> None:
     folder = tiny_chat_model(tmp_path / "tiny")
-    with lyceum_serve(tmp_path, folder, max_tokens=6) as serve:
+    with lyceum_serve(tmp_path, folder, max_tokens=6, stop=signal.SIGINT) as serve:  # Ctrl-C
         first = serve.server_pid()
         os.kill(first, signal.SIGKILL)
         serve.wait_for(r"died \(exit -9\); restarting in 1s")

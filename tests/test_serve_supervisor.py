@@ -181,3 +181,23 @@ def test_stop_ends_the_process_group_children_included(tmp_path: Path) -> None:
     while running(child) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not running(child)
+
+
+def test_a_busy_port_or_a_missing_server_is_a_clear_error(tmp_path: Path) -> None:
+    command = static_server(tmp_path)
+    with Supervisor(command, log_path=tmp_path / "a.log", startup_timeout=30) as first:
+        second = Supervisor(command, log_path=tmp_path / "b.log", startup_timeout=30)
+        with pytest.raises(ServeError) as busy:
+            second.start()
+        assert str(busy.value) == (
+            f"static: port {command.port} on 127.0.0.1 is in use (another server?); "
+            "choose another port (--port)"
+        )
+        assert first.check() is False  # the first one is untouched
+    missing = ServerCommand("vllm", ("/nowhere/vllm", "serve"), "127.0.0.1", free_port(), ())
+    with pytest.raises(ServeError) as error:
+        Supervisor(missing, log_path=tmp_path / "v.log").start()
+    assert str(error.value) == (
+        f"vllm: cannot start '/nowhere/vllm' (log {tmp_path / 'v.log'}): No such file or "
+        "directory; is the server installed?"
+    )

@@ -19,6 +19,7 @@ from agents.cli.options import make_console
 from agents.serve.plan import ServePlan, plan_serving
 from agents.serve.registry import served_path, write_served
 from agents.serve.supervisor import Supervisor
+from protocols import UserError
 
 __all__ = ["serve", "show_commands"]
 
@@ -110,7 +111,10 @@ def serve(
     try:
         for supervisor in supervisors:
             supervisor.start()
-        write_served(plan, registry)
+        try:
+            write_served(plan, registry)
+        except OSError as exc:
+            raise UserError(f"cannot write the served registry {registry}: {exc}") from None
         _status(
             console, f"{plan.backend}: serving {', '.join(plan.endpoints)}; registry {registry}"
         )

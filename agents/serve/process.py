@@ -13,7 +13,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import IO
 
-__all__ = ["die_with_parent", "free_port", "launch", "stop_group"]
+__all__ = ["die_with_parent", "free_port", "launch", "port_free", "stop_group"]
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
@@ -34,6 +34,19 @@ def free_port(host: str = "127.0.0.1") -> int:
         sock.bind((host, 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def port_free(host: str, port: int) -> bool:
+    """Whether ``port`` can be bound on ``host`` now (a wildcard host: on every interface)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        # As servers bind: a port whose last connections are closing (TIME_WAIT) is free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def launch(

@@ -16,7 +16,7 @@ from typing import IO
 import httpx
 
 from agents.serve.commands import ServerCommand
-from agents.serve.process import launch, stop_group
+from agents.serve.process import launch, port_free, stop_group
 from protocols import LyceumError
 
 __all__ = ["RestartPolicy", "ServeError", "Supervisor", "wait_healthy"]
@@ -132,12 +132,10 @@ class Supervisor:
 
         Raises:
             ServeError: It exited or was not healthy in time (it is stopped then)."""
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        if self._log is None:
-            self._log = self.log_path.open("ab")
-        self.process = launch(self.command.argv, log=self._log, env=self.command.env)
-        self.on_event(f"{self.command.name}: started (pid {self.process.pid}), loading")
         try:
+            self._launch()
+            assert self.process is not None
+            self.on_event(f"{self.command.name}: started (pid {self.process.pid}), loading")
             wait_healthy(
                 self.command,
                 self.process,
@@ -151,6 +149,24 @@ class Supervisor:
             raise
         self.on_event(f"{self.command.name}: ready at {self.command.base_url}")
         return self
+
+    def _launch(self) -> None:
+        argv = self.command.argv
+        try:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            if self._log is None:
+                self._log = self.log_path.open("ab")
+            if not port_free(self.command.host, self.command.port):
+                raise ServeError(
+                    f"{self.command.name}: port {self.command.port} on {self.command.host} is "
+                    "in use (another server?); choose another port (--port)"
+                )
+            self.process = launch(argv, log=self._log, env=self.command.env)
+        except OSError as exc:
+            raise ServeError(
+                f"{self.command.name}: cannot start {argv[0]!r} (log {self.log_path}): "
+                f"{exc.strerror or exc}; is the server installed?"
+            ) from None
 
     def check(self) -> bool:
         """Restart the server if it has died. True when it was restarted.
