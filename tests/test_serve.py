@@ -318,7 +318,7 @@ def test_an_expert_not_served_yet_says_how_to_serve_it(tmp_path: Path) -> None:
     registry = load_experts(path)
     with pytest.raises(Exception, match="expert 'a' has no backend yet: `lyceum serve --experts"):
         registry.client("a")
-    result = CliRunner().invoke(main, ["experts", "check", "--file", str(path)])
+    result = CliRunner().invoke(main, ["experts", "check", "--experts", str(path)])
     assert result.exit_code == 1
     assert result.output.startswith("FAIL a: expert 'a' has no backend yet")
     listed = CliRunner().invoke(

@@ -397,6 +397,7 @@ def experts() -> None:
 
 experts_file = click.option(
     "--file",
+    "--experts",
     "path",
     type=click.Path(dir_okay=False, path_type=Path),
     default="experts.yaml",

@@ -86,7 +86,7 @@ def serve(
     Every folder is checked before anything starts. The servers are health-checked,
     restarted when they die (at most 3 times in 5 minutes), and stopped with Ctrl-C or
     SIGTERM. While they run, EXPERTS.served.yaml (beside the file) points each expert at
-    its server: `lyceum experts check --file` and the meta-agent read it.
+    its server: `lyceum experts check --experts` and the meta-agent read it.
     """
     plan = plan_serving(path, backend=backend, host=host, port=port, write=not print_command)
     if print_command:
