@@ -171,16 +171,37 @@ def test_stop_ends_the_process_group_children_included(tmp_path: Path) -> None:
     base = static_server(tmp_path)
     command = ServerCommand("parent", (sys.executable, "-c", code, str(base.port)),
                             "127.0.0.1", base.port, ("tiny",))  # fmt: skip
-    supervisor = Supervisor(command, log_path=tmp_path / "p.log", startup_timeout=30)
+    supervisor = Supervisor(
+        command,
+        log_path=tmp_path / "p.log",
+        startup_timeout=30,
+        policy=RestartPolicy(backoff=(0.0,)),
+    )
     with supervisor:
+        # The leader is killed: its worker must not outlive it into the restart.
+        (orphan,) = pids(supervisor)
+        kill(supervisor)
+        assert running(orphan)
+        assert supervisor.check()
+        assert ends(orphan)
         leader = supervisor.pid
-        child = int(supervisor.log().splitlines()[0])
-        assert running(child)
+        child = pids(supervisor)[-1]
+        assert running(child) and child != orphan
     assert leader is not None and not running(leader)
+    assert ends(child)
+
+
+def pids(supervisor: Supervisor) -> list[int]:
+    """The workers' pids, as the server printed them (one a line)."""
+    return [int(line) for line in supervisor.log().splitlines() if line.isdigit()]
+
+
+def ends(pid: int) -> bool:
+    """Whether ``pid`` stops running within 10 s (a signal takes a moment to land)."""
     deadline = time.monotonic() + 10
-    while running(child) and time.monotonic() < deadline:
+    while running(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not running(child)
+    return not running(pid)
 
 
 def test_a_busy_port_or_a_missing_server_is_a_clear_error(tmp_path: Path) -> None:

@@ -187,6 +187,7 @@ class Supervisor:
                 f"times within {self.policy.window:g}s; gave up. The end of its log "
                 f"({self.log_path}):\n{self.log()[-LOG_TAIL:]}"
             )
+        stop_group(process, grace=5)  # what the dead server started goes too (GPU memory)
         pause = self.policy.pause(len(self.restarts))
         self.on_event(f"{self.command.name}: died (exit {code}); restarting in {pause:g}s")
         self.restarts.append(now)
