@@ -230,6 +230,7 @@ API = {
         "TaskPlan",
         "load_experts",
     ],
+    "agents.telemetry": ["SEMCONV_VERSION", "Telemetry", "provider_name"],
     "agents.store": [
         "DEFAULT_DB",
         "ModelCallRecord",
@@ -426,7 +427,7 @@ def test_heavy_libraries_are_not_imported_eagerly() -> None:
         "import knowledge_graph\n"
         "import personas.learned\n"
         "heavy = [m for m in ('torch', 'transformers', 'ray', 'streamlit', 'autogen_agentchat',"
-        " 'sklearn', 'matplotlib', 'pandas')"
+        " 'sklearn', 'matplotlib', 'pandas', 'opentelemetry')"
         " if m in sys.modules]\n"
         "print(','.join(heavy))"
     )

@@ -1,10 +1,11 @@
-"""OpenTelemetry spans (agents/telemetry.py): the whole span tree of a run, errors, budget
+"""OpenTelemetry spans (agents/telemetry/): the whole span tree of a run, errors, budget
 stops, concurrent runs, streams, replays and cache hits, recorded with the SDK's in-memory
 exporter on a tracer provider each test builds (never the global one)."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import subprocess
 import sys
 import textwrap
@@ -291,7 +292,51 @@ async def test_concurrent_runs_keep_their_spans_apart(
         assert len({s.context.trace_id for s in mine if s.context}) == 1
     starts = sorted(spans, key=lambda s: s.start_time or 0)
     owners = [(s.attributes or {})["gen_ai.conversation.id"] for s in starts]
-    assert owners != sorted(owners), "the runs really overlapped"
+    switches = sum(a != b for a, b in itertools.pairwise(owners))
+    assert switches >= 3, "the runs really overlapped"
+
+
+async def test_agents_working_concurrently_in_one_step_parent_their_own_calls(
+    provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    """Three workers answer the hub in one step, as concurrent tasks whose model calls
+    interleave: each call's span is a child of the turn of the worker that made it."""
+
+    async def slow(request: ModelRequest) -> str:
+        await asyncio.sleep(0.001)
+        return request.messages[-1].content
+
+    model = FunctionModel(slow, model="worker-model")
+
+    async def hub(message: Message, ctx: RunContext) -> Sequence[Envelope]:
+        ctx.state.append(message)
+        if isinstance(message, TaskAssignment):
+            return [Question(text="go")]  # to every worker
+        return [Stop()] if len(ctx.state) == 4 else []
+
+    async def worker(message: Message, ctx: RunContext) -> Sequence[Envelope]:
+        first = await ctx.complete(model, ModelRequest.of(f"{ctx.agent} first"))
+        second = await ctx.complete(model, ModelRequest.of(f"{ctx.agent} second"))
+        return [Answer(to="hub", text=f"{first.text}, {second.text}")]
+
+    graph = AgentGraph().add(FunctionAgent("hub", hub, state=list))
+    for i in range(3):
+        w = FunctionAgent(f"w{i}", worker)
+        graph.edge("hub", w, kinds=[Question]).edge(w, "hub", kinds=[Answer])
+    await Runtime(tracer_provider=provider).run(graph, TaskAssignment(to="hub", task="t"))
+    spans = exporter.get_finished_spans()
+    by_id = {s.context.span_id: s for s in spans if s.context}
+    calls = [s for s in spans if s.name == "chat worker-model"]
+    assert len(calls) == 6
+    for call in calls:
+        assert call.parent is not None
+        turn_span = by_id[call.parent.span_id]
+        assert turn_span.name == f"invoke_agent {(call.attributes or {})['gen_ai.agent.name']}"
+    starts = [
+        (s.attributes or {})["gen_ai.agent.name"]
+        for s in sorted(calls, key=lambda s: s.start_time or 0)
+    ]
+    assert starts[:3] == ["w0", "w1", "w2"], "the workers' calls overlapped"
 
 
 async def test_streams_replays_and_cache_hits_are_marked(
