@@ -15,7 +15,9 @@ The reply is validated (and re-asked) by ``ctx.complete(..., output=...)`` as fo
 client: the adapter is only a client, and the call goes through the run's gateway like any
 other (budgeted, recorded, replayable). An exception from the AutoGen client becomes a
 ``ModelHTTPError`` (its HTTP status when the exception carries one); a reply of function
-calls (lyceum sends no tools) is an ``UnexpectedModelOutput``.
+calls (lyceum sends no tools) is an ``UnexpectedModelOutput``. Where real model requests
+are blocked (the test suite), only AutoGen's in-process ``ReplayChatCompletionClient``
+(or a client declared ``offline=True``) may be called.
 """
 
 from __future__ import annotations
