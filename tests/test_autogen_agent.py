@@ -5,6 +5,7 @@ metadata."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from autogen_agentchat.conditions import (
 from autogen_agentchat.messages import StructuredMessage, TextMessage
 from autogen_agentchat.teams import RoundRobinGroupChat, SelectorGroupChat
 from autogen_core import CancellationToken
+from autogen_core.models import CreateResult
 from autogen_ext.models.replay import ReplayChatCompletionClient
 
 from agents import Budget, Runtime
@@ -305,3 +307,56 @@ def test_text_as_makes_only_text_kinds() -> None:
         from protocols import Stop
 
         TextAs(Stop)
+
+
+class Gated(ReplayChatCompletionClient):
+    """AutoGen's replay client whose call number ``at`` (0-based) waits for ``gate``."""
+
+    def __init__(self, replies: list[str], at: int) -> None:
+        super().__init__(replies)
+        self.at = at
+        self.gate = asyncio.Event()
+        self.waiting = asyncio.Event()
+
+    async def create(self, *args: Any, **kwargs: Any) -> CreateResult:
+        if len(self.create_calls) == self.at:
+            self.waiting.set()
+            await self.gate.wait()
+        return await super().create(*args, **kwargs)
+
+
+def gated_student(client: Gated, **options: Any) -> PersonaChatAgent:
+    persona = Persona(builtin_persona("student"), LLMMind(AutoGenModelClient(client)))
+    return PersonaChatAgent(persona, **options)
+
+
+async def test_run_stream_yields_the_thoughts_then_the_reply() -> None:
+    stream = llm_student(STUDENT_REPLIES).run_stream(task="What is 3/4 - 1/2?")
+    items = [item async for item in stream]
+    assert [(type(m).__name__, getattr(m, "source", None)) for m in items] == [
+        ("TextMessage", "user"),
+        ("ThoughtEvent", "student"),
+        ("ThoughtEvent", "student"),
+        ("TextMessage", "student"),
+        ("TaskResult", None),
+    ]
+
+
+async def test_cancelling_a_turn_cancels_its_run_and_records_it_interrupted(
+    tmp_path: Path,
+) -> None:
+    db = f"sqlite:///{tmp_path / 'runs.db'}"
+    client = Gated(STUDENT_REPLIES, at=0)
+    student = gated_student(client, runtime=Runtime(db))
+    token = CancellationToken()
+    turn = asyncio.ensure_future(
+        student.on_messages([TextMessage(content="3/4 - 1/2?", source="user")], token)
+    )
+    await client.waiting.wait()
+    token.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await turn
+    with SqlRunStore(db) as store:
+        [run] = store.list_runs()
+    assert (run.status, run.stop_reason) == ("interrupted", "interrupted")
+    assert student.run_ids == []

@@ -167,6 +167,30 @@ async def test_streaming_uses_create_stream() -> None:
     )
 
 
+async def test_a_stream_through_the_run_is_budgeted_and_recorded(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'runs.db'}"
+    client = AutoGenModelClient(ReplayChatCompletionClient(["one quarter exactly"]), model="m")
+
+    async def talk(message: Message, ctx: Any) -> Answer:
+        pieces = [p async for p in ctx.stream(client, ModelRequest.of(message.text))]
+        return Answer(text="|".join(pieces))
+
+    deltas: list[str] = []
+    result = await Runtime(db).run(
+        AgentGraph().add(FunctionAgent("talker", talk, emits=[Answer])),
+        Question(to="talker", text="3/4 - 1/2?"),
+        budget=Budget(turns=1, tokens=100),
+        observer=lambda e: deltas.append(e.text) if e.kind == "token_delta" else None,
+    )
+    assert result.transcript()[1]["text"] == "one |quarter |exactly"
+    assert deltas == ["one ", "quarter ", "exactly"]
+    assert result.usage["tokens"] == 6
+    with SqlRunStore(db) as store:
+        [call] = store.model_calls(result.run_id)
+    assert (call.response or {})["text"] == "one quarter exactly"
+    assert (call.prompt_tokens, call.completion_tokens) == (3, 3)
+
+
 class StatusError(Exception):
     """Like ``openai.APIStatusError``: carries the HTTP status as ``status_code``."""
 

@@ -189,6 +189,9 @@ class PersonaChatAgent(BaseChatAgent):
     async def on_messages_stream(
         self, messages: Sequence[BaseChatMessage], cancellation_token: CancellationToken
     ) -> AsyncGenerator[BaseAgentEvent | BaseChatMessage | Response, None]:
+        """Take the turn, then yield the persona's thoughts and plan (``ThoughtEvent``) and
+        the ``Response``. They come when the turn's run ends: a persona's turn is one step
+        of its run, whose messages are committed together."""
         result = await self._take_turn(messages, cancellation_token)
         inner: list[BaseAgentEvent | BaseChatMessage] = []
         replies: list[Message] = []
