@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 pytest.importorskip("autogen_agentchat", reason="pip install 'lyceum[autogen]'")
 
@@ -33,6 +34,7 @@ from agents.autogen import (
     PersonaTurnError,
     TextAs,
 )
+from agents.cli import main as cli
 from agents.demo.lesson import make_demo_agent, make_demo_teacher
 from agents.store import SqlRunStore
 from personas import LLMMind, Persona, builtin_persona
@@ -102,6 +104,9 @@ async def test_an_llm_persona_on_an_autogen_client_answers_and_its_turn_is_store
         ("answer", "student", ("user",)),
         ("stop", "runtime", ()),
     ]
+    shown = CliRunner().invoke(cli, ["runs", "show", run_id, "--db", db], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    assert "student → user" in shown.output and "1/4" in shown.output
 
 
 def round_robin() -> RoundRobinGroupChat:
@@ -277,6 +282,30 @@ async def test_the_budget_stops_a_turn_and_autogen_terminates_on_the_stop_messag
         ),
     ]
     assert result.stop_reason == "Stop message received"
+
+
+async def test_max_turns_bounds_a_conversation_and_autogen_stops_on_it() -> None:
+    """A lone persona in a round robin is called again with no new messages (it hears an
+    empty question); after its ``max_turns`` it answers with a ``StopMessage``."""
+    teacher = PersonaChatAgent(make_demo_teacher("teacher"), max_turns=2)
+    team = RoundRobinGroupChat(
+        [teacher], termination_condition=StopMessageTermination() | MaxMessageTermination(9)
+    )
+    result = await team.run(task=task())
+    # Asked nothing new, the simulated teacher (which has not heard an answer) asks again.
+    assert rows(result) == [
+        *ROUND_ROBIN[:4],
+        *ROUND_ROBIN[1:4],
+        (
+            "StopMessage",
+            "teacher",
+            "max_turns: teacher took its 2 turn(s) of this conversation",
+            {"lyceum_kind": "stop", "lyceum_stop": "max_turns"},
+        ),
+    ]
+    assert len(teacher.run_ids) == 2
+    with pytest.raises(UserError, match="max_turns must be a positive int or None, got 0"):
+        PersonaChatAgent(make_demo_teacher("teacher"), max_turns=0)
 
 
 async def test_a_failed_turn_raises_a_typed_error_naming_the_run() -> None:

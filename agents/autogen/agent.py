@@ -4,11 +4,13 @@ Each time AgentChat hands the agent new messages (``on_messages``), the persona 
 turn as **one lyceum run**: the last new message, mapped to a typed lyceum message
 (``agents.autogen.messages``), is delivered to the persona by a ``Runtime`` under a
 ``Budget`` that always stops the turn; with a store (``Runtime(store=...)``) the turn is
-persisted, model calls included, and can be replayed like any run. The earlier new
+persisted, model calls included (``lyceum runs show``). The earlier new
 messages (the task, other agents' turns) are added to a ``Persona``'s conversation history
 as ``"source: text"`` lines, so it hears the whole conversation; inside the run the AutoGen
 side is the outside world, ``user``. A message that names no item is taken to be about the
-item under discussion (the persona's ``PersonaState.item_id``).
+item under discussion (the persona's ``PersonaState.item_id``). Called with no new
+messages (AgentChat calls a lone agent again with nothing new), the persona gets an empty
+``Question`` from ``user``.
 
 What the persona remembers between turns (its ``new_state()``) belongs to the AutoGen
 conversation: it is made on the first turn, handed to every lyceum run of the
@@ -51,9 +53,11 @@ from protocols import (
     Message,
     Plan,
     Stop,
+    StopReason,
     Thought,
     ToolCall,
     ToolResult,
+    UserError,
 )
 from protocols.text import message_text
 
@@ -118,6 +122,15 @@ def _about(message: Envelope, item_id: str | None) -> Envelope:
     return message
 
 
+def _stop(reason: StopReason, detail: str, source: str) -> StopMessage:
+    """The AgentChat stop of a turn a bound stopped."""
+    return StopMessage(
+        content=message_text(Stop(reason=reason, detail=detail)),
+        source=source,
+        metadata={"lyceum_kind": "stop", "lyceum_stop": reason},
+    )
+
+
 class PersonaChatAgent(BaseChatAgent):
     """A lyceum persona as an AutoGen AgentChat agent (``RoundRobinGroupChat``,
     ``SelectorGroupChat``, or ``agent.run(task=...)``).
@@ -130,6 +143,10 @@ class PersonaChatAgent(BaseChatAgent):
         runtime: Runs each turn; ``Runtime(store=...)`` persists them (default: in memory).
         budget: The bound of each turn's run (default ``Budget()``).
         seed: Turn ``n`` (0, 1, ...) of a conversation runs with seed ``seed + n``.
+        max_turns: The most turns the persona takes in one conversation (until
+            ``on_reset``); after them it answers each call with a ``StopMessage``
+            (``metadata["lyceum_stop"]`` ``max_turns``) without running. None: no bound
+            beyond each turn's budget and the team's termination conditions.
         structured: Reply with ``StructuredMessage[LyceumContent]`` carrying the typed
             message instead of a ``TextMessage``.
         incoming: Maps an AgentChat message to the lyceum message the persona gets
@@ -144,6 +161,7 @@ class PersonaChatAgent(BaseChatAgent):
         runtime: Runtime | None = None,
         budget: Budget | None = None,
         seed: int = 0,
+        max_turns: int | None = None,
         structured: bool = False,
         incoming: Incoming = from_autogen,
     ) -> None:
@@ -153,7 +171,10 @@ class PersonaChatAgent(BaseChatAgent):
         self.persona = persona
         self.runtime = runtime or Runtime()
         self.budget = budget or Budget()
+        if max_turns is not None and (isinstance(max_turns, bool) or max_turns < 1):
+            raise UserError(f"max_turns must be a positive int or None, got {max_turns!r}")
         self.seed = seed
+        self.max_turns = max_turns
         self.structured = structured
         self.incoming = incoming
         self._conversation: _Conversation | None = None
@@ -192,6 +213,11 @@ class PersonaChatAgent(BaseChatAgent):
         """Take the turn, then yield the persona's thoughts and plan (``ThoughtEvent``) and
         the ``Response``. They come when the turn's run ends: a persona's turn is one step
         of its run, whose messages are committed together."""
+        taken = len(self._conversation.run_ids) if self._conversation else 0
+        if self.max_turns is not None and taken >= self.max_turns:
+            detail = f"{self.name} took its {self.max_turns} turn(s) of this conversation"
+            yield Response(chat_message=_stop("max_turns", detail, self.name))
+            return
         result = await self._take_turn(messages, cancellation_token)
         inner: list[BaseAgentEvent | BaseChatMessage] = []
         replies: list[Message] = []
@@ -212,12 +238,7 @@ class PersonaChatAgent(BaseChatAgent):
         if replies:
             return to_autogen(replies[-1], self.name, structured=self.structured)
         if result.reason.startswith("max_"):  # the budget stopped the turn
-            stop = Stop(reason=result.reason, detail=result.detail)
-            return StopMessage(
-                content=message_text(stop),
-                source=self.name,
-                metadata={"lyceum_kind": "stop", "lyceum_stop": result.reason},
-            )
+            return _stop(result.reason, result.detail, self.name)
         # The persona chose to say nothing (a student reading an explanation).
         return TextMessage(content="", source=self.name, metadata={"lyceum_kind": "none"})
 
