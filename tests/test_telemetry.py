@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from agents import AgentGraph, Budget, FunctionAgent, RunContext, Runtime
 from agents.models import CachedModel, FunctionModel, ModelRequest, ReplayModel
@@ -471,4 +472,40 @@ def test_without_a_provider_nothing_is_traced_and_opentelemetry_is_not_imported(
         "3",
         "0",
         "['invoke_workflow agents.demo.lesson:build_lesson_graph']",
+    ]
+
+
+async def test_structured_retries_and_scoring_are_one_span_per_call(
+    provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    """A structured-output call re-asked once is two `chat` spans, numbered; a scoring
+    call is a `score` span (a custom operation name: no conventional one fits)."""
+
+    class Verdict(BaseModel):
+        correct: bool
+
+    replies = iter(["I think so", '{"correct": true}'])
+    judge = FunctionModel(lambda r: next(replies), model="judge")
+    scorer = FunctionModel(lambda r: "", model="lm", scorer=lambda p, cs: [-1.0 for _ in cs])
+
+    async def grade(message: Message, ctx: RunContext) -> Sequence[Envelope]:
+        verdict = await ctx.complete(judge, ModelRequest.of("2 + 2 = 4?"), output=Verdict)
+        scores = await ctx.score(scorer, "2 + 2 =", [" 4", " 5"])
+        return [Stop(detail=f"{verdict.correct} {scores}")]
+
+    graph = AgentGraph().add(FunctionAgent("grader", grade))
+    result = await Runtime(tracer_provider=provider).run(
+        graph, Question(to="grader", text="grade"), seed=7
+    )
+    assert result.detail == "True [-1.0, -1.0]"
+    rows = [
+        (name.strip(), attrs.get("lyceum.structured_attempt"), attrs.get("gen_ai.provider.name"))
+        for name, _, _, attrs in tree(exporter.get_finished_spans())
+    ]
+    assert rows == [
+        ("invoke_workflow lyceum", None, None),
+        ("invoke_agent grader", None, None),
+        ("chat judge", 1, "lyceum.function"),
+        ("chat judge", 2, "lyceum.function"),
+        ("score lm", None, "lyceum.function"),
     ]
