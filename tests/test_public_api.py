@@ -149,6 +149,17 @@ API = {
         "start_message",
         "write_classroom_report",
     ],
+    "agents.autogen": [
+        "AutoGenModelClient",
+        "LyceumContent",
+        "PersonaChatAgent",
+        "PersonaTurnError",
+        "TextAs",
+        "from_autogen",
+        "observed",
+        "to_autogen",
+        "to_autogen_messages",
+    ],
     "agents.cli": ["main", "render_message"],
     "agents.eval": [
         "CONDITIONS",
@@ -246,6 +257,7 @@ API = {
         "wait_healthy",
         "write_served",
     ],
+    "agents.telemetry": ["SEMCONV_VERSION", "Telemetry", "provider_name"],
     "agents.store": [
         "DEFAULT_DB",
         "ModelCallRecord",
@@ -442,7 +454,7 @@ def test_heavy_libraries_are_not_imported_eagerly() -> None:
         "import knowledge_graph\n"
         "import personas.learned\n"
         "heavy = [m for m in ('torch', 'transformers', 'ray', 'streamlit', 'autogen_agentchat',"
-        " 'sklearn', 'matplotlib', 'pandas')"
+        " 'autogen_core', 'autogen_ext', 'sklearn', 'matplotlib', 'pandas', 'opentelemetry')"
         " if m in sys.modules]\n"
         "print(','.join(heavy))"
     )

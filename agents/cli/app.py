@@ -22,7 +22,14 @@ from agents.cli.db import db
 from agents.cli.eval import eval_group
 from agents.cli.kg import kg
 from agents.cli.models import models
-from agents.cli.options import db_option, make_console, make_progress, output_error
+from agents.cli.options import (
+    db_option,
+    make_console,
+    make_progress,
+    otel_option,
+    output_error,
+    tracer_provider,
+)
 from agents.cli.rebuild import rebuild_graph
 from agents.cli.render import render_message
 from agents.cli.serve import serve
@@ -130,6 +137,7 @@ def _lesson_printer(console: Any, kg: Any, quiet: bool) -> Any:
     help="Seed of the classroom and of the simulated students.",
 )
 @click.option("--quiet", is_flag=True, help="Print only the summaries, not the transcripts.")
+@otel_option
 def demo(
     db: str | None,
     students: int,
@@ -138,6 +146,7 @@ def demo(
     profiles: str,
     seed: int,
     quiet: bool,
+    otel: bool,
 ) -> None:
     """Run the offline demo. First a classroom (MAIC / SimClass): a director walks the
     fractions lesson, giving the floor to the teacher, the teaching assistant, four
@@ -165,10 +174,17 @@ def demo(
             raise UserError(f"unknown profile {name!r}; choose from {', '.join(PROFILES)}")
     if students:
         config = ClassroomConfig(students=tuple(roster(students)), turns=turns, seed=seed)
-        run_and_report(config, db=db, out=out, console=make_console(), quiet=quiet)
+        run_and_report(
+            config,
+            db=db,
+            out=out,
+            console=make_console(),
+            quiet=quiet,
+            tracer_provider=tracer_provider(otel),
+        )
     console = make_console()
     store = SqlRunStore(db)
-    runtime = Runtime(store)
+    runtime = Runtime(store, tracer_provider=tracer_provider(otel))
     kg = sample_curriculum()
     console.print(f"[bold yellow]{SIMULATION_NOTE}[/]")
     run_ids: list[tuple[str, str]] = []
@@ -348,7 +364,8 @@ def _print_run(record: RunRecord, calls: list[ModelCallRecord]) -> None:
     "YAML file. Needed unless the recorded factory is registered under the 'lyceum.graphs' "
     "entry points: a store is data, so the factory it names is never imported by itself.",
 )
-def runs_replay(run_id: str, db: str | None, graph_spec: str | None) -> None:
+@otel_option
+def runs_replay(run_id: str, db: str | None, graph_spec: str | None, otel: bool) -> None:
     """Re-run a stored run from its recorded model calls and check the transcript matches."""
     store = SqlRunStore(db)
     record = store.get_run(run_id)
@@ -361,7 +378,8 @@ def runs_replay(run_id: str, db: str | None, graph_spec: str | None) -> None:
             if isinstance(event, MessageSent):
                 progress.advance(task)
 
-        report = asyncio.run(Runtime(store).replay(record.id, graph, observer=tick))
+        runtime = Runtime(store, tracer_provider=tracer_provider(otel))
+        report = asyncio.run(runtime.replay(record.id, graph, observer=tick))
     if report.identical:
         click.echo(
             f"replay of {record.id} as {report.result.run_id}: identical transcript "

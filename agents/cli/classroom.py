@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from agents.classroom import ClassroomConfig, load_classroom_config, roster
 from agents.cli.classroom_run import run_and_report
-from agents.cli.options import db_option, make_console
+from agents.cli.options import db_option, make_console, otel_option, tracer_provider
 from protocols import UserError
 from protocols.config import error_message
 from protocols.errors import shorten
@@ -155,6 +155,7 @@ def build_config(
     is_flag=True,
     help="Also print each persona's Think and Plan and every mastery estimate.",
 )
+@otel_option
 def classroom(
     lesson: str | None,
     students: int | None,
@@ -170,6 +171,7 @@ def classroom(
     out: Path,
     quiet: bool,
     think: bool,
+    otel: bool,
 ) -> None:
     """Run a classroom: a director walks a lesson script from the knowledge graph, giving
     the floor to the teacher, the teaching assistant, the four classmates and the students;
@@ -192,4 +194,12 @@ def classroom(
         api_key_env=api_key_env,
         human=human,
     )
-    run_and_report(config, db=db, out=out, console=make_console(), quiet=quiet, think=think)
+    run_and_report(
+        config,
+        db=db,
+        out=out,
+        console=make_console(),
+        quiet=quiet,
+        think=think,
+        tracer_provider=tracer_provider(otel),
+    )

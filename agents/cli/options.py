@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -16,7 +17,9 @@ __all__ = [
     "db_option",
     "make_console",
     "make_progress",
+    "otel_option",
     "output_error",
+    "tracer_provider",
     "writable_folder",
 ]
 
@@ -30,6 +33,33 @@ db_option = click.option(
     show_envvar=True,
     help="Store: a SQLite path or a SQLAlchemy URL (default: sqlite:///lyceum.db).",
 )
+
+otel_option = click.option(
+    "--otel",
+    is_flag=True,
+    envvar="LYCEUM_OTEL",
+    show_envvar=True,
+    help="Trace runs, agent turns and model calls as OpenTelemetry spans, with the globally "
+    "configured tracer provider (run under opentelemetry-instrument); needs lyceum[otel].",
+)
+
+
+def tracer_provider(otel: bool) -> Any:
+    """The global OpenTelemetry tracer provider when ``--otel`` is given, else None.
+
+    Raises:
+        UserError: ``--otel`` without OpenTelemetry installed.
+    """
+    if not otel:
+        return None
+    try:
+        from opentelemetry import trace
+    except ImportError:
+        raise UserError(
+            "--otel needs OpenTelemetry: pip install 'lyceum[otel]' (and configure an "
+            "exporter, e.g. with opentelemetry-instrument; see docs/telemetry.md)"
+        ) from None
+    return trace.get_tracer_provider()
 
 
 def make_console(*, stderr: bool = False) -> Console:
