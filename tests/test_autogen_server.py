@@ -9,7 +9,9 @@ and compared with what the server answers lyceum's own client."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,10 +28,10 @@ from autogen_core.models import ModelFamily, ModelInfo
 from agents import AgentGraph, Budget, FunctionAgent, Runtime
 from agents.agent import RunContext
 from agents.autogen import AutoGenModelClient, PersonaChatAgent
-from agents.models import ChatMessage, ModelRequest, OpenAIChatClient
+from agents.models import ChatMessage, ModelRequest, ModelResponse, OpenAIChatClient, TextDelta
 from agents.store import SqlRunStore
 from personas import LLMMind, Persona, builtin_persona
-from protocols import Answer, Message, Question
+from protocols import Answer, Message, ModelHTTPError, Question
 
 from .conftest import require
 from .servers import TransformersServe, serve_available
@@ -238,3 +240,39 @@ async def test_a_round_robin_of_a_lyceum_persona_and_an_autogen_assistant_on_the
         ("stop", "runtime"),
     ]
     assert f"user: {QUESTION}" in call.request["messages"][1]["content"]
+
+
+async def test_what_the_server_does_with_autogen_s_streams_and_stop_strings(
+    server: TransformersServe,
+) -> None:
+    """docs/autogen.md: a stream's text arrives in chunks and its final chunk carries the
+    server's usage (AutoGen says ``unknown`` for its finish reason); ``stop`` strings are
+    answered 500 on the tiny model's word-level vocabulary, a ``ModelHTTPError``."""
+    from autogen_ext.models.openai import OpenAIChatCompletionClient
+
+    autogen = OpenAIChatCompletionClient(
+        model=server.model,
+        base_url=server.base_url,
+        api_key="unused",
+        model_info=INFO,
+        max_retries=0,  # the openai SDK would retry the 500 twice
+    )
+    adapter = AutoGenModelClient(autogen, model="tiny")
+    try:
+        items = [item async for item in adapter.stream(REQUEST)]
+        *deltas, final = items
+        assert deltas and all(isinstance(d, TextDelta) for d in deltas)
+        assert isinstance(final, ModelResponse)
+        assert final.text == "".join(d.text for d in deltas)
+        assert final.text in " ".join(CORPUS) and final.finish_reason == "unknown"
+        assert not final.usage.estimated and final.usage.completion_tokens > 0
+        with pytest.raises(ModelHTTPError) as failed:
+            await adapter.complete(REQUEST.model_copy(update={"stop": ("\n\n",)}))
+        assert failed.value.status == 500
+    finally:
+        await autogen.close()
+    # The server logs the 500 first and the traceback (StopStringCriteria's) a moment later.
+    deadline = time.monotonic() + 10
+    while "ValueError: substring not found" not in server.log():
+        assert time.monotonic() < deadline, server.log()[-2000:]
+        await asyncio.sleep(0.1)
