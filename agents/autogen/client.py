@@ -14,7 +14,9 @@ lyceum's chat turns become AutoGen ``SystemMessage`` / ``UserMessage`` /
 The reply is validated (and re-asked) by ``ctx.complete(..., output=...)`` as for every
 client: the adapter is only a client, and the call goes through the run's gateway like any
 other (budgeted, recorded, replayable). An exception from the AutoGen client becomes a
-``ModelHTTPError`` (its HTTP status when the exception carries one); a reply of function
+``ModelHTTPError`` (its HTTP status when the exception carries one), and so does an
+``asyncio.CancelledError`` it raises while the call was not being cancelled (a real
+cancellation of the call still propagates); a reply of function
 calls (lyceum sends no tools) is an ``UnexpectedModelOutput``. Where real model requests
 are blocked (the test suite), only AutoGen's in-process ``ReplayChatCompletionClient``
 (or a client declared ``offline=True``) may be called.
@@ -67,6 +69,13 @@ def to_autogen_messages(turns: list[dict[str, Any]]) -> list[LLMMessage]:
         else:
             out.append(UserMessage(content=content, source="user"))
     return out
+
+
+def _cancelled_here() -> bool:
+    """Whether the running task is being cancelled: a ``CancelledError`` is then ours to
+    propagate; otherwise the AutoGen client raised it on its own."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def _usage(reported: RequestUsage | None, request: ModelRequest, text: str) -> Usage:
@@ -149,9 +158,9 @@ class AutoGenModelClient(ModelClient):
             options["stop"] = list(request.stop)
         return options
 
-    def _failed(self, exc: Exception) -> ModelHTTPError:
+    def _failed(self, exc: BaseException) -> ModelHTTPError:
         status = getattr(exc, "status_code", None)
-        body = f"{type(exc).__name__}: {exc}"
+        body = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         return ModelHTTPError(
             f"{self.describe()} failed: {body[:300]}. Check the AutoGen client's "
             "configuration (model, endpoint, key) and its logs.",
@@ -189,8 +198,12 @@ class AutoGenModelClient(ModelClient):
                 json_output=json_output,
                 extra_create_args=self._options(request),
             )
-        except (LyceumError, asyncio.CancelledError):
+        except LyceumError:
             raise
+        except asyncio.CancelledError as exc:
+            if _cancelled_here():
+                raise
+            raise self._failed(exc) from exc
         except Exception as exc:
             raise self._failed(exc) from exc
         return self._response(result, request, start)
@@ -212,8 +225,12 @@ class AutoGenModelClient(ModelClient):
                     yield TextDelta(text=chunk)
                 else:
                     final = chunk
-        except (LyceumError, asyncio.CancelledError):
+        except LyceumError:
             raise
+        except asyncio.CancelledError as exc:
+            if _cancelled_here():
+                raise
+            raise self._failed(exc) from exc
         except Exception as exc:
             raise self._failed(exc) from exc
         if final is None:

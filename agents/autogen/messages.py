@@ -32,7 +32,7 @@ from autogen_agentchat.messages import (
     TextMessage,
     ThoughtEvent,
 )
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, model_validator
 
 from protocols import (
     Answer,
@@ -66,6 +66,14 @@ class LyceumContent(BaseModel):
     text: str
     message: Message
 
+    @model_validator(mode="after")
+    def _kind_is_the_message_s(self) -> LyceumContent:
+        if self.kind != self.message.kind:
+            raise ValueError(
+                f"kind {self.kind!r} is not the kind of its message ({self.message.kind!r})"
+            )
+        return self
+
 
 FORMAT = "{text}"
 
@@ -78,11 +86,27 @@ def _metadata(message: Envelope) -> dict[str, str]:
     return metadata
 
 
+MESSAGE: TypeAdapter[Message] = TypeAdapter(Message)
+
+
+def _carried(message: StructuredMessage[LyceumContent]) -> Envelope:
+    """The typed message a ``StructuredMessage[LyceumContent]`` carries, validated again
+    (AgentChat messages may be built without validation, e.g. ``model_construct``)."""
+    try:
+        typed: Envelope = MESSAGE.validate_python(message.content.message)
+    except ValidationError as exc:
+        raise UserError(
+            f"{message.source}'s StructuredMessage[LyceumContent] carries no valid lyceum "
+            f"message: {str(exc)[:500]}. Build it with agents.autogen.to_autogen(..., "
+            "structured=True)"
+        ) from exc
+    return typed.model_copy(update={"parent_id": None, "recipients": ()})
+
+
 def from_autogen(message: BaseChatMessage) -> Envelope:
     """The default mapping of an AgentChat message to the lyceum message a persona gets."""
     if isinstance(message, StructuredMessage) and isinstance(message.content, LyceumContent):
-        typed: Envelope = message.content.message
-        return typed.model_copy(update={"parent_id": None, "recipients": ()})
+        return _carried(message)
     if isinstance(message, BaseTextChatMessage):
         return Question(text=message.content, item_id=message.metadata.get("item_id") or None)
     return Question(text=message.to_model_text())
