@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -14,6 +15,7 @@ from protocols.errors import shorten
 __all__ = [
     "PIPE_WIDTH",
     "db_option",
+    "executor_options",
     "make_console",
     "make_progress",
     "output_error",
@@ -30,6 +32,32 @@ db_option = click.option(
     show_envvar=True,
     help="Store: a SQLite path or a SQLAlchemy URL (default: sqlite:///lyceum.db).",
 )
+
+
+def executor_options(*, units: str, concurrency: int, prefix: str = "") -> list[Any]:
+    """``--executor``, ``--address`` and ``--concurrency`` (``agents.eval.executors``) for a
+    command that runs ``units`` (``"units"``, ``"classrooms"``); ``prefix`` starts each
+    help text."""
+    return [
+        click.option(
+            "--executor",
+            type=click.Choice(["local", "process", "ray"]),
+            default="local",
+            show_default=True,
+            help=f"{prefix}Run {units} in this process (asyncio), in a local process pool, "
+            "or on Ray.",
+        ),
+        click.option(
+            "--address", default=None, help=f"{prefix}Ray cluster address (with --executor ray)."
+        ),
+        click.option(
+            "--concurrency",
+            type=click.IntRange(1, 100_000),
+            default=concurrency,
+            show_default=True,
+            help=f"{prefix}Most {units} in flight at once.",
+        ),
+    ]
 
 
 def make_console(*, stderr: bool = False) -> Console:
