@@ -49,8 +49,8 @@ def test_a_sweep_runs_every_unit_once_and_a_rerun_reuses_them_all(
     assert f"{len(expected)} reused (not run again), 0 run" in caplog.text
 
 
-def test_units_are_stored_under_their_idempotent_key(tmp_path: Path) -> None:
-    store = SweepStore(str(tmp_path / "s.db"))
+def test_units_are_stored_under_their_idempotent_key(store_url: str) -> None:
+    store = SweepStore(store_url)
     key = EpisodeKey("episode", "fake:0", "random", 0.2, 3)
     store.begin("h" * 64, "tom", {"student_kind": "simulated"})
     store.save("h" * 64, [UnitRecord(key, {"correct": True}, 0.5)])
@@ -61,6 +61,7 @@ def test_units_are_stored_under_their_idempotent_key(tmp_path: Path) -> None:
     assert sweep.meta == {"student_kind": "simulated"}
     assert store.get("hhh").config_hash == "h" * 64
     assert store.delete("h" * 64) == 1 and store.sweeps() == []
+    store.close()
 
 
 KILLED_SWEEP = """
