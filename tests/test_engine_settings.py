@@ -151,3 +151,13 @@ def test_a_postgres_connection_the_server_dropped_is_replaced(postgres_url: str)
     finally:
         engine.dispose()
         killer.dispose()
+
+
+def test_settings_are_shown_while_secrets_in_the_query_stay_masked() -> None:
+    from protocols.secrets import mask_db_url, url_secrets
+
+    url = "postgresql+psycopg://app:pw-1234@db/l?pool_size=4&password=hunter22&pool_recycle=1800"
+    assert mask_db_url(url) == (
+        "postgresql+psycopg://app:***@db/l?password=***&pool_recycle=1800&pool_size=4"
+    )
+    assert "hunter22" in url_secrets(url) and "1800" not in url_secrets(url)
