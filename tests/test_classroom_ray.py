@@ -15,11 +15,18 @@ from click.testing import CliRunner
 from agents.classroom import ClassroomConfig, roster
 from agents.cli.app import main
 from agents.eval import EpisodeKey, ProcessExecutor
-from agents.eval.classroom_batch import BatchRow, ClassroomBatch, ClassroomBatchTask
+from agents.eval.classroom_batch import (
+    BatchRow,
+    ClassroomBatch,
+    ClassroomBatchTask,
+    load_batch_config,
+)
 from agents.eval.classroom_summary import run_classroom_batch
 from agents.store import SqlRunStore
 from protocols import UserError, transcript
+from tests.sweep_tasks import kill_when_stored
 
+ROOT = Path(__file__).resolve().parents[1]
 BASE = ClassroomConfig(students=tuple(roster(2)), turns=8)
 BATCH = ClassroomBatch(base=BASE, profiles=("mixed", "novice"), seeds=(0, 1))
 
@@ -218,3 +225,53 @@ def test_bad_batch_options_are_one_line_errors(tmp_path: Path, args: list[str], 
     assert error in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "x.db").exists()
+
+
+def test_a_batch_config_file_is_loaded_and_its_errors_name_the_line(tmp_path: Path) -> None:
+    batch = load_batch_config(ROOT / "examples" / "classroom_batch.yaml")
+    assert (batch.base.turns, batch.profiles, batch.seeds, batch.students) == (
+        12,
+        ("mixed", "novice", "strong"),
+        (0, 1, 2),
+        4,
+    )
+    assert len(batch.units()) == 9
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("seeds: [0, 1]\nprofiles: [mixed, genuis]\n")
+    code, output = lyceum("--batch", "--batch-config", str(bad), "--db", str(tmp_path / "x.db"))
+    assert code == 2 and f"{bad}:2" in output and "unknown profile 'genuis'" in output
+    assert len(output.strip().splitlines()) == 1 and not (tmp_path / "x.db").exists()
+
+
+KILLED_BATCH = """
+import sys
+from agents.classroom import ClassroomConfig, roster
+from agents.eval import ClassroomBatch, run_classroom_batch
+batch = ClassroomBatch(base=ClassroomConfig(students=tuple(roster(2)), turns=8),
+                       seeds=tuple(range(16)))
+run_classroom_batch(batch, db=sys.argv[1], concurrency=1, progress=False)
+"""
+
+
+@pytest.mark.slow
+def test_a_batch_killed_with_sigkill_resumes_and_repeats_no_stored_classroom(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "b.db"
+    stored = kill_when_stored(KILLED_BATCH, db, at_least=3, timeout=90)
+    assert 3 <= stored < 16, stored
+    batch = ClassroomBatch(base=BASE, seeds=tuple(range(16)))
+    resumed = run_classroom_batch(batch, db=str(db), progress=False)
+    assert (resumed.sweep.reused, resumed.sweep.ran) == (stored, 16 - stored), stored
+    fresh = run_classroom_batch(batch, db=str(tmp_path / "fresh.db"), progress=False)
+    assert rows_without_ids(resumed.rows) == rows_without_ids(fresh.rows)
+    with SqlRunStore(f"sqlite:///{db}", read_only=True) as store:
+        runs = store.list_runs(limit=100)
+    completed = [r.id for r in runs if r.status == "completed"]
+    statuses = sorted(r.status for r in runs)
+    # Every row's run is in the store. Only classrooms in flight at the kill ran twice: the
+    # one running (left interrupted) and any finished whose row was not yet written (its
+    # run completed; the writer thread is at most a unit or two behind).
+    assert {row.run_id for row in resumed.rows} <= set(completed), statuses
+    assert 0 <= len(completed) - 16 <= 2, statuses
+    assert len(runs) - 16 <= 3, statuses

@@ -5,17 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from agents.eval import EpisodeKey, Payload, SweepStore, UnitRecord, arun_sweep, run_sweep
-from tests.sweep_tasks import FakeConfig, FakeTask
+from tests.sweep_tasks import FakeConfig, FakeTask, count_units, kill_when_stored
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -73,35 +68,12 @@ run_sweep(FakeTask(FakeConfig(items=8, seeds=3, delay=0.02)), store=sys.argv[1],
 """
 
 
-def count_units(db: Path) -> int:
-    import sqlite3
-
-    if not db.exists():
-        return 0
-    with sqlite3.connect(db) as conn:
-        try:
-            return int(conn.execute("SELECT count(*) FROM sweep_units").fetchone()[0])
-        except sqlite3.OperationalError:  # the schema is not there yet
-            return 0
-
-
 @pytest.mark.slow
 def test_a_sweep_killed_with_sigkill_resumes_to_the_uninterrupted_result(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     db = tmp_path / "sweep.db"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-c", KILLED_SWEEP, f"sqlite:///{db}"], env=env)
-    try:
-        deadline = time.monotonic() + 60
-        while count_units(db) < 40 and time.monotonic() < deadline:
-            assert proc.poll() is None, "the sweep ended before it could be killed"
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGKILL)
-    finally:
-        proc.kill()
-        proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+    kill_when_stored(KILLED_SWEEP, db, at_least=40)
     task = FakeTask(FakeConfig(items=8, seeds=3))
     total = len(asyncio.run(reference(task)))
     stored = count_units(db)
