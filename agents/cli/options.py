@@ -15,6 +15,7 @@ from protocols.errors import shorten
 __all__ = [
     "PIPE_WIDTH",
     "db_option",
+    "executor_options",
     "make_console",
     "make_progress",
     "otel_option",
@@ -60,6 +61,32 @@ def tracer_provider(otel: bool) -> Any:
             "exporter, e.g. with opentelemetry-instrument; see docs/telemetry.md)"
         ) from None
     return trace.get_tracer_provider()
+
+
+def executor_options(*, units: str, concurrency: int, prefix: str = "") -> list[Any]:
+    """``--executor``, ``--address`` and ``--concurrency`` (``agents.eval.executors``) for a
+    command that runs ``units`` (``"units"``, ``"classrooms"``); ``prefix`` starts each
+    help text."""
+    return [
+        click.option(
+            "--executor",
+            type=click.Choice(["local", "process", "ray"]),
+            default="local",
+            show_default=True,
+            help=f"{prefix}Run {units} in this process (asyncio), in a local process pool, "
+            "or on Ray.",
+        ),
+        click.option(
+            "--address", default=None, help=f"{prefix}Ray cluster address (with --executor ray)."
+        ),
+        click.option(
+            "--concurrency",
+            type=click.IntRange(1, 100_000),
+            default=concurrency,
+            show_default=True,
+            help=f"{prefix}Most {units} in flight at once.",
+        ),
+    ]
 
 
 def make_console(*, stderr: bool = False) -> Console:
