@@ -509,3 +509,27 @@ async def test_structured_retries_and_scoring_are_one_span_per_call(
         ("chat judge", 2, "lyceum.function"),
         ("score lm", None, "lyceum.function"),
     ]
+
+
+def test_otel_without_a_configured_provider_says_nothing_is_exported() -> None:
+    """`--otel` in a process where nothing set a tracer provider warns on stderr that no
+    spans go anywhere, and the lesson still runs."""
+    script = textwrap.dedent(
+        """
+        from click.testing import CliRunner
+        from agents.cli import main
+        args = ["demo", "--db", ":memory:", "--students", "0", "--profiles", "novice", "--quiet"]
+        result = CliRunner().invoke(main, [*args, "--otel"])
+        print(result.exit_code)
+        print(result.stderr.strip())
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        "0",
+        "warning: --otel: no OpenTelemetry tracer provider is configured, so no spans are "
+        "exported; run under opentelemetry-instrument (docs/telemetry.md)",
+    ]

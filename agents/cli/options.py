@@ -60,7 +60,16 @@ def tracer_provider(otel: bool) -> Any:
             "--otel needs OpenTelemetry: pip install 'lyceum[otel]' (and configure an "
             "exporter, e.g. with opentelemetry-instrument; see docs/telemetry.md)"
         ) from None
-    return trace.get_tracer_provider()
+    provider = trace.get_tracer_provider()
+    if isinstance(provider, trace.ProxyTracerProvider):
+        # Nothing set a provider: the spans would go nowhere, so say so instead of
+        # pretending to trace.
+        click.echo(
+            "warning: --otel: no OpenTelemetry tracer provider is configured, so no spans "
+            "are exported; run under opentelemetry-instrument (docs/telemetry.md)",
+            err=True,
+        )
+    return provider
 
 
 def executor_options(*, units: str, concurrency: int, prefix: str = "") -> list[Any]:
