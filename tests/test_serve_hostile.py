@@ -79,6 +79,11 @@ JUNK = [
     ("experts:\n  - name: a\n    skills: [x]\n    serve: {model: m}\n"
      "    backend: {kind: openai, base_url: 'http://h/v1', model: q}\n",
      ":5: field 'experts.0.backend': give 'serve' (what `lyceum serve` serves) or 'backend'"),
+    ("experts:\n  - {name: a, skills: [x], serve: {model: gemma}}\n"  # a copy is due,
+     "  - {name: b, skills: [y], serve: {model: junkconfig}}\n",  # but this fails: none made
+     ":3: field 'experts.1.serve.model': {tmp}/junkconfig/config.json:1 is not valid JSON"),
+    ("experts:\n  - {name: a, skills: [x], serve: {model: junkgemma}}\n",
+     ":2: field 'experts.0.serve.model': {tmp}/junkgemma/generation_config.json:1 is not valid"),
     ("experts:\n  - {name: \xe9, skills: [x], serve: {model: m}}\n",
      ":2: not UTF-8 text (byte 0xe9 cannot be decoded); save the file as UTF-8"),
 ]  # fmt: skip
@@ -87,6 +92,9 @@ JUNK = [
 def junk_folders(tmp_path: Path) -> None:
     model_folder(tmp_path / "m")
     model_folder(tmp_path / "bare", template=None)
+    model_folder(tmp_path / "gemma", template=None, kind="gemma3_text")
+    model_folder(tmp_path / "junkgemma", template=None, kind="gemma3_text")
+    (tmp_path / "junkgemma" / "generation_config.json").write_text("{eos")
     (tmp_path / "afile").write_text("weights")
     (tmp_path / "loop").symlink_to(tmp_path / "loop")
     for name, config in (("junkconfig", "{junk"), ("listconfig", "[1, 2]")):

@@ -20,7 +20,7 @@ from agents.serve.templates import (
     has_chat_template,
     serving_copy,
 )
-from protocols import ConfigError
+from protocols import ConfigError, UserError
 from protocols.config import LineMap
 
 __all__ = ["Checker"]
@@ -52,6 +52,7 @@ class Checker:
         self.path, self.lines, self.settings, self.cache = path, lines, settings, cache
         self.write, self.has_cuda = write, has_cuda
         self.notes: list[str] = []
+        self.copies: list[tuple[Path, ChatTemplate]] = []
 
     def error(self, loc: Loc, problem: str) -> ConfigError:
         """A ``ConfigError`` at ``loc`` of the experts file."""
@@ -130,11 +131,30 @@ class Checker:
                 f"{str(folder)!r} has no chat template (a base model?) and lyceum knows none "
                 "for its model type; give one as serve.chat_template: FILE.jinja",
             )
-        copy = serving_copy(folder, self.cache, template, write=write)
+        generation = folder / "generation_config.json"
+        if template.extra_eos and generation.exists():
+            self.json_object(loc, generation)
+        copy = serving_copy(folder, self.cache, template, write=False)
+        if write:
+            self.copies.append((folder, template))  # made once every check has passed
         self.notes.append(
             f"{folder} has no chat template: serving {copy} ({template.source} added)"
         )
         return copy
+
+    def make_copies(self) -> None:
+        """Make the serving copies that the checks named.
+
+        Raises:
+            UserError: The cache cannot be written."""
+        for folder, template in self.copies:
+            try:
+                serving_copy(folder, self.cache, template)
+            except OSError as exc:
+                raise UserError(
+                    f"cannot make a serving copy of {folder} in {self.cache}: "
+                    f"{exc.strerror or exc}; set LYCEUM_CACHE to a writable folder"
+                ) from None
 
     def template(self) -> ChatTemplate | None:
         """The ``serve.chat_template`` file, checked to be a Jinja template."""

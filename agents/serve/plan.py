@@ -109,6 +109,7 @@ def plan_serving(
     chosen = choose_backend(settings.backend, has_vllm=has_vllm, has_cuda=has_cuda)
     plan = _vllm if chosen == "vllm" else _transformers
     servers, endpoints = plan(check, served)
+    check.make_copies()
     return ServePlan(chosen, servers, endpoints, tuple(check.notes), path, spec)
 
 
