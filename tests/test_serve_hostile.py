@@ -284,7 +284,7 @@ def server_pid(seen: str) -> int:
 
 def assert_stopped(process: subprocess.Popen[str], out: Path, pid: int, last: list[str]) -> None:
     """It exits 0 with ``last`` lines; its server is gone and so is the registry."""
-    assert process.wait(timeout=30) == 0, out.read_text()
+    assert process.wait(timeout=60) == 0, out.read_text()
     assert out.read_text().splitlines()[-3:] == last
     assert not running(pid) and not (out.parent / "experts.served.yaml").exists()
 
