@@ -256,6 +256,7 @@ API = {
         "Supervisor",
         "choose_backend",
         "plan_serving",
+        "run_plan",
         "served_path",
         "served_registry",
         "transformers_command",

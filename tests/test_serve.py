@@ -245,7 +245,7 @@ BAD = [
     ),
     (
         "serve: {prot: 8000}\nexperts:\n  - {name: a, skills: [x], serve: {model: m}}\n",
-        ":1: field 'serve.prot': unknown field (allowed: see the docs)",
+        ":1: field 'serve.prot': unknown field; did you mean 'port'?",
     ),
     (
         "serve:\n  backend: gpu\nexperts:\n  - {name: a, skills: [x], serve: {model: m}}\n",

@@ -4,11 +4,8 @@ on vLLM or ``transformers serve``, supervised until Ctrl-C (docs/serving.md)."""
 from __future__ import annotations
 
 import shlex
-import signal
-import time
 from datetime import datetime
 from pathlib import Path
-from types import FrameType
 from typing import Literal
 
 import click
@@ -17,9 +14,7 @@ from rich.text import Text
 
 from agents.cli.options import make_console
 from agents.serve.plan import ServePlan, plan_serving
-from agents.serve.registry import served_path, write_served
-from agents.serve.supervisor import Supervisor
-from protocols import UserError
+from agents.serve.run import run_plan
 
 __all__ = ["serve", "show_commands"]
 
@@ -31,10 +26,6 @@ def show_commands(plan: ServePlan) -> list[str]:
         env = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(server.env.items()))
         lines.append(f"{env} {shlex.join(server.argv)}".strip())
     return lines
-
-
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
 
 
 @click.command()
@@ -96,41 +87,12 @@ def serve(
     console = make_console()
     for note in plan.notes:
         _status(console, note)
-    logs = log_dir or path.parent / "serve-logs"
-    supervisors = [
-        Supervisor(
-            server,
-            log_path=logs / f"{server.name}-{server.port}.log",
-            startup_timeout=startup_timeout,
-            on_event=lambda line: _status(console, line),
-        )
-        for server in plan.servers
-    ]
-    registry = served_path(path)
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        for supervisor in supervisors:
-            supervisor.start()
-        try:
-            write_served(plan, registry)
-        except OSError as exc:
-            raise UserError(f"cannot write the served registry {registry}: {exc}") from None
-        _status(
-            console, f"{plan.backend}: serving {', '.join(plan.endpoints)}; registry {registry}"
-        )
-        _status(console, f"logs in {logs}; Ctrl-C stops")
-        while True:
-            for supervisor in supervisors:
-                supervisor.check()
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        _status(console, "stopping")
-    finally:
-        for supervisor in supervisors:
-            supervisor.stop()
-        registry.unlink(missing_ok=True)
-        signal.signal(signal.SIGTERM, previous)
-    _status(console, "stopped; no server left running")
+    run_plan(
+        plan,
+        log_dir=log_dir or path.parent / "serve-logs",
+        startup_timeout=startup_timeout,
+        on_event=lambda line: _status(console, line),
+    )
 
 
 def _status(console: Console, line: str) -> None:

@@ -45,13 +45,14 @@ folders are read from the file's own folder.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from agents.models import ModelClient, OpenAIChatClient, TransformersClient
 from agents.models.dialects import Dialect
@@ -151,6 +152,25 @@ class ServeSettings(_Strict):
     continuous_batching: bool | None = None
     args: tuple[str, ...] = ()
 
+    @field_validator("host")
+    @classmethod
+    def _plain_host(cls, host: str) -> str:
+        problem = host_problem(host)
+        if problem:
+            raise ValueError(problem)
+        return host
+
+
+def host_problem(host: str) -> str | None:
+    """Why ``host`` is not an interface a server can listen on (a URL, ``host:port``), or
+    None."""
+    if "/" in host or host.count(":") == 1:
+        return (
+            "not a host name or address; give the host alone (127.0.0.1, "
+            "0.0.0.0, ::1), with no scheme, path or port (the port is serve.port)"
+        )
+    return None
+
 
 class Expert(_Strict):
     """One expert: a name, the skills it serves, a backend and generation settings.
@@ -169,10 +189,13 @@ class Expert(_Strict):
 
     @model_validator(mode="after")
     def _reachable(self) -> Expert:
-        if self.backend is None and self.serve is None:
+        if (self.backend is None) == (self.serve is None):
             raise ValueError(
                 "give a 'backend' (where the model is served) or 'serve' (what `lyceum serve` "
-                "serves for it)"
+                "serves for it), not both: `lyceum serve` writes the backend of what it serves"
+                if self.serve
+                else "give a 'backend' (where the model is served) or 'serve' (what `lyceum "
+                "serve` serves for it)"
             )
         return self
 
@@ -286,6 +309,13 @@ async def _probe(expert: Expert, http: httpx.AsyncClient) -> Health:
         response = await http.get(base.copy_with(path=base.path.rstrip("/") + "/models"))
         response.raise_for_status()
         served = [m.get("id") for m in response.json().get("data", [])]
+    except httpx.ConnectError as exc:
+        return Health(
+            expert.name,
+            False,
+            f"nothing answers at {url} ({type(exc).__name__}): its server is down; start it "
+            "(a served registry's servers: `lyceum serve --experts FILE` again), or fix base_url",
+        )
     except (httpx.HTTPError, httpx.InvalidURL, ValueError, AttributeError) as exc:
         return Health(expert.name, False, redact(f"{url}: {type(exc).__name__}: {exc}"))
     if wanted not in served:
@@ -302,14 +332,69 @@ def load_experts_file(path: str | Path) -> tuple[ExpertsFile, LineMap]:
     """Load and validate an experts YAML file, with the line of every value (for errors
     found later, such as a missing model folder). Errors name the file, line and field."""
     data, lines = load_yaml(path)
+    _check_shape(path, data, lines)
     spec = validate_yaml(path, ExpertsFile, data, lines)
-    try:
-        ExpertRegistry(spec.experts)
-    except UserError as exc:
-        raise ConfigError(
-            str(exc), path=str(path), line=lines.line(("experts",)), field="experts"
-        ) from None
+    seen: dict[str, int] = {}
+    for i, expert in enumerate(spec.experts):
+        if expert.name in seen:
+            raise ConfigError(
+                f"expert name {expert.name!r} is taken (by experts.{seen[expert.name]}); give "
+                "each expert its own name",
+                path=str(path),
+                line=lines.line(("experts", i, "name")),
+                field=f"experts.{i}.name",
+            )
+        seen[expert.name] = i
     return spec, lines
+
+
+def _check_shape(path: str | Path, data: Any, lines: LineMap) -> None:
+    """The file's top level and ``serve:`` are mappings, and no section has an unknown
+    key (a close one is suggested, or the allowed ones are listed)."""
+
+    def fail(loc: tuple[str | int, ...], problem: str) -> ConfigError:
+        field = ".".join(map(str, loc)) or None
+        return ConfigError(problem, path=str(path), line=lines.line(loc), field=field)
+
+    def unknown(section: Any, loc: tuple[str | int, ...], model: type[BaseModel]) -> None:
+        for key in section if isinstance(section, dict) else ():
+            if key not in model.model_fields:
+                allowed = ", ".join(model.model_fields)
+                close = difflib.get_close_matches(str(key), list(model.model_fields), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else f" (allowed: {allowed})"
+                raise fail((*loc, key), f"unknown field{hint}")
+
+    if data is None:
+        raise fail((), "the file is empty; give an 'experts:' list (docs/serving.md)")
+    if not isinstance(data, dict):
+        raise fail((), "the top level must be a mapping with an 'experts:' list, not a list")
+    unknown(data, (), ExpertsFile)
+    serve = data.get("serve")
+    if "serve" in data and not isinstance(serve, dict):
+        raise fail(
+            ("serve",),
+            f"'serve' must be a mapping of server settings, not {serve!r} (keys: "
+            f"{', '.join(ServeSettings.model_fields)})",
+        )
+    unknown(serve, ("serve",), ServeSettings)
+    if isinstance(serve, dict) and isinstance(serve.get("args"), str):
+        raise fail(("serve", "args"), "give the options as a list: args: [--flag, value]")
+    if not isinstance(data.get("experts"), list):
+        raise fail(
+            ("experts",) if "experts" in data else (),
+            "give 'experts:' as a list of experts (- name: ..., skills: [...], serve: ...)",
+        )
+    for i, expert in enumerate(data["experts"]):
+        if isinstance(expert, dict):
+            if "serve" in expert and "backend" in expert:
+                raise fail(
+                    ("experts", i, "backend"),
+                    "give 'serve' (what `lyceum serve` serves) or 'backend' (where it is "
+                    "served), not both: `lyceum serve` writes the backend; remove one",
+                )
+            unknown(expert, ("experts", i), Expert)
+            unknown(expert.get("serve"), ("experts", i, "serve"), ExpertServe)
+            unknown(expert.get("generation"), ("experts", i, "generation"), Generation)
 
 
 def load_experts(path: str | Path) -> ExpertRegistry:

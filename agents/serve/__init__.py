@@ -16,6 +16,7 @@ from agents.serve.commands import (
 )
 from agents.serve.plan import ServePlan, plan_serving
 from agents.serve.registry import served_path, served_registry, write_served
+from agents.serve.run import run_plan
 from agents.serve.supervisor import RestartPolicy, ServeError, Supervisor, wait_healthy
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "Supervisor",
     "choose_backend",
     "plan_serving",
+    "run_plan",
     "served_path",
     "served_registry",
     "transformers_command",

@@ -15,7 +15,6 @@ templates in serving copies, and builds the server commands and each expert's en
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
@@ -24,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from agents.meta.experts import ExpertsFile, ServeSettings, load_experts_file
+from agents.meta.experts import ExpertsFile, ServeSettings, host_problem, load_experts_file
+from agents.serve.checks import Checker
 from agents.serve.commands import (
     LoraModule,
     ServerCommand,
@@ -34,14 +34,7 @@ from agents.serve.commands import (
     vllm_command,
     vllm_installed,
 )
-from agents.serve.templates import (
-    ChatTemplate,
-    builtin_template,
-    has_chat_template,
-    serving_copy,
-)
-from protocols import ConfigError
-from protocols.config import LineMap
+from protocols import UserError
 
 __all__ = ["ServePlan", "default_cache", "plan_serving"]
 
@@ -75,67 +68,6 @@ def default_cache() -> Path:
     return Path(os.environ.get("LYCEUM_CACHE", Path.home() / ".cache" / "lyceum")) / "serving"
 
 
-class _Checker:
-    """Resolves and checks the file's folders; every error names file, line and field."""
-
-    def __init__(
-        self,
-        path: Path,
-        lines: LineMap,
-        settings: ServeSettings,
-        cache: Path,
-        write: bool,
-        has_cuda: Callable[[], bool],
-    ) -> None:
-        self.path, self.lines, self.settings, self.cache = path, lines, settings, cache
-        self.write, self.has_cuda = write, has_cuda
-        self.notes: list[str] = []
-
-    def error(self, loc: tuple[str | int, ...], problem: str) -> ConfigError:
-        field = ".".join(str(p) for p in loc)
-        return ConfigError(problem, path=str(self.path), line=self.lines.line(loc), field=field)
-
-    def folder(self, loc: tuple[str | int, ...], raw: str, *, needs: str) -> Path:
-        folder = Path(raw).expanduser()
-        folder = folder if folder.is_absolute() else self.path.parent / folder
-        if not folder.is_dir():
-            raise self.error(loc, f"no folder {str(folder)!r}; give a local model folder")
-        if not (folder / needs).is_file():
-            kind = "model" if needs == "config.json" else "LoRA adapter"
-            raise self.error(loc, f"{str(folder)!r} has no {needs}: it is not a {kind} folder")
-        return folder.resolve()
-
-    def chat_ready(self, loc: tuple[str | int, ...], folder: Path, *, write: bool) -> Path:
-        """The folder to serve: ``folder``, or a serving copy with a chat template added."""
-        if has_chat_template(folder):
-            return folder
-        template = self.template() or builtin_template(folder)
-        if template is None:
-            raise self.error(
-                loc,
-                f"{str(folder)!r} has no chat template (a base model?) and lyceum knows none "
-                "for its model type; give one as serve.chat_template: FILE.jinja",
-            )
-        copy = serving_copy(folder, self.cache, template, write=write)
-        self.notes.append(
-            f"{folder} has no chat template: serving {copy} ({template.source} added)"
-        )
-        return copy
-
-    def template(self) -> ChatTemplate | None:
-        raw = self.settings.chat_template
-        if raw is None:
-            return None
-        file = Path(raw).expanduser()
-        file = file if file.is_absolute() else self.path.parent / file
-        try:
-            return ChatTemplate(file.read_text(encoding="utf-8"), str(file))
-        except (OSError, UnicodeDecodeError) as exc:
-            raise self.error(
-                ("serve", "chat_template"), f"cannot read {str(file)!r}: {exc}"
-            ) from None
-
-
 def plan_serving(
     path: str | Path,
     *,
@@ -161,11 +93,14 @@ def plan_serving(
         ConfigError: Naming the file, line and field of what cannot be served.
     """
     path = Path(path)
+    problem = host_problem(host) if host else None
+    if problem:
+        raise UserError(f"--host {host}: {problem}")
     spec, lines = load_experts_file(path)
     settings = (spec.serve or ServeSettings()).model_copy(
         update={k: v for k, v in {"backend": backend, "host": host, "port": port}.items() if v}
     )
-    check = _Checker(path, lines, settings, cache or default_cache(), write, has_cuda)
+    check = Checker(path, lines, settings, cache or default_cache(), write, has_cuda)
     served = [(i, e) for i, e in enumerate(spec.experts) if e.serve is not None]
     if not served:
         raise check.error(
@@ -174,11 +109,12 @@ def plan_serving(
     chosen = choose_backend(settings.backend, has_vllm=has_vllm, has_cuda=has_cuda)
     plan = _vllm if chosen == "vllm" else _transformers
     servers, endpoints = plan(check, served)
+    check.make_copies()
     return ServePlan(chosen, servers, endpoints, tuple(check.notes), path, spec)
 
 
 def _vllm(
-    check: _Checker, served: list[tuple[int, Any]]
+    check: Checker, served: list[tuple[int, Any]]
 ) -> tuple[tuple[ServerCommand, ...], dict[str, dict[str, Any]]]:
     settings, write = check.settings, check.write
     models = {
@@ -206,44 +142,36 @@ def _vllm(
                 "transformers, or as a LoRA adapter of the base",
             )
     shown = str(check.chat_ready(base_loc, base, write=write))
-    adapters, ranks = [], [1]
+    adapters: dict[Path, LoraModule] = {}  # one adapter folder is loaded once
+    ranks, served_as = [1], {}
     for i, expert in served:
         if expert.serve.adapter is not None:
             loc = ("experts", i, "serve", "adapter")
             folder = check.folder(loc, expert.serve.adapter, needs="adapter_config.json")
-            adapters.append(LoraModule(expert.name, str(folder)))
-            ranks.append(_rank(check, loc, folder))
+            if folder not in adapters:
+                adapters[folder] = LoraModule(expert.name, str(folder))
+                ranks.append(check.rank(loc, folder))
+            served_as[expert.name] = adapters[folder].name
     argv = vllm_command(
         shown,
         host=settings.host,
         port=settings.port,
-        adapters=adapters,
+        adapters=list(adapters.values()),
         max_lora_rank=max(ranks),
         extra_args=settings.args,
         executable=_vllm_executable(),
     )
-    names = (shown, *(a.name for a in adapters))
+    names = (shown, *(a.name for a in adapters.values()))
     server = ServerCommand("vllm", tuple(argv), settings.host, settings.port, names)
     endpoints: dict[str, dict[str, Any]] = {}
     for _, expert in served:
         where = {"base_url": server.base_url, "dialect": "json_schema"}
         if expert.serve.adapter is not None:
-            endpoints[expert.name] = {"kind": "lora", "adapter": expert.name, **where}
+            adapter = served_as[expert.name]
+            endpoints[expert.name] = {"kind": "lora", "adapter": adapter, **where}
         else:
             endpoints[expert.name] = {"kind": "openai", "model": shown, **where}
     return (server,), endpoints
-
-
-def _rank(check: _Checker, loc: tuple[str | int, ...], folder: Path) -> int:
-    try:
-        rank = json.loads((folder / "adapter_config.json").read_text(encoding="utf-8"))["r"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise check.error(
-            loc, f"cannot read the rank 'r' of {folder}/adapter_config.json: {exc}"
-        ) from None
-    if not isinstance(rank, int) or rank < 1:
-        raise check.error(loc, f"{folder}/adapter_config.json: 'r' is {rank!r}, not a rank")
-    return rank
 
 
 def _vllm_executable() -> str:
@@ -252,7 +180,7 @@ def _vllm_executable() -> str:
 
 
 def _transformers(
-    check: _Checker, served: list[tuple[int, Any]]
+    check: Checker, served: list[tuple[int, Any]]
 ) -> tuple[tuple[ServerCommand, ...], dict[str, dict[str, Any]]]:
     settings, write = check.settings, check.write
     servers: dict[Path, ServerCommand] = {}

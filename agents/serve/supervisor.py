@@ -23,6 +23,8 @@ __all__ = ["RestartPolicy", "ServeError", "Supervisor", "wait_healthy"]
 
 LOG_TAIL = 3000
 """Characters of a server's log quoted in an error."""
+MAX_LOG_BYTES = 100 * 2**20
+"""A log larger than this when its server (re)starts is moved to ``LOG.1`` first."""
 
 
 class ServeError(LyceumError):
@@ -91,6 +93,9 @@ class Supervisor:
         startup_timeout: Seconds to wait for it to be healthy (loading a model included).
         policy: How often, and after which pauses, it is restarted.
         on_event: Told of each start, crash, restart and stop, as one line.
+        max_log_bytes: A log larger than this when the server (re)starts is moved to
+            ``LOG.1`` (replacing an older one), so restarts keep at most two logs' worth;
+            within one run of the server the log grows unbounded (docs/serving.md).
         clock, sleep: Injected for tests.
     """
 
@@ -102,6 +107,7 @@ class Supervisor:
         startup_timeout: float = 600.0,
         policy: RestartPolicy | None = None,
         on_event: Callable[[str], None] | None = None,
+        max_log_bytes: int = MAX_LOG_BYTES,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -111,6 +117,7 @@ class Supervisor:
         self.policy = policy or RestartPolicy()
         self.on_event = on_event or (lambda line: None)
         self.clock, self.sleep = clock, sleep
+        self.max_log_bytes = max_log_bytes
         self.restarts: list[float] = []
         self.process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
@@ -155,7 +162,15 @@ class Supervisor:
         try:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             if self._log is None:
+                if self.log_path.exists() and self.log_path.stat().st_size > self.max_log_bytes:
+                    self.log_path.replace(self.log_path.with_name(self.log_path.name + ".1"))
                 self._log = self.log_path.open("ab")
+        except OSError as exc:
+            raise ServeError(
+                f"{self.command.name}: cannot write its log {self.log_path}: "
+                f"{exc.strerror or exc}; give a writable --log-dir"
+            ) from None
+        try:
             if not port_free(self.command.host, self.command.port):
                 raise ServeError(
                     f"{self.command.name}: port {self.command.port} on {self.command.host} is "
@@ -188,6 +203,9 @@ class Supervisor:
                 f"({self.log_path}):\n{self.log()[-LOG_TAIL:]}"
             )
         stop_group(process, grace=5)  # what the dead server started goes too (GPU memory)
+        if self._log is not None:  # reopened (moved aside first if too large) at the restart
+            self._log.close()
+            self._log = None
         pause = self.policy.pause(len(self.restarts))
         self.on_event(f"{self.command.name}: died (exit {code}); restarting in {pause:g}s")
         self.restarts.append(now)

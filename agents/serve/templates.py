@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,21 +92,28 @@ def serving_copy(source: Path, cache: Path, template: ChatTemplate, *, write: bo
     dest = cache / f"{source.name}-{key}"
     if not write:
         return dest
-    dest.mkdir(parents=True, exist_ok=True)
-    for item in source.iterdir():
-        target = dest / item.name
-        if target.is_symlink() or target.is_file():  # made by an earlier run: made anew
-            target.unlink()
-        target.symlink_to(item.resolve())
-    _edit_json(dest / "tokenizer_config.json", {"chat_template": template.text})
-    generation = dest / "generation_config.json"
-    if template.extra_eos and generation.exists():
-        data = json.loads(generation.read_text(encoding="utf-8"))
-        eos = data.get("eos_token_id")
-        ids = [eos] if isinstance(eos, int) else list(eos or [])
-        _edit_json(
-            generation, {"eos_token_id": [*ids, *(i for i in template.extra_eos if i not in ids)]}
-        )
+    # Made aside and moved in place, so a copy is never seen half-made.
+    made = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    shutil.rmtree(made, ignore_errors=True)
+    made.mkdir(parents=True)
+    try:
+        for item in source.iterdir():
+            (made / item.name).symlink_to(item.resolve())
+        _edit_json(made / "tokenizer_config.json", {"chat_template": template.text})
+        generation = made / "generation_config.json"
+        if template.extra_eos and generation.exists():
+            data = json.loads(generation.read_text(encoding="utf-8"))
+            eos = data.get("eos_token_id")
+            ids = [eos] if isinstance(eos, int) else list(eos or [])
+            extra = [i for i in template.extra_eos if i not in ids]
+            _edit_json(generation, {"eos_token_id": [*ids, *extra]})
+        old = dest.with_name(f".{dest.name}.{os.getpid()}.old")
+        if dest.exists():  # made by an earlier run: made anew
+            dest.rename(old)
+        made.rename(dest)
+        shutil.rmtree(old, ignore_errors=True)  # links and small JSON files only
+    finally:
+        shutil.rmtree(made, ignore_errors=True)
     return dest
 
 
