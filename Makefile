@@ -44,6 +44,7 @@ test: $(VENV)/.dev lint
 
 bench: $(VENV)/.dev
 	$(PY) benchmarks/bench_runtime.py
+	$(PY) benchmarks/bench_telemetry.py
 	$(PY) benchmarks/bench_kg.py
 	$(PY) benchmarks/bench_models.py
 	$(PY) benchmarks/bench_eval.py

@@ -28,7 +28,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agents.agent import Agent, RunContext
 from agents.budget import Budget, BudgetTracker
@@ -60,6 +60,11 @@ from protocols import (
     UserError,
     transcript,
 )
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Tracer, TracerProvider
+
+    from agents.telemetry import Telemetry
 
 __all__ = ["ReplayReport", "RunResult", "Runtime"]
 
@@ -161,14 +166,26 @@ class Runtime:
         store: A ``RunStore``, a database URL or path (an ``SqlRunStore``), or None to keep
             runs in memory only.
         clock: Returns the current UTC time (inject a fixed clock in tests).
+        tracer_provider: An OpenTelemetry ``TracerProvider`` (or ``Tracer``): each run, agent
+            turn and model call becomes a span (``agents.telemetry``, the ``otel`` extra).
+            None (the default): nothing is traced and OpenTelemetry is not imported.
     """
 
     def __init__(
-        self, store: RunStore | str | None = None, *, clock: Callable[[], datetime] | None = None
+        self,
+        store: RunStore | str | None = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        tracer_provider: TracerProvider | Tracer | None = None,
     ) -> None:
         self.store = SqlRunStore(store) if isinstance(store, str) else store
         self.clock = clock or (lambda: datetime.now(UTC))
         self._writer = StepWriter(self.store) if self.store is not None else None
+        self._telemetry: Telemetry | None = None
+        if tracer_provider is not None:
+            from agents.telemetry import Telemetry
+
+            self._telemetry = Telemetry(tracer_provider)
 
     # -- public API --------------------------------------------------------------------
     async def run(
@@ -204,6 +221,24 @@ class Runtime:
         graph.validate()
         first = self._check_first(graph, message)
         run_id = uuid.uuid4().hex
+        if self._telemetry is None:
+            return await self._run(run_id, graph, first, budget, seed, observer, _replay)
+        replay_of = _replay.run_id if _replay else None
+        with self._telemetry.run_span(run_id, graph, budget, seed, replay_of) as finished:
+            result = await self._run(run_id, graph, first, budget, seed, observer, _replay)
+            finished(result)
+            return result
+
+    async def _run(
+        self,
+        run_id: str,
+        graph: AgentGraph,
+        first: Message,
+        budget: Budget,
+        seed: int,
+        observer: Observer | None,
+        _replay: ReplaySource | None,
+    ) -> RunResult:
         state = self._new_state(run_id, graph, budget, seed, observer, _replay)
         first = self._stamp(state, first, sender="user", parent=None, recipients=first.recipients)
         if self._writer is not None:
@@ -344,7 +379,7 @@ class Runtime:
             state.step_calls.append(call)
 
         tracker = BudgetTracker(budget, warn=warn)
-        gateway = ModelGateway(
+        gateway = (ModelGateway if self._telemetry is None else self._telemetry.gateway)(
             run_id=run_id,
             tracker=tracker,
             record=record if self.store is not None else None,
@@ -562,6 +597,7 @@ class Runtime:
         self, state: _State, deliveries: list[tuple[str, Message]]
     ) -> list[tuple[str, Message, list[Envelope], BaseException | None]]:
         inboxes: dict[str, list[Message]] = {}
+        telemetry = self._telemetry
         for name, message in deliveries:
             inboxes.setdefault(name, []).append(message)
 
@@ -569,6 +605,7 @@ class Runtime:
             name: str, inbox: list[Message]
         ) -> list[tuple[str, Message, list[Envelope], BaseException | None]]:
             agent: Agent = state.graph.agents[name]
+            handle = agent.handle if telemetry is None else telemetry.turn(agent, state.run_id)
             ctx = RunContext(
                 run_id=state.run_id,
                 agent=name,
@@ -579,7 +616,7 @@ class Runtime:
             done: list[tuple[str, Message, list[Envelope], BaseException | None]] = []
             for message in inbox:
                 try:
-                    replies = list(await agent.handle(message, ctx))
+                    replies = list(await handle(message, ctx))
                 except BudgetExceeded:
                     raise
                 except Exception as exc:  # noqa: BLE001 - reported as a typed Error message

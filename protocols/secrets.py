@@ -30,6 +30,8 @@ from urllib.parse import (
     urlunsplit,
 )
 
+from protocols.sql_settings import POOL_SETTINGS
+
 __all__ = [
     "MASK",
     "MIN_SECRET_LENGTH",
@@ -42,6 +44,9 @@ __all__ = [
 ]
 
 MASK = "***"
+ENGINE_SETTINGS = frozenset({*POOL_SETTINGS, "busy_timeout"})
+"""Query parameters of a store URL that are settings, not secrets (shown as they are)."""
+
 MIN_SECRET_LENGTH = 4
 """Shorter strings are not redacted from free text (``key=x`` would garble every ``x``);
 URLs still mask them."""
@@ -75,7 +80,9 @@ def mask_db_url(url: str) -> str:
     """A SQLAlchemy URL as it may be shown: ``postgresql://user:***@host/db``.
 
     The password is hidden by SQLAlchemy's own renderer; query values (``?password=``
-    is valid for libpq) are masked too. A URL SQLAlchemy cannot parse is masked as text."""
+    is valid for libpq) are masked too, but for lyceum's engine settings
+    (``protocols.sql_settings``: ``pool_size=4``). A URL SQLAlchemy cannot parse is
+    masked as text."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
@@ -84,7 +91,9 @@ def mask_db_url(url: str) -> str:
     except (ArgumentError, ValueError):
         return mask_url(url)
     if parsed.query:
-        parsed = parsed.set(query={name: MASK for name in parsed.query})
+        parsed = parsed.set(
+            query={n: v if n in ENGINE_SETTINGS else MASK for n, v in parsed.query.items()}
+        )
     try:
         shown = parsed.render_as_string(hide_password=True)
     except UnicodeError:  # a stray byte from the shell (surrogateescape): show it escaped
@@ -99,7 +108,7 @@ def basic_token(username: str, password: str) -> str:
 
 def url_secrets(url: str) -> list[str]:
     """The secret parts of a URL: the userinfo password (or lone token), the Basic token
-    they make, and every query value."""
+    they make, and every query value but lyceum's engine settings."""
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -112,7 +121,8 @@ def url_secrets(url: str) -> list[str]:
         found += [user, parts.username or ""]
     if "@" in parts.netloc:
         found.append(basic_token(user, password))
-    found += [value for _, value in parse_qsl(parts.query, keep_blank_values=True)]
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    found += [value for name, value in query if name not in ENGINE_SETTINGS]
     return found
 
 

@@ -5,8 +5,12 @@
 * A URL, or a bare path taken as a SQLite file (``db_url``). A URL that cannot be parsed,
   or names neither SQLite nor PostgreSQL, is a ``UserError``; a SQLite file whose folder
   does not exist is a ``StoreError``.
+* Pool settings and SQLite's busy timeout come from the URL's query
+  (``protocols.sql_settings``: ``?pool_size=10&pool_recycle=1800``); PostgreSQL connections
+  are pinged before use, so one the server dropped is replaced instead of failing.
 * SQLite connections are set up alike for every store: foreign keys on, a busy timeout
-  (``SQLITE_BUSY_TIMEOUT_MS``) so concurrent writers wait instead of failing, WAL (readers
+  (``SQLITE_BUSY_TIMEOUT_MS``, or ``?busy_timeout=MS``) so concurrent writers wait instead
+  of failing, WAL (readers
   never block the writer, and a killed process loses nothing it committed) with
   ``synchronous=NORMAL``, and BEGIN emitted by SQLAlchemy rather than by pysqlite, so DDL is
   transactional and ``sqlite_begin="BEGIN IMMEDIATE"`` takes the write lock at once.
@@ -52,6 +56,7 @@ from sqlalchemy.pool import StaticPool
 
 from protocols.errors import StoreError, UserError, shorten
 from protocols.secrets import Redactor, mask_db_url, mask_url, url_secrets
+from protocols.sql_settings import SQLITE_BUSY_TIMEOUT_MS, engine_settings
 from protocols.store_files import check_store_file, readonly_connect
 
 __all__ = [
@@ -74,8 +79,6 @@ __all__ = [
 DEFAULT_DB = "sqlite:///lyceum.db"
 """The store used when neither ``--db`` nor ``LYCEUM_DB`` names one."""
 
-SQLITE_BUSY_TIMEOUT_MS = 10_000
-"""How long a SQLite connection waits for another writer's lock before failing."""
 
 RUN_STORE_LOCK = 74657
 """PostgreSQL advisory-lock key held while the run store's schema is migrated. Any fixed
@@ -289,10 +292,13 @@ def _create_engine(
 ) -> Engine:
     """The engine, with every store's SQLite connection setup; a read-only SQLite file is
     opened through ``readonly_connect``."""
-    options: dict[str, Any] = {"json_serializer": _json_serializer}
+    settings = engine_settings(parsed, shorten(mask_db_url(url)))
+    parsed = settings.url
+    options: dict[str, Any] = {"json_serializer": _json_serializer, **settings.pool}
     if path is None and parsed.get_backend_name() == "sqlite":
         options |= {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
-    if read_only and path is not None:
+    if read_only and path is not None:  # one connection per reader; no pool to size
+        options = {"json_serializer": _json_serializer}
         options["creator"] = partial(readonly_connect, path)
         parsed = make_url("sqlite://")
     elif read_only:
@@ -305,7 +311,8 @@ def _create_engine(
             "driver, or use 'postgresql+psycopg://…' (pip install psycopg) or a SQLite path."
         ) from None
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_readonly if read_only else _sqlite_connect)
+        setup = _sqlite_readonly if read_only else _sqlite_connect
+        event.listen(engine, "connect", partial(setup, settings.busy_timeout_ms))
         event.listen(engine, "begin", _sqlite_begin)
     return engine
 
@@ -379,13 +386,13 @@ def _open_error(url: str, schema: StoreSchema, path: str | None, exc: Exception)
     )
 
 
-def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_connect(busy_ms: int, dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy, not pysqlite, emit BEGIN, so DDL is transactional (SQLAlchemy docs,
     # "Serializable isolation / Savepoints / Transactional DDL" for pysqlite).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
     # WAL: readers (the UI, `lyceum runs show`) never block a writing run, and commits need
     # no fsync each; a killed process still loses nothing it committed.
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -393,10 +400,10 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_readonly(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_readonly(busy_ms: int, dbapi_connection: Any, _record: Any) -> None:
     # A read-only connection (``mode=ro``): no journal-mode change, nothing written.
     dbapi_connection.isolation_level = None
-    dbapi_connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    dbapi_connection.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
 
 
 def _sqlite_begin(conn: Connection) -> None:

@@ -5,27 +5,35 @@
 
 The server is started offline (``HF_HUB_OFFLINE=1``) and pinned to one local model folder,
 so a request's ``model`` must be that folder's path (``server.model``); anything else is
-answered 400. Start-up waits for ``GET /health`` and shows the server's log when it fails;
+answered 400. It is started and health-checked by ``lyceum serve``'s own launcher
+(``agents.serve``: its own process group, a parent-death signal, ``GET /health`` and then
+``GET /v1/models`` listing the folder), and start-up failures show the server's log;
 ``stop`` terminates the process group, then kills it.
 """
 
 from __future__ import annotations
 
-import ctypes
 import importlib.util
-import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import IO
 
-import httpx
+from agents.serve.commands import OFFLINE, ServerCommand, transformers_command
+from agents.serve.process import die_with_parent, free_port, launch, stop_group
+from agents.serve.supervisor import ServeError, wait_healthy
 
-__all__ = ["TransformersServe", "serve_available"]
+__all__ = ["TransformersServe", "die_with_parent", "running", "serve_available"]
+
+
+def running(pid: int) -> bool:
+    """Whether the process ``pid`` runs (a zombie waiting to be reaped does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def serve_available() -> str | None:
@@ -47,26 +55,6 @@ def _has(module: str) -> bool:
 
 def _executable() -> Path:
     return Path(sys.executable).with_name("transformers")
-
-
-def die_with_parent() -> None:
-    """In a child process (``Popen(preexec_fn=die_with_parent)``): ask Linux to send it
-    SIGTERM when the test process dies, so that a server outlives no ``kill -9`` of pytest.
-    Elsewhere it does nothing (the servers are still stopped by ``stop()``)."""
-    if sys.platform != "linux":
-        return
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class TransformersServe:
@@ -105,70 +93,30 @@ class TransformersServe:
         return self._log.read().decode(errors="replace")
 
     def start(self) -> TransformersServe:
-        self.port = _free_port()
+        self.port = free_port()
         # The server writes here for as long as it runs; __exit__ closes it.
         self._log = tempfile.TemporaryFile()  # noqa: SIM115
-        command = [
-            str(_executable()),
-            "serve",
+        argv = transformers_command(
             self.model,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--device",
-            "cpu",
-            "--log-level",
-            "info",
-            *self.extra_args,
-        ]
-        env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-        env.pop("COLUMNS", None)
-        self._process = subprocess.Popen(
-            command,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
-            preexec_fn=die_with_parent,  # set before exec; no threads are started here
+            host="127.0.0.1",
+            port=self.port,
+            continuous_batching=False,  # extra_args may ask for it
+            extra_args=("--device", "cpu", *self.extra_args),
         )
-        self._wait_healthy()
+        command = ServerCommand("transformers", tuple(argv), "127.0.0.1", self.port, (self.model,))
+        self._process = launch(argv, log=self._log, env=OFFLINE)
+        try:
+            wait_healthy(command, self._process, timeout=self.startup_timeout, log=self.log)
+        except ServeError as exc:
+            self.stop()
+            raise RuntimeError(str(exc)) from None
         return self
-
-    def _wait_healthy(self) -> None:
-        process = self._process
-        assert process is not None
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                self.stop()
-                raise RuntimeError(
-                    f"transformers serve exited with {process.returncode} before it "
-                    f"was healthy; its log:\n{self.log()[-4000:]}"
-                )
-            try:
-                if httpx.get(self.base_url.removesuffix("/v1") + "/health", timeout=2).is_success:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.25)
-        self.stop()
-        raise RuntimeError(
-            f"transformers serve was not healthy after {self.startup_timeout:g}s; its log:\n"
-            f"{self.log()[-4000:]}"
-        )
 
     def stop(self) -> None:
         """Terminate the server's process group; kill it if it has not exited in 10 s."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        if process is not None:
+            stop_group(process)
 
     def __enter__(self) -> TransformersServe:
         return self.start()

@@ -198,3 +198,41 @@ class FakeTutoringTask(FakeTask):
 
     def __init__(self, config: FakeConfig | None = None) -> None:
         super().__init__(config, kind="tutoring")
+
+
+def count_units(db: Path) -> int:
+    """How many sweep units the SQLite store at ``db`` holds (0 before it exists)."""
+    import sqlite3
+
+    if not db.exists():
+        return 0
+    with sqlite3.connect(db) as conn:
+        try:
+            return int(conn.execute("SELECT count(*) FROM sweep_units").fetchone()[0])
+        except sqlite3.OperationalError:  # the schema is not there yet
+            return 0
+
+
+def kill_when_stored(script: str, db: Path, at_least: int, timeout: float = 60) -> int:
+    """Run ``script`` (``python -c``, the store URL as its argument) and SIGKILL it once
+    ``db`` holds ``at_least`` units; returns how many it holds after the kill."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    proc = subprocess.Popen([sys.executable, "-c", script, f"sqlite:///{db}"], env=env)
+    try:
+        deadline = time.monotonic() + timeout
+        while count_units(db) < at_least and time.monotonic() < deadline:
+            assert proc.poll() is None, "the sweep ended before it could be killed"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    return count_units(db)

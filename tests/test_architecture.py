@@ -14,6 +14,7 @@ API_PACKAGES = {
     "agents.cli",
     "agents.meta",
     "agents.models",
+    "agents.serve",
     "agents.store",
     "personas",
     "knowledge_graph",
@@ -85,7 +86,14 @@ def test_networkx_stays_inside_knowledge_graph_and_the_agent_graph() -> None:
                 assert module.startswith("knowledge_graph/") or module == "agents/graph.py", module
 
 
-PERIPHERY = ("agents.cli", "agents.demo", "agents.eval", "agents.meta")
+PERIPHERY = (
+    "agents.autogen",
+    "agents.cli",
+    "agents.demo",
+    "agents.eval",
+    "agents.meta",
+    "agents.serve",
+)
 
 
 def test_the_core_of_agents_imports_neither_cli_demo_eval_nor_meta() -> None:
@@ -98,6 +106,18 @@ def test_the_core_of_agents_imports_neither_cli_demo_eval_nor_meta() -> None:
             continue
         reached = {m for m in imported_modules(path) if m.startswith(PERIPHERY)}
         assert not reached, f"{name} (core) imports {sorted(reached)}"
+
+
+def test_autogen_is_imported_only_by_its_integration() -> None:
+    """AutoGen is an integration, not the core runtime: only ``agents/autogen/`` imports
+    Microsoft's AutoGen packages (nor does anything import AG2's ``autogen``)."""
+    for package in PACKAGES:
+        for module, names in imports_of(package).items():
+            reached = {n for n in names if n == "autogen" or n.startswith("autogen_")}
+            if module.startswith("agents/autogen/"):
+                assert "autogen" not in reached, f"{module} imports AG2's autogen"
+                continue
+            assert not reached, f"{module} imports {sorted(reached)}"
 
 
 def test_relative_imports_are_resolved_by_the_checks() -> None:

@@ -44,6 +44,8 @@ ALWAYS: dict[str, list[str]] = {
     "demo": ["--students", "1", "--turns", "2"],
     # the app's server would take the test's place (execve): fuzz its options, print only
     "ui": ["--print-command"],
+    # lyceum serve would start servers and wait for Ctrl-C: fuzz its options, print only
+    "serve": ["--print-command"],
 }
 # Exit code 1 is documented for these: a failed probe, a replay that differs.
 MAY_EXIT_1 = {"experts check", "runs replay"}

@@ -78,6 +78,25 @@ def test_a_new_database_is_reported_absent_and_created_by_upgrade(tmp_path: Path
     engine.dispose()
 
 
+def test_both_stores_upgrade_into_one_new_database_on_each_backend(store_url: str) -> None:
+    assert rows(lyceum("status", "--db", store_url)[1]) == [
+        ["runs", "none", "0003", "absent (`lyceum db upgrade` creates it)"]
+    ]
+    assert lyceum("upgrade", "--db", store_url)[1].startswith("run store: none → 0003")
+    code, out = lyceum("upgrade", "--db", store_url, "--store", "graph")
+    assert (code, out.split(" (")[0]) == (0, "graph store: none → kg0001")
+    for store, head in (("runs", "0003"), ("graph", "kg0001")):
+        status = lyceum("status", "--db", store_url, "--store", store)[1]
+        assert rows(status) == [[store, head, head, "up to date"]]
+    engine = create_engine(store_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+        assert conn.execute(text("SELECT version_num FROM kg_alembic_version")).scalar() == (
+            "kg0001"
+        )
+    engine.dispose()
+
+
 def test_bad_input_is_one_line_and_changes_nothing(tmp_path: Path) -> None:
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"not a database\n")

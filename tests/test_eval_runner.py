@@ -5,17 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from agents.eval import EpisodeKey, Payload, SweepStore, UnitRecord, arun_sweep, run_sweep
-from tests.sweep_tasks import FakeConfig, FakeTask
+from tests.sweep_tasks import FakeConfig, FakeTask, count_units, kill_when_stored
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,8 +44,8 @@ def test_a_sweep_runs_every_unit_once_and_a_rerun_reuses_them_all(
     assert f"{len(expected)} reused (not run again), 0 run" in caplog.text
 
 
-def test_units_are_stored_under_their_idempotent_key(tmp_path: Path) -> None:
-    store = SweepStore(str(tmp_path / "s.db"))
+def test_units_are_stored_under_their_idempotent_key(store_url: str) -> None:
+    store = SweepStore(store_url)
     key = EpisodeKey("episode", "fake:0", "random", 0.2, 3)
     store.begin("h" * 64, "tom", {"student_kind": "simulated"})
     store.save("h" * 64, [UnitRecord(key, {"correct": True}, 0.5)])
@@ -61,6 +56,7 @@ def test_units_are_stored_under_their_idempotent_key(tmp_path: Path) -> None:
     assert sweep.meta == {"student_kind": "simulated"}
     assert store.get("hhh").config_hash == "h" * 64
     assert store.delete("h" * 64) == 1 and store.sweeps() == []
+    store.close()
 
 
 KILLED_SWEEP = """
@@ -72,35 +68,12 @@ run_sweep(FakeTask(FakeConfig(items=8, seeds=3, delay=0.02)), store=sys.argv[1],
 """
 
 
-def count_units(db: Path) -> int:
-    import sqlite3
-
-    if not db.exists():
-        return 0
-    with sqlite3.connect(db) as conn:
-        try:
-            return int(conn.execute("SELECT count(*) FROM sweep_units").fetchone()[0])
-        except sqlite3.OperationalError:  # the schema is not there yet
-            return 0
-
-
 @pytest.mark.slow
 def test_a_sweep_killed_with_sigkill_resumes_to_the_uninterrupted_result(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     db = tmp_path / "sweep.db"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-c", KILLED_SWEEP, f"sqlite:///{db}"], env=env)
-    try:
-        deadline = time.monotonic() + 60
-        while count_units(db) < 40 and time.monotonic() < deadline:
-            assert proc.poll() is None, "the sweep ended before it could be killed"
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGKILL)
-    finally:
-        proc.kill()
-        proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+    kill_when_stored(KILLED_SWEEP, db, at_least=40)
     task = FakeTask(FakeConfig(items=8, seeds=3))
     total = len(asyncio.run(reference(task)))
     stored = count_units(db)

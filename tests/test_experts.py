@@ -103,7 +103,7 @@ def test_the_cli_lists_and_checks(tmp_path: Path) -> None:
         (
             "experts:\n  - name: a\n    skills: [x]\n    backend: {kind: transformers, path: p}\n"
             "  - name: a\n    skills: [y]\n    backend: {kind: transformers, path: q}\n",
-            ":1: field 'experts': expert names must be unique; repeated: a",
+            ":5: field 'experts.1.name': expert name 'a' is taken (by experts.0); give each",
         ),
     ],
 )

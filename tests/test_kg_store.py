@@ -307,7 +307,28 @@ def test_property_indexes_serve_matches(tmp_path: Path) -> None:
     store.close()
 
 
-def test_graph_migrations_match_the_tables_and_share_a_database_with_runs(tmp_path: Path) -> None:
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    yield from _postgres_database()
+
+
+@pytest.mark.postgres
+def test_property_indexes_serve_matches_on_postgresql(postgres_url: str) -> None:
+    store = SqlGraphStore(postgres_url)
+    store.add([Node(id=f"n{i}", labels=["A"], properties={"name": f"x{i}"}) for i in range(50)])
+    store.create_property_index("name")
+    store.create_property_index("name")  # again: nothing changes
+    assert [n.id for n in store.match("A", name="x7")] == ["n7"]
+    with store.engine.connect() as conn:
+        conn.exec_driver_sql("SET enable_seqscan = off")  # 50 rows: else a scan wins
+        plan = conn.exec_driver_sql(
+            "EXPLAIN SELECT id FROM kg_nodes WHERE (properties ->> 'name') = %s", ("x7",)
+        ).all()
+    store.close()
+    assert "ix_kg_prop_name" in str(plan)
+
+
+def test_graph_migrations_match_the_tables_and_share_a_database_with_runs(store_url: str) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
     from sqlalchemy import create_engine
@@ -315,7 +336,7 @@ def test_graph_migrations_match_the_tables_and_share_a_database_with_runs(tmp_pa
     from agents.store import SqlRunStore
     from knowledge_graph.sql import metadata
 
-    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    url = store_url
     with SqlRunStore(url) as runs:
         runs.init()
     store = SqlGraphStore(url)

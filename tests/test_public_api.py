@@ -149,6 +149,17 @@ API = {
         "start_message",
         "write_classroom_report",
     ],
+    "agents.autogen": [
+        "AutoGenModelClient",
+        "LyceumContent",
+        "PersonaChatAgent",
+        "PersonaTurnError",
+        "TextAs",
+        "from_autogen",
+        "observed",
+        "to_autogen",
+        "to_autogen_messages",
+    ],
     "agents.cli": ["main", "render_message"],
     "agents.eval": [
         "CONDITIONS",
@@ -157,6 +168,10 @@ API = {
         "STRATEGIES",
         "Answer",
         "BadRecord",
+        "BatchResult",
+        "BatchRow",
+        "ClassroomBatch",
+        "ClassroomBatchTask",
         "CohortStudent",
         "Comparison",
         "Coverage",
@@ -209,11 +224,13 @@ API = {
         "effect_graph",
         "effect_teacher",
         "eval_context",
+        "load_batch_config",
         "load_points",
         "make_executor",
         "first_sentence",
         "load_dataset",
         "evaluate_at_k",
+        "run_classroom_batch",
         "run_effects",
         "run_sweep",
         "task_meta",
@@ -230,6 +247,24 @@ API = {
         "TaskPlan",
         "load_experts",
     ],
+    "agents.serve": [
+        "LoraModule",
+        "RestartPolicy",
+        "ServeError",
+        "ServePlan",
+        "ServerCommand",
+        "Supervisor",
+        "choose_backend",
+        "plan_serving",
+        "run_plan",
+        "served_path",
+        "served_registry",
+        "transformers_command",
+        "vllm_command",
+        "wait_healthy",
+        "write_served",
+    ],
+    "agents.telemetry": ["SEMCONV_VERSION", "Telemetry", "provider_name"],
     "agents.store": [
         "DEFAULT_DB",
         "ModelCallRecord",
@@ -426,7 +461,7 @@ def test_heavy_libraries_are_not_imported_eagerly() -> None:
         "import knowledge_graph\n"
         "import personas.learned\n"
         "heavy = [m for m in ('torch', 'transformers', 'ray', 'streamlit', 'autogen_agentchat',"
-        " 'sklearn', 'matplotlib', 'pandas')"
+        " 'autogen_core', 'autogen_ext', 'sklearn', 'matplotlib', 'pandas', 'opentelemetry')"
         " if m in sys.modules]\n"
         "print(','.join(heavy))"
     )

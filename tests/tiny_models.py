@@ -16,6 +16,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from agents.serve.templates import GEMMA3_CHAT_TEMPLATE, GEMMA3_END_OF_TURN
+
 from .conftest import require
 
 __all__ = [
@@ -42,25 +44,10 @@ TINY_CHAT_TEMPLATE = (
 )
 """Role words and contents, one turn a line: enough for ``apply_chat_template``."""
 
-GEMMA_CHAT_TEMPLATE = (
-    "{{ bos_token }}"
-    "{%- if messages[0]['role'] == 'system' -%}"
-    "{%- set first_user_prefix = messages[0]['content'] + '\n\n' -%}"
-    "{%- set loop_messages = messages[1:] -%}"
-    "{%- else -%}"
-    "{%- set first_user_prefix = '' -%}"
-    "{%- set loop_messages = messages -%}"
-    "{%- endif -%}"
-    "{%- for message in loop_messages -%}"
-    "{%- set role = 'model' if message['role'] == 'assistant' else message['role'] -%}"
-    "{{ '<start_of_turn>' + role + '\n' + (first_user_prefix if loop.first else '') "
-    "+ message['content'] | trim + '<end_of_turn>\n' }}"
-    "{%- endfor -%}"
-    "{%- if add_generation_prompt -%}{{ '<start_of_turn>model\n' }}{%- endif -%}"
-)
-"""Gemma 3's turn format; a system message is folded into the first user turn."""
+GEMMA_CHAT_TEMPLATE = GEMMA3_CHAT_TEMPLATE
+"""Gemma 3's turn format (the template `lyceum serve` adds to a Gemma 3 base model)."""
 
-GEMMA_END_OF_TURN = 106
+GEMMA_END_OF_TURN = GEMMA3_END_OF_TURN
 """``<end_of_turn>``: Gemma 3's instruction-tuned configs list it as an end-of-sequence id."""
 
 

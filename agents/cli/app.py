@@ -22,9 +22,17 @@ from agents.cli.db import db
 from agents.cli.eval import eval_group
 from agents.cli.kg import kg
 from agents.cli.models import models
-from agents.cli.options import db_option, make_console, make_progress, output_error
+from agents.cli.options import (
+    db_option,
+    make_console,
+    make_progress,
+    otel_option,
+    output_error,
+    tracer_provider,
+)
 from agents.cli.rebuild import rebuild_graph
 from agents.cli.render import render_message
+from agents.cli.serve import serve
 from agents.cli.ui import ui
 from agents.graph import AgentGraph
 from agents.runtime import Runtime
@@ -129,6 +137,7 @@ def _lesson_printer(console: Any, kg: Any, quiet: bool) -> Any:
     help="Seed of the classroom and of the simulated students.",
 )
 @click.option("--quiet", is_flag=True, help="Print only the summaries, not the transcripts.")
+@otel_option
 def demo(
     db: str | None,
     students: int,
@@ -137,6 +146,7 @@ def demo(
     profiles: str,
     seed: int,
     quiet: bool,
+    otel: bool,
 ) -> None:
     """Run the offline demo. First a classroom (MAIC / SimClass): a director walks the
     fractions lesson, giving the floor to the teacher, the teaching assistant, four
@@ -164,10 +174,17 @@ def demo(
             raise UserError(f"unknown profile {name!r}; choose from {', '.join(PROFILES)}")
     if students:
         config = ClassroomConfig(students=tuple(roster(students)), turns=turns, seed=seed)
-        run_and_report(config, db=db, out=out, console=make_console(), quiet=quiet)
+        run_and_report(
+            config,
+            db=db,
+            out=out,
+            console=make_console(),
+            quiet=quiet,
+            tracer_provider=tracer_provider(otel),
+        )
     console = make_console()
     store = SqlRunStore(db)
-    runtime = Runtime(store)
+    runtime = Runtime(store, tracer_provider=tracer_provider(otel))
     kg = sample_curriculum()
     console.print(f"[bold yellow]{SIMULATION_NOTE}[/]")
     run_ids: list[tuple[str, str]] = []
@@ -347,7 +364,8 @@ def _print_run(record: RunRecord, calls: list[ModelCallRecord]) -> None:
     "YAML file. Needed unless the recorded factory is registered under the 'lyceum.graphs' "
     "entry points: a store is data, so the factory it names is never imported by itself.",
 )
-def runs_replay(run_id: str, db: str | None, graph_spec: str | None) -> None:
+@otel_option
+def runs_replay(run_id: str, db: str | None, graph_spec: str | None, otel: bool) -> None:
     """Re-run a stored run from its recorded model calls and check the transcript matches."""
     store = SqlRunStore(db)
     record = store.get_run(run_id)
@@ -360,7 +378,8 @@ def runs_replay(run_id: str, db: str | None, graph_spec: str | None) -> None:
             if isinstance(event, MessageSent):
                 progress.advance(task)
 
-        report = asyncio.run(Runtime(store).replay(record.id, graph, observer=tick))
+        runtime = Runtime(store, tracer_provider=tracer_provider(otel))
+        report = asyncio.run(runtime.replay(record.id, graph, observer=tick))
     if report.identical:
         click.echo(
             f"replay of {record.id} as {report.result.run_id}: identical transcript "
@@ -396,6 +415,7 @@ def experts() -> None:
 
 experts_file = click.option(
     "--file",
+    "--experts",
     "path",
     type=click.Path(dir_okay=False, path_type=Path),
     default="experts.yaml",
@@ -414,7 +434,12 @@ def experts_list(path: Path) -> None:
     for col in ("expert", "skills", "backend"):
         table.add_column(col)
     for expert in load_experts(path).experts:
-        backend = expert.backend.model_dump()
+        backend: dict[str, Any]
+        if expert.backend is None:  # served by `lyceum serve`, which writes its backend
+            assert expert.serve is not None
+            backend = {"served by lyceum serve": expert.serve.model or expert.serve.adapter}
+        else:
+            backend = expert.backend.model_dump()
         if "base_url" in backend:
             backend["base_url"] = mask_url(backend["base_url"])
         where = ", ".join(f"{k}={v}" for k, v in backend.items() if v is not None)
@@ -448,3 +473,4 @@ main.add_command(kg)
 main.add_command(models)
 main.add_command(ui)
 main.add_command(db)
+main.add_command(serve)

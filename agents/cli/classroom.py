@@ -10,8 +10,9 @@ import click
 from pydantic import ValidationError
 
 from agents.classroom import ClassroomConfig, load_classroom_config, roster
+from agents.cli.classroom_batch import batch_only, batch_options, build_batch, run_batch_command
 from agents.cli.classroom_run import run_and_report
-from agents.cli.options import db_option, make_console
+from agents.cli.options import db_option, make_console, otel_option, tracer_provider
 from protocols import UserError
 from protocols.config import error_message
 from protocols.errors import shorten
@@ -155,6 +156,8 @@ def build_config(
     is_flag=True,
     help="Also print each persona's Think and Plan and every mastery estimate.",
 )
+@otel_option
+@batch_options
 def classroom(
     lesson: str | None,
     students: int | None,
@@ -170,6 +173,16 @@ def classroom(
     out: Path,
     quiet: bool,
     think: bool,
+    otel: bool,
+    batch: bool,
+    batch_config: Path | None,
+    lessons: str | None,
+    profiles: str | None,
+    seeds: str | None,
+    executor: str,
+    address: str | None,
+    concurrency: int,
+    no_progress: bool,
 ) -> None:
     """Run a classroom: a director walks a lesson script from the knowledge graph, giving
     the floor to the teacher, the teaching assistant, the four classmates and the students;
@@ -179,7 +192,12 @@ def classroom(
     Without --model every mind is simulated (labelled SIMULATION); with it the teacher, the
     teaching assistant and the classmates run on an LLMMind over that endpoint. The
     students are simulated learners.
+
+    With --batch it runs a classroom per lesson × profile × seed instead (on --executor,
+    --concurrency at a time; Ray at --address), stores each as a run, skips those the store
+    already holds, and writes a summary table, CSV and plot into --out.
     """
+    batch_only(click.get_current_context())
     config = build_config(
         config_path,
         lesson=lesson,
@@ -192,4 +210,31 @@ def classroom(
         api_key_env=api_key_env,
         human=human,
     )
-    run_and_report(config, db=db, out=out, console=make_console(), quiet=quiet, think=think)
+    if batch:
+        run_batch_command(
+            build_batch(
+                config,
+                batch_config,
+                lessons=lessons,
+                profiles=profiles,
+                seeds=seeds,
+                students=students,
+            ),
+            db=db,
+            out=out,
+            executor=executor,
+            address=address,
+            concurrency=concurrency,
+            progress=not no_progress,
+            console=make_console(),
+        )
+        return
+    run_and_report(
+        config,
+        db=db,
+        out=out,
+        console=make_console(),
+        quiet=quiet,
+        think=think,
+        tracer_provider=tracer_provider(otel),
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -118,6 +119,7 @@ def run_and_report(
     console: Console,
     quiet: bool = False,
     think: bool = False,
+    tracer_provider: Any = None,
 ) -> ClassroomOutcome:
     """Run the classroom with a live transcript on ``console``, store it in ``db``, write
     its report into ``out`` and print a summary.
@@ -138,7 +140,8 @@ def run_and_report(
         Text(f"classroom: {config.lesson}, {people}, {config.turns} turns (seed {config.seed})")
     )
     try:
-        result = asyncio.run(run_classroom(config, runtime=Runtime(store), observer=observer))
+        runtime = Runtime(store, tracer_provider=tracer_provider)
+        result = asyncio.run(run_classroom(config, runtime=runtime, observer=observer))
     except KeyboardInterrupt:
         if not run_ids:
             raise

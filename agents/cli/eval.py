@@ -12,7 +12,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from agents.cli.options import db_option, make_console, writable_folder
+from agents.cli.options import db_option, executor_options, make_console, writable_folder
 from protocols import UserError
 from protocols.errors import shorten
 
@@ -143,21 +143,7 @@ def _sweep_options(fn: Any) -> Any:
             type=click.Path(exists=True, dir_okay=False, path_type=Path),
             help="The sweep's YAML config file.",
         ),
-        click.option(
-            "--executor",
-            type=click.Choice(["local", "process", "ray"]),
-            default="local",
-            show_default=True,
-            help="Run units in this process (asyncio), in a local process pool, or on Ray.",
-        ),
-        click.option("--address", default=None, help="Ray cluster address (with --executor ray)."),
-        click.option(
-            "--concurrency",
-            type=click.IntRange(1, 100_000),
-            default=32,
-            show_default=True,
-            help="Most units in flight at once.",
-        ),
+        *executor_options(units="units", concurrency=32),
         db_option,
         click.option(
             "--out",

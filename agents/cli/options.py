@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -14,9 +15,12 @@ from protocols.errors import shorten
 __all__ = [
     "PIPE_WIDTH",
     "db_option",
+    "executor_options",
     "make_console",
     "make_progress",
+    "otel_option",
     "output_error",
+    "tracer_provider",
     "writable_folder",
 ]
 
@@ -30,6 +34,68 @@ db_option = click.option(
     show_envvar=True,
     help="Store: a SQLite path or a SQLAlchemy URL (default: sqlite:///lyceum.db).",
 )
+
+otel_option = click.option(
+    "--otel",
+    is_flag=True,
+    envvar="LYCEUM_OTEL",
+    show_envvar=True,
+    help="Trace runs, agent turns and model calls as OpenTelemetry spans, with the globally "
+    "configured tracer provider (run under opentelemetry-instrument); needs lyceum[otel].",
+)
+
+
+def tracer_provider(otel: bool) -> Any:
+    """The global OpenTelemetry tracer provider when ``--otel`` is given, else None.
+
+    Raises:
+        UserError: ``--otel`` without OpenTelemetry installed.
+    """
+    if not otel:
+        return None
+    try:
+        from opentelemetry import trace
+    except ImportError:
+        raise UserError(
+            "--otel needs OpenTelemetry: pip install 'lyceum[otel]' (and configure an "
+            "exporter, e.g. with opentelemetry-instrument; see docs/telemetry.md)"
+        ) from None
+    provider = trace.get_tracer_provider()
+    if isinstance(provider, trace.ProxyTracerProvider):
+        # Nothing set a provider: the spans would go nowhere, so say so instead of
+        # pretending to trace.
+        click.echo(
+            "warning: --otel: no OpenTelemetry tracer provider is configured, so no spans "
+            "are exported; run under opentelemetry-instrument (docs/telemetry.md)",
+            err=True,
+        )
+    return provider
+
+
+def executor_options(*, units: str, concurrency: int, prefix: str = "") -> list[Any]:
+    """``--executor``, ``--address`` and ``--concurrency`` (``agents.eval.executors``) for a
+    command that runs ``units`` (``"units"``, ``"classrooms"``); ``prefix`` starts each
+    help text."""
+    return [
+        click.option(
+            "--executor",
+            type=click.Choice(["local", "process", "ray"]),
+            default="local",
+            show_default=True,
+            help=f"{prefix}Run {units} in this process (asyncio), in a local process pool, "
+            "or on Ray.",
+        ),
+        click.option(
+            "--address", default=None, help=f"{prefix}Ray cluster address (with --executor ray)."
+        ),
+        click.option(
+            "--concurrency",
+            type=click.IntRange(1, 100_000),
+            default=concurrency,
+            show_default=True,
+            help=f"{prefix}Most {units} in flight at once.",
+        ),
+    ]
 
 
 def make_console(*, stderr: bool = False) -> Console:

@@ -17,6 +17,13 @@ from agents.eval.base import (
     SweepTask,
     TeacherMind,
 )
+from agents.eval.classroom_batch import (
+    BatchRow,
+    ClassroomBatch,
+    ClassroomBatchTask,
+    load_batch_config,
+)
+from agents.eval.classroom_summary import BatchResult, run_classroom_batch
 from agents.eval.compare import CurveDiff, compare_points, load_points
 from agents.eval.coverage import Coverage, arithmetic_coverage
 from agents.eval.datasets import DATASETS, load_dataset
@@ -53,6 +60,10 @@ __all__ = [
     "STRATEGIES",
     "Answer",
     "BadRecord",
+    "BatchResult",
+    "BatchRow",
+    "ClassroomBatch",
+    "ClassroomBatchTask",
     "CohortStudent",
     "Comparison",
     "Coverage",
@@ -107,9 +118,11 @@ __all__ = [
     "eval_context",
     "evaluate_at_k",
     "first_sentence",
+    "load_batch_config",
     "load_dataset",
     "load_points",
     "make_executor",
+    "run_classroom_batch",
     "run_effects",
     "run_sweep",
     "task_meta",

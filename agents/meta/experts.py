@@ -1,23 +1,9 @@
 """The expert registry: locally served expert models, listed in YAML, routed by skill.
 
-    experts:
-      - name: fractions-tutor
-        skills: [fraction_addition, fraction_subtraction]
-        backend: {kind: openai, base_url: "http://localhost:8000/v1", model: tutor-7b}
-      - name: llama-cpp-tutor              # llama.cpp: json_object + schema
-        skills: [fraction_addition]
-        backend: {kind: openai, base_url: "http://localhost:8080/v1", model: gemma,
-                  dialect: json_object}
-        generation: {temperature: 0.2, max_tokens: 256}
-      - name: algebra-lora                 # a LoRA adapter on a shared vLLM base model
-        skills: [one_step_equations]
-        backend: {kind: lora, base_url: "http://localhost:8000/v1", adapter: algebra}
-      - name: cpu-scorer
-        skills: [scoring]
-        backend: {kind: transformers, path: /models/gemma-270m}
-
-``lyceum experts list`` shows them; ``lyceum experts check`` probes each endpoint's health
-and model list.
+The file's format (``experts:``, each expert's ``backend`` or ``serve``, the top-level
+``serve:`` block) is defined in ``agents.meta.expert_spec``; ``agents.meta.expert_file``
+loads and checks it. ``lyceum experts list`` shows the experts; ``lyceum experts check``
+probes each endpoint's health and model list.
 """
 
 from __future__ import annotations
@@ -25,73 +11,32 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
 
+from agents.meta.expert_file import load_experts_file
+from agents.meta.expert_spec import Expert, ExpertServe, ExpertsFile, ServeSettings
+
+# The schema's other names, importable from here as before the split (``X as X``: re-exported).
+from agents.meta.expert_spec import Generation as Generation
+from agents.meta.expert_spec import LoraBackend as LoraBackend
+from agents.meta.expert_spec import OpenAIBackend as OpenAIBackend
+from agents.meta.expert_spec import TransformersBackend as TransformersBackend
+from agents.meta.expert_spec import host_problem as host_problem
 from agents.models import ModelClient, OpenAIChatClient, TransformersClient
-from agents.models.dialects import Dialect
-from protocols import ConfigError, UserError
-from protocols.config import load_yaml, validate_yaml
+from protocols import UserError
 from protocols.secrets import Redactor, mask_url, url_secrets
 
-__all__ = ["Expert", "ExpertRegistry", "Health", "load_experts"]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _Served(_Strict):
-    """Settings of a model served over the OpenAI-compatible API.
-
-    ``dialect`` is how structured output is asked for (``OpenAIChatClient(dialect=...)``):
-    ``auto`` (discover), ``json_schema`` (OpenAI, vLLM, Ollama), ``json_object``
-    (llama.cpp) or ``prompt`` (servers without ``response_format``, e.g. ``transformers
-    serve``). ``tokenizer`` is a local tokenizer folder for counting tokens when the server
-    reports no usage."""
-
-    base_url: str
-    api_key_env: str | None = None
-    dialect: Dialect = "auto"
-    tokenizer: str | None = None
-
-
-class OpenAIBackend(_Served):
-    kind: Literal["openai"]
-    model: str
-
-
-class LoraBackend(_Served):
-    kind: Literal["lora"]
-    adapter: str
-
-
-class TransformersBackend(_Strict):
-    kind: Literal["transformers"]
-    path: str
-    device: str = "auto"
-
-
-class Generation(_Strict):
-    temperature: float = Field(default=0.0, ge=0)
-    max_tokens: int = Field(default=256, gt=0)
-
-
-class Expert(_Strict):
-    """One expert: a name, the skills it serves, a backend and generation settings."""
-
-    name: str = Field(min_length=1)
-    skills: tuple[str, ...] = Field(min_length=1)
-    backend: Annotated[
-        OpenAIBackend | LoraBackend | TransformersBackend, Field(discriminator="kind")
-    ]
-    generation: Generation = Generation()
-
-
-class _File(_Strict):
-    experts: tuple[Expert, ...] = Field(min_length=1)
+__all__ = [
+    "Expert",
+    "ExpertRegistry",
+    "ExpertServe",
+    "ExpertsFile",
+    "Health",
+    "ServeSettings",
+    "load_experts",
+    "load_experts_file",
+]
 
 
 @dataclass(frozen=True)
@@ -145,6 +90,8 @@ class ExpertRegistry:
         """A model client for the expert (LoRA adapters are served as model names)."""
         expert = self.get(expert) if isinstance(expert, str) else expert
         backend = expert.backend
+        if backend is None:
+            raise UserError(_not_served(expert))
         if isinstance(backend, TransformersBackend):
             return TransformersClient(backend.path, device=backend.device, model=expert.name)
         key = (api_keys or {}).get(backend.api_key_env or "") if backend.api_key_env else None
@@ -171,8 +118,17 @@ class ExpertRegistry:
         return results
 
 
+def _not_served(expert: Expert) -> str:
+    return (
+        f"expert {expert.name!r} has no backend yet: `lyceum serve --experts FILE` serves it "
+        "and writes FILE's served registry (experts.served.yaml) with its endpoint; use that"
+    )
+
+
 async def _probe(expert: Expert, http: httpx.AsyncClient) -> Health:
     backend = expert.backend
+    if backend is None:
+        return Health(expert.name, False, _not_served(expert))
     if isinstance(backend, TransformersBackend):
         config = Path(backend.path) / "config.json"
         ok = config.is_file()
@@ -185,6 +141,13 @@ async def _probe(expert: Expert, http: httpx.AsyncClient) -> Health:
         response = await http.get(base.copy_with(path=base.path.rstrip("/") + "/models"))
         response.raise_for_status()
         served = [m.get("id") for m in response.json().get("data", [])]
+    except httpx.ConnectError as exc:
+        return Health(
+            expert.name,
+            False,
+            f"nothing answers at {url} ({type(exc).__name__}): its server is down; start it "
+            "(a served registry's servers: `lyceum serve --experts FILE` again), or fix base_url",
+        )
     except (httpx.HTTPError, httpx.InvalidURL, ValueError, AttributeError) as exc:
         return Health(expert.name, False, redact(f"{url}: {type(exc).__name__}: {exc}"))
     if wanted not in served:
@@ -199,11 +162,4 @@ async def _probe(expert: Expert, http: httpx.AsyncClient) -> Health:
 
 def load_experts(path: str | Path) -> ExpertRegistry:
     """Load an experts YAML file; errors name the file, line and field."""
-    data, lines = load_yaml(path)
-    spec = validate_yaml(path, _File, data, lines)
-    try:
-        return ExpertRegistry(spec.experts)
-    except UserError as exc:
-        raise ConfigError(
-            str(exc), path=str(path), line=lines.line(("experts",)), field="experts"
-        ) from None
+    return ExpertRegistry(load_experts_file(path)[0].experts)

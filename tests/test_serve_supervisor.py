@@ -1,0 +1,224 @@
+"""The supervisor on a real, fast server: Python's own ``http.server`` serving a folder
+whose files answer ``/health`` and ``/v1/models``. It is started, killed with SIGKILL and
+restarted with the policy's pauses, given up on after the bound (the error quotes the
+log), and stopped with no process left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from agents.serve import RestartPolicy, ServeError, ServerCommand, Supervisor
+from agents.serve.process import free_port
+
+from .servers import running
+
+pytestmark = pytest.mark.allow_model_requests  # loopback only
+
+
+def static_server(tmp_path: Path, serves: tuple[str, ...] = ("tiny",)) -> ServerCommand:
+    root = tmp_path / "www"
+    (root / "v1").mkdir(parents=True)
+    (root / "health").write_text("ok")
+    (root / "v1" / "models").write_text(json.dumps({"data": [{"id": "tiny"}]}))
+    port = free_port()
+    argv = (sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+            "--directory", str(root))  # fmt: skip
+    return ServerCommand("static", argv, "127.0.0.1", port, serves)
+
+
+def gone(pid: int) -> bool:
+    try:
+        os.killpg(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def kill(supervisor: Supervisor) -> int:
+    process = supervisor.process
+    assert process is not None
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+    return process.pid
+
+
+class Recorder:
+    """The supervisor's sleep: really sleeps, and keeps the restart pauses."""
+
+    def __init__(self) -> None:
+        self.pauses: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        if seconds != 0.25:  # the health check's poll
+            self.pauses.append(seconds)
+        time.sleep(seconds)
+
+
+def test_a_killed_server_is_restarted_after_the_policys_pause(tmp_path: Path) -> None:
+    sleep, events = Recorder(), []
+    supervisor = Supervisor(
+        static_server(tmp_path),
+        log_path=tmp_path / "logs" / "static.log",
+        startup_timeout=30,
+        policy=RestartPolicy(max_restarts=3, window=60, backoff=(0.05, 0.1)),
+        on_event=events.append,
+        sleep=sleep,
+    )
+    with supervisor:
+        assert supervisor.check() is False  # healthy: nothing to do
+        first = kill(supervisor)
+        assert supervisor.check() is True
+        second = kill(supervisor)
+        assert supervisor.check() is True
+        assert supervisor.pid not in (None, first, second)
+        assert gone(first) and gone(second)
+        assert sleep.pauses == [0.05, 0.1]
+        last = supervisor.pid
+    assert last is not None and gone(last)
+    url = supervisor.command.base_url
+    pids = [first, second, last]
+    assert events == [
+        f"static: started (pid {first}), loading", f"static: ready at {url}",
+        "static: died (exit -9); restarting in 0.05s",
+        f"static: started (pid {second}), loading", f"static: ready at {url}",
+        "static: died (exit -9); restarting in 0.1s",
+        f"static: started (pid {pids[2]}), loading", f"static: ready at {url}",
+        "static: stopped",
+    ]  # fmt: skip
+    # The log survives the server, with every start of it.
+    assert supervisor.log().count('"GET /health HTTP/1.1" 200') >= 3
+
+
+def test_it_gives_up_after_the_bound_and_quotes_the_log(tmp_path: Path) -> None:
+    supervisor = Supervisor(
+        static_server(tmp_path),
+        log_path=tmp_path / "static.log",
+        startup_timeout=30,
+        policy=RestartPolicy(max_restarts=2, window=60, backoff=(0.0,)),
+    )
+    supervisor.start()
+    pids = [kill(supervisor)]
+    assert supervisor.check()
+    pids.append(kill(supervisor))
+    assert supervisor.check()
+    pids.append(kill(supervisor))
+    with pytest.raises(ServeError) as error:
+        supervisor.check()
+    message = str(error.value)
+    assert message.startswith(
+        "static server died (exit -9) 3 times within 60s; gave up. The end of its log "
+        f"({tmp_path / 'static.log'}):\n"
+    )
+    assert '"GET /v1/models HTTP/1.1" 200' in message
+    assert supervisor.process is None and all(gone(p) for p in pids)
+
+
+def test_restarts_outside_the_window_do_not_count(tmp_path: Path) -> None:
+    now = [0.0]
+    supervisor = Supervisor(
+        static_server(tmp_path),
+        log_path=tmp_path / "static.log",
+        startup_timeout=30,
+        policy=RestartPolicy(max_restarts=1, window=10, backoff=(0.0,)),
+        clock=lambda: now[0],
+        sleep=lambda s: time.sleep(min(s, 0.05)),
+    )
+    with supervisor:
+        for _ in range(3):  # one crash every 11 s: never two within the window
+            now[0] += 11
+            kill(supervisor)
+            assert supervisor.check()
+
+
+def test_a_server_that_cannot_start_is_an_error_with_its_log(tmp_path: Path) -> None:
+    code = "import sys; print('no model in /nowhere', flush=True); sys.exit(3)"
+    command = ServerCommand("broken", (sys.executable, "-c", code), "127.0.0.1", free_port(), ())
+    supervisor = Supervisor(command, log_path=tmp_path / "broken.log", startup_timeout=30)
+    with pytest.raises(ServeError) as error:
+        supervisor.start()
+    assert str(error.value) == (
+        "broken server exited with 3 before it was healthy; the end of its log:\n"
+        "no model in /nowhere\n"
+    )
+    assert supervisor.process is None
+
+
+def test_a_server_that_never_serves_its_model_times_out(tmp_path: Path) -> None:
+    command = static_server(tmp_path, serves=("tiny", "other"))
+    supervisor = Supervisor(command, log_path=tmp_path / "s.log", startup_timeout=1.5)
+    with pytest.raises(ServeError, match=r"was not ready after 1.5s \(not serving yet: other\)"):
+        supervisor.start()
+    assert supervisor.process is None
+
+
+def test_stop_ends_the_process_group_children_included(tmp_path: Path) -> None:
+    # A server that starts a worker of its own (as vLLM does): both must go.
+    code = (
+        "import subprocess, sys, http.server, functools;"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']);"
+        "print(child.pid, flush=True);"
+        "h = functools.partial(http.server.SimpleHTTPRequestHandler,"
+        f" directory={str(tmp_path / 'www')!r});"
+        "http.server.ThreadingHTTPServer(('127.0.0.1', int(sys.argv[1])), h).serve_forever()"
+    )
+    base = static_server(tmp_path)
+    command = ServerCommand("parent", (sys.executable, "-c", code, str(base.port)),
+                            "127.0.0.1", base.port, ("tiny",))  # fmt: skip
+    supervisor = Supervisor(
+        command,
+        log_path=tmp_path / "p.log",
+        startup_timeout=30,
+        policy=RestartPolicy(backoff=(0.0,)),
+    )
+    with supervisor:
+        # The leader is killed: its worker must not outlive it into the restart.
+        (orphan,) = pids(supervisor)
+        kill(supervisor)
+        assert running(orphan)
+        assert supervisor.check()
+        assert ends(orphan)
+        leader = supervisor.pid
+        child = pids(supervisor)[-1]
+        assert running(child) and child != orphan
+    assert leader is not None and not running(leader)
+    assert ends(child)
+
+
+def pids(supervisor: Supervisor) -> list[int]:
+    """The workers' pids, as the server printed them (one a line)."""
+    return [int(line) for line in supervisor.log().splitlines() if line.isdigit()]
+
+
+def ends(pid: int) -> bool:
+    """Whether ``pid`` stops running within 10 s (a signal takes a moment to land)."""
+    deadline = time.monotonic() + 10
+    while running(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not running(pid)
+
+
+def test_a_busy_port_or_a_missing_server_is_a_clear_error(tmp_path: Path) -> None:
+    command = static_server(tmp_path)
+    with Supervisor(command, log_path=tmp_path / "a.log", startup_timeout=30) as first:
+        second = Supervisor(command, log_path=tmp_path / "b.log", startup_timeout=30)
+        with pytest.raises(ServeError) as busy:
+            second.start()
+        assert str(busy.value) == (
+            f"static: port {command.port} on 127.0.0.1 is in use (another server?); "
+            "choose another port (--port)"
+        )
+        assert first.check() is False  # the first one is untouched
+    missing = ServerCommand("vllm", ("/nowhere/vllm", "serve"), "127.0.0.1", free_port(), ())
+    with pytest.raises(ServeError) as error:
+        Supervisor(missing, log_path=tmp_path / "v.log").start()
+    assert str(error.value) == (
+        f"vllm: cannot start '/nowhere/vllm' (log {tmp_path / 'v.log'}): No such file or "
+        "directory; is the server installed?"
+    )
