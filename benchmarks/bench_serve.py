@@ -19,9 +19,9 @@ is printed before and after.
 - Continuous batching on CPU: ``--continuous-batching`` alone sizes the KV cache from the
   machine's free RAM (transformers' ``get_device_and_memory_breakdown`` counts system
   memory as device memory on CPU: 12 GB, minutes to allocate, on a 23 GB machine), so the
-  cache is given explicitly: ``--cb-num-blocks 16`` (16 blocks of 256 tokens, room for 8
-  requests of ~60 tokens many times over) and ``--cb-max-batch-tokens 512`` (8 prompts
-  prefilled in one step).
+  cache is given explicitly, as ``lyceum serve`` gives it on a CPU
+  (``agents.serve.plan.CPU_CACHE_ARGS``): ``--cb-num-blocks 64`` (64 blocks of 256 tokens)
+  and ``--cb-max-batch-tokens 512`` (8 prompts prefilled in one step).
 
 Exits non-zero when a request fails; a missed target is printed as MISSED, not an error.
 """
@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agents.models import ChatMessage, ModelRequest, ModelResponse, OpenAIChatClient  # noqa: E402
+from agents.serve.plan import CPU_CACHE_ARGS  # noqa: E402
 from tests.servers import TransformersServe, serve_available  # noqa: E402
 from tests.tiny_models import (  # noqa: E402
     GEMMA_CHAT_TEMPLATE,
@@ -61,7 +62,7 @@ PROMPTS = [
 ]
 CONCURRENCY = 8
 TARGET = 3.0
-CB_FLAGS = ("--continuous-batching", "--cb-num-blocks", "16", "--cb-max-batch-tokens", "512")
+CB_FLAGS = ("--continuous-batching", *CPU_CACHE_ARGS)
 
 
 @dataclass

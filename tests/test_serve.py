@@ -154,6 +154,46 @@ def test_transformers_serves_one_pinned_server_per_model_folder(tmp_path: Path) 
     # With a CUDA GPU, continuous batching is on unless the file says otherwise.
     on_gpu = plan_serving(path, cache=tmp_path / "cache", has_cuda=lambda: True)
     assert "--continuous-batching" in on_gpu.servers[0].argv
+    assert "--cb-num-blocks" not in on_gpu.servers[0].argv  # the GPU sizes its own cache
+
+
+def test_continuous_batching_on_a_cpu_gets_a_bounded_cache(tmp_path: Path) -> None:
+    """On a CPU, transformers serve would size its paged cache from system memory; lyceum
+    passes a bounded one, unless the file's args size it themselves."""
+    model_folder(tmp_path / "tutor")
+    text = (
+        "serve: {backend: transformers, continuous_batching: true, args: [%s]}\n"
+        "experts:\n  - {name: a, skills: [x], serve: {model: tutor}}\n"
+    )
+    plan = plan_serving(experts_file(tmp_path, text % "--device, cpu"), has_cuda=lambda: False,
+                        cache=tmp_path / "cache")  # fmt: skip
+    tutor = str((tmp_path / "tutor").resolve())
+    assert plan.servers[0].argv == (
+        TRANSFORMERS, "serve", tutor, "--host", "127.0.0.1", "--port", "8000",
+        "--continuous-batching", "--log-level", "info",
+        "--cb-num-blocks", "64", "--cb-max-batch-tokens", "512", "--device", "cpu",
+    )  # fmt: skip
+    own = plan_serving(experts_file(tmp_path, text % "--cb-num-blocks, '8'"),
+                       has_cuda=lambda: False, cache=tmp_path / "cache")  # fmt: skip
+    assert own.servers[0].argv[-3:] == ("info", "--cb-num-blocks", "8")
+
+
+def test_the_served_registry_is_written_beside_the_experts_file(tmp_path: Path) -> None:
+    model_folder(tmp_path / "tutor")
+    model_folder(tmp_path / "scorer")
+    path = experts_file(
+        tmp_path,
+        "serve: {backend: transformers, port: 8100, args: [--device, cpu]}\n"
+        "experts:\n"
+        "  - {name: a, skills: [x], serve: {model: tutor}}\n"
+        "  - {name: b, skills: [y], serve: {model: ./tutor/}}\n"
+        "  - {name: c, skills: [z], serve: {model: scorer}, generation: {max_tokens: 9}}\n"
+        "  - name: remote\n"
+        "    skills: [w]\n"
+        "    backend: {kind: openai, base_url: 'http://10.0.0.1:8000/v1', model: big}\n",
+    )
+    plan = plan_serving(path, cache=tmp_path / "cache", has_cuda=lambda: False)
+    tutor = str((tmp_path / "tutor").resolve())
     # The served registry: live backends for the served experts, the others as they were.
     served = write_served(plan)
     assert served == tmp_path / "experts.served.yaml"

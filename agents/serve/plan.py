@@ -38,6 +38,13 @@ from protocols import UserError
 
 __all__ = ["ServePlan", "default_cache", "plan_serving"]
 
+CPU_CACHE_ARGS = ("--cb-num-blocks", "64", "--cb-max-batch-tokens", "512")
+"""What continuous batching gets on a CPU unless ``serve.args`` sizes its cache itself
+(any ``--cb-…`` option): without them transformers 5.24 sizes the paged KV cache from
+free *system* memory (about 90% of it: 12 GB on a 23 GB machine, and minutes to
+allocate). 64 blocks of 256 tokens hold 16,384 tokens in flight; 512 tokens are
+prefilled per step (docs/serving.md)."""
+
 Backend = Literal["auto", "vllm", "transformers"]
 
 
@@ -188,6 +195,9 @@ def _transformers(
     batching = settings.continuous_batching
     if batching is None:
         batching = check.has_cuda()
+    extra = tuple(settings.args)
+    if batching and not check.has_cuda() and not any(a.startswith("--cb-") for a in extra):
+        extra = (*CPU_CACHE_ARGS, *extra)
     for i, expert in served:
         if expert.serve.adapter is not None:
             raise check.error(
@@ -210,7 +220,7 @@ def _transformers(
                 host=settings.host,
                 port=port,
                 continuous_batching=batching,
-                extra_args=settings.args,
+                extra_args=extra,
             )
             servers[folder] = ServerCommand(folder.name, tuple(argv), settings.host, port, (shown,))
         server = servers[folder]
