@@ -56,6 +56,24 @@ def experts_file(tmp_path: Path, text: str) -> Path:
     return path
 
 
+def two_folders(tmp_path: Path) -> Path:
+    """An experts file with three experts on two model folders and one remote expert."""
+    model_folder(tmp_path / "tutor")
+    model_folder(tmp_path / "scorer")
+    path = experts_file(
+        tmp_path,
+        "serve: {backend: transformers, port: 8100, args: [--device, cpu]}\n"
+        "experts:\n"
+        "  - {name: a, skills: [x], serve: {model: tutor}}\n"
+        "  - {name: b, skills: [y], serve: {model: ./tutor/}}\n"
+        "  - {name: c, skills: [z], serve: {model: scorer}, generation: {max_tokens: 9}}\n"
+        "  - name: remote\n"
+        "    skills: [w]\n"
+        "    backend: {kind: openai, base_url: 'http://10.0.0.1:8000/v1', model: big}\n",
+    )
+    return path
+
+
 # -- command lines ----------------------------------------------------------------------
 def test_the_vllm_command_serves_one_base_with_an_adapter_per_expert() -> None:
     argv = vllm_command(
@@ -115,19 +133,7 @@ def test_auto_picks_vllm_only_with_vllm_and_a_cuda_gpu() -> None:
 
 # -- plans ------------------------------------------------------------------------------
 def test_transformers_serves_one_pinned_server_per_model_folder(tmp_path: Path) -> None:
-    model_folder(tmp_path / "tutor")
-    model_folder(tmp_path / "scorer")
-    path = experts_file(
-        tmp_path,
-        "serve: {backend: transformers, port: 8100, args: [--device, cpu]}\n"
-        "experts:\n"
-        "  - {name: a, skills: [x], serve: {model: tutor}}\n"
-        "  - {name: b, skills: [y], serve: {model: ./tutor/}}\n"
-        "  - {name: c, skills: [z], serve: {model: scorer}, generation: {max_tokens: 9}}\n"
-        "  - name: remote\n"
-        "    skills: [w]\n"
-        "    backend: {kind: openai, base_url: 'http://10.0.0.1:8000/v1', model: big}\n",
-    )
+    path = two_folders(tmp_path)
     plan = plan_serving(path, cache=tmp_path / "cache", has_cuda=lambda: False)
     tutor, scorer = str((tmp_path / "tutor").resolve()), str((tmp_path / "scorer").resolve())
     assert plan.backend == "transformers" and plan.notes == ()
@@ -179,19 +185,7 @@ def test_continuous_batching_on_a_cpu_gets_a_bounded_cache(tmp_path: Path) -> No
 
 
 def test_the_served_registry_is_written_beside_the_experts_file(tmp_path: Path) -> None:
-    model_folder(tmp_path / "tutor")
-    model_folder(tmp_path / "scorer")
-    path = experts_file(
-        tmp_path,
-        "serve: {backend: transformers, port: 8100, args: [--device, cpu]}\n"
-        "experts:\n"
-        "  - {name: a, skills: [x], serve: {model: tutor}}\n"
-        "  - {name: b, skills: [y], serve: {model: ./tutor/}}\n"
-        "  - {name: c, skills: [z], serve: {model: scorer}, generation: {max_tokens: 9}}\n"
-        "  - name: remote\n"
-        "    skills: [w]\n"
-        "    backend: {kind: openai, base_url: 'http://10.0.0.1:8000/v1', model: big}\n",
-    )
+    path = two_folders(tmp_path)
     plan = plan_serving(path, cache=tmp_path / "cache", has_cuda=lambda: False)
     tutor = str((tmp_path / "tutor").resolve())
     # The served registry: live backends for the served experts, the others as they were.
