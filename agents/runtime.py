@@ -196,6 +196,7 @@ class Runtime:
         budget: Budget | None = None,
         seed: int = 0,
         observer: Observer | None = None,
+        run_id: str | None = None,
         _replay: ReplaySource | None = None,
     ) -> RunResult:
         """Run ``graph`` from ``message`` until it stops; see the module docs.
@@ -208,10 +209,15 @@ class Runtime:
             observer: Called with every event (sync or async), e.g. to render live. If it
                 raises, the run stops with an ``Error`` and a ``Stop`` (reason ``error``)
                 and it is not called again.
+            run_id: The run's id (at most 64 printable characters, unique in the store);
+                None: a random one. A caller that must find its run again, such as a
+                batch unit resumed after a crash, derives it from its own key.
 
         Raises:
             GraphBuildError: The graph is invalid.
-            UserError: The first message has no recipient, or names an unknown agent.
+            UserError: The first message has no recipient, or names an unknown agent, or
+                ``run_id`` is empty, too long or not printable.
+            StoreError: The store already has a run ``run_id``.
             asyncio.CancelledError: Re-raised after recording the run as ``interrupted``.
             Exception: The observer's own exception when it raised on the run's last
                 events (after the run was recorded in full), or a fault in the runtime
@@ -220,7 +226,13 @@ class Runtime:
         budget = budget or Budget()
         graph.validate()
         first = self._check_first(graph, message)
-        run_id = uuid.uuid4().hex
+        if run_id is None:
+            run_id = uuid.uuid4().hex
+        elif not (0 < len(run_id) <= 64 and run_id.isprintable() and run_id.strip() == run_id):
+            raise UserError(
+                f"run_id {run_id[:80]!r} is not usable: give 1 to 64 printable characters "
+                "without surrounding spaces"
+            )
         if self._telemetry is None:
             return await self._run(run_id, graph, first, budget, seed, observer, _replay)
         replay_of = _replay.run_id if _replay else None

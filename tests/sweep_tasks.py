@@ -200,22 +200,53 @@ class FakeTutoringTask(FakeTask):
         super().__init__(config, kind="tutoring")
 
 
-def count_units(db: Path) -> int:
-    """How many sweep units the SQLite store at ``db`` holds (0 before it exists)."""
+UNITS = "SELECT count(*) FROM sweep_units"
+MID_RUN = (
+    "SELECT count(*) FROM runs WHERE status = 'running' "
+    "AND id IN (SELECT run_id FROM messages WHERE seq >= 20)"
+)
+"""Runs in flight, 20 messages or more into their run."""
+
+
+def count_units(db: Path | str, query: str = UNITS) -> int:
+    """How many sweep units the store at ``db`` holds (a SQLite file, or a database URL;
+    0 before it exists), or the count of another ``query``."""
     import sqlite3
 
+    if isinstance(db, str) and db.startswith("sqlite:///"):
+        db = Path(db.removeprefix("sqlite:///"))  # never opened before it exists
+    if isinstance(db, str):
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.exc import SQLAlchemyError
+
+        engine = create_engine(db)
+        try:
+            with engine.connect() as conn:
+                return int(conn.execute(text(query)).scalar_one())
+        except SQLAlchemyError:  # the schema is not there yet
+            return 0
+        finally:
+            engine.dispose()
     if not db.exists():
         return 0
-    with sqlite3.connect(db) as conn:
-        try:
-            return int(conn.execute("SELECT count(*) FROM sweep_units").fetchone()[0])
-        except sqlite3.OperationalError:  # the schema is not there yet
-            return 0
+    # Read-only: a read-write connection that happens to be the file's last one checkpoints
+    # and deletes its -wal and -shm files as it closes, under the process being watched
+    # (once in about a dozen runs its store failed to open with "disk I/O error").
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return int(conn.execute(query).fetchone()[0])
+    except sqlite3.Error:  # the schema is not there yet, or the file is mid-write
+        return 0
+    finally:
+        conn.close()
 
 
-def kill_when_stored(script: str, db: Path, at_least: int, timeout: float = 60) -> int:
+def kill_when_stored(
+    script: str, db: Path | str, at_least: int, timeout: float = 60, *, mid_run: bool = False
+) -> int:
     """Run ``script`` (``python -c``, the store URL as its argument) and SIGKILL it once
-    ``db`` holds ``at_least`` units; returns how many it holds after the kill."""
+    ``db`` (a SQLite file or a database URL) holds ``at_least`` units and, with
+    ``mid_run``, a run in flight (``MID_RUN``); returns how many units it holds after."""
     import os
     import signal
     import subprocess
@@ -224,10 +255,15 @@ def kill_when_stored(script: str, db: Path, at_least: int, timeout: float = 60) 
 
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": str(root)}
-    proc = subprocess.Popen([sys.executable, "-c", script, f"sqlite:///{db}"], env=env)
+    url = db if isinstance(db, str) else f"sqlite:///{db}"
+    proc = subprocess.Popen([sys.executable, "-c", script, url], env=env)
+
+    def ready() -> bool:
+        return count_units(db) >= at_least and (not mid_run or count_units(db, MID_RUN) > 0)
+
     try:
         deadline = time.monotonic() + timeout
-        while count_units(db) < at_least and time.monotonic() < deadline:
+        while not ready() and time.monotonic() < deadline:
             assert proc.poll() is None, "the sweep ended before it could be killed"
             time.sleep(0.02)
         proc.send_signal(signal.SIGKILL)

@@ -234,6 +234,7 @@ API = {
         "run_effects",
         "run_sweep",
         "task_meta",
+        "unit_run_id",
         "write_report",
     ],
     "agents.meta": [

@@ -42,6 +42,7 @@ async def run_classroom(
     observer: Observer | None = None,
     human_input: InputSource | None = None,
     model: ModelClient | None = None,
+    run_id: str | None = None,
 ) -> RunResult:
     """Run the classroom of ``config`` on ``runtime`` (which persists it when it has a
     store); ``observer`` sees every event live (the CLI's transcript, the app's page).
@@ -53,6 +54,7 @@ async def run_classroom(
         human_input: The human student's answers, when ``config.human`` is set.
         model: The client for ``llm`` minds (the caller closes it); by default
             ``classroom_model(config)``, closed when the run ends.
+        run_id: The run's id in the store (``Runtime.run``); None: a random one.
     """
     own = classroom_model(config) if model is None and not config.simulated() else None
     try:
@@ -63,6 +65,7 @@ async def run_classroom(
             budget=classroom_budget(config),
             seed=config.seed,
             observer=observer,
+            run_id=run_id,
         )
     finally:
         if own is not None:

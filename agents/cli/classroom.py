@@ -227,6 +227,7 @@ def classroom(
             concurrency=concurrency,
             progress=not no_progress,
             console=make_console(),
+            otel=otel,
         )
         return
     run_and_report(

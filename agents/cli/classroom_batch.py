@@ -21,6 +21,7 @@ from agents.eval.classroom_summary import (
     batch_figure,
     run_classroom_batch,
     write_batch_csv,
+    write_batch_parquet,
 )
 from agents.eval.executors import make_executor
 from protocols import UserError
@@ -126,9 +127,11 @@ def run_batch_command(
     concurrency: int,
     progress: bool,
     console: Console,
+    otel: bool = False,
 ) -> BatchResult:
-    """Run the batch (resuming from ``db``), print its table, write the CSV and the plot
-    into ``out``.
+    """Run the batch (resuming from ``db``), print its table, write the CSV, the Parquet
+    table and the plot into ``out``. ``otel`` (``LYCEUM_OTEL`` set; ``--otel`` itself is
+    refused by ``batch_only``) only prints that the batch is not traced.
 
     Raises:
         UserError: Bad options, an unknown lesson, ``--address`` without ``--executor
@@ -145,6 +148,13 @@ def run_batch_command(
         progress=progress,
     )
     console.print(f"[bold yellow]{result.label}[/]", highlight=False)
+    if otel:
+        console.print(
+            "LYCEUM_OTEL is set, but a batch's classrooms run in executor workers and are "
+            "not traced (trace one classroom without --batch)",
+            markup=False,
+            highlight=False,
+        )
     console.print(_table(result))
     stem = f"classroom-batch-{result.sweep.config_hash[:12]}"
     try:
@@ -152,6 +162,12 @@ def run_batch_command(
     except OSError as exc:
         raise output_error(out / f"{stem}.csv", exc) from None
     written = [str(csv_path)]
+    try:
+        written.append(str(write_batch_parquet(result.rows, out / f"{stem}.parquet")))
+    except ImportError as exc:
+        console.print(f"no Parquet table: {exc}", markup=False, highlight=False)
+    except OSError as exc:
+        raise output_error(out / f"{stem}.parquet", exc) from None
     try:
         figure: Any = batch_figure(result.rows, simulated=result.simulated)
         figure.savefig(out / f"{stem}.png", dpi=100)
@@ -175,7 +191,7 @@ def batch_options(fn: Any) -> Any:
             "--batch",
             is_flag=True,
             help="Run a batch of classrooms: every lesson × profile × seed (below), resumed "
-            "from the store, summarised as a table, a CSV file and a plot in --out.",
+            "from the store, summarised as a table, CSV and Parquet files and a plot in --out.",
         ),
         click.option(
             "--batch-config",

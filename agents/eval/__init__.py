@@ -22,6 +22,7 @@ from agents.eval.classroom_batch import (
     ClassroomBatch,
     ClassroomBatchTask,
     load_batch_config,
+    unit_run_id,
 )
 from agents.eval.classroom_summary import BatchResult, run_classroom_batch
 from agents.eval.compare import CurveDiff, compare_points, load_points
@@ -126,5 +127,6 @@ __all__ = [
     "run_effects",
     "run_sweep",
     "task_meta",
+    "unit_run_id",
     "write_report",
 ]

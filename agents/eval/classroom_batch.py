@@ -7,16 +7,26 @@ Each unit runs its classroom with ``run_classroom`` on a ``Runtime`` over the ru
 ``db`` (a URL: SQLite on one machine, PostgreSQL across nodes), so every classroom is a
 stored run (``lyceum runs show``), and returns its summary row (``BatchRow``). The rows
 are kept in the sweep tables of the same database under the batch's config hash: a rerun
-skips every classroom already stored and runs only the rest. A classroom is a pure
-function of its config (seeded), so its row is the same wherever it runs; only its run id
-differs. A process killed mid-batch loses the classrooms in flight: their runs stay in the
-run store as ``interrupted`` and the rerun runs them again.
+skips every classroom whose row is stored.
+
+Exact resume. A classroom's run id is derived from the batch's config hash and the unit's
+key (``unit_run_id``), so a unit first asks the run store for its run
+(``SqlRunStore.reusable_run``): a finished run (completed, stopped, error) is reused, its
+row rebuilt from the stored messages (the view is a pure function of them), and nothing
+runs again. This covers a driver killed between a classroom finishing and its row being
+saved. A run left ``interrupted`` by the crash (its process is gone) is deleted and run
+again under the same id, so the store holds exactly one run per classroom and a resumed
+batch's rows, run ids included, equal an uninterrupted batch's. A run still ``running``
+(its process alive, or a heartbeat from another host within ten minutes) fails its unit
+with a one-line error rather than running twice.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import Mapping
+import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +46,7 @@ from agents.eval.base import EpisodeKey, Payload
 from agents.runtime import Runtime
 from agents.store import SqlRunStore
 from personas import PROFILES
-from protocols import UserError
+from protocols import Message, UserError
 from protocols.config import validate_yaml
 
 __all__ = [
@@ -45,6 +55,7 @@ __all__ = [
     "ClassroomBatch",
     "ClassroomBatchTask",
     "load_batch_config",
+    "unit_run_id",
 ]
 
 MIXED = "mixed"
@@ -143,7 +154,8 @@ class BatchRow:
             where both were reported: how far the teacher's theory of mind was off.
         messages: How many messages the run has.
         simulated: Whether every mind was simulated (the numbers describe a simulation).
-        run_id: The run in the store (differs between reruns; nothing else does).
+        run_id: The run in the store (``unit_run_id``: the same for the same batch
+            config and unit, wherever and however often it runs).
     """
 
     lesson: str
@@ -168,6 +180,33 @@ def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
+def unit_run_id(config_hash: str, key: EpisodeKey) -> str:
+    """The run id of a batch's classroom: a UUID (hex) of the batch's config hash and the
+    unit's key, so a rerun finds the run a crashed one stored."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"lyceum:classroom-batch/{config_hash}/{key.text()}").hex
+
+
+def batch_row(
+    key: EpisodeKey, config: ClassroomConfig, status: str, messages: Sequence[Message], run_id: str
+) -> BatchRow:
+    """The row of the classroom of ``key`` (run with ``config``) from its run's messages."""
+    view = classroom_view(messages)
+    summary, gaps = view.summary(), view.estimate_gap()
+    return BatchRow(
+        lesson=key.item,
+        profile=key.strategy,
+        seed=key.seed,
+        students=len(config.students),
+        status=status,
+        quiz_before=_mean([s.quizzes[0] for s in summary if s.quizzes]),
+        quiz_after=_mean([s.quizzes[-1] for s in summary if s.quizzes]),
+        estimate_gap=gaps[-1][1] if gaps else None,
+        messages=len(messages),
+        simulated=config.simulated(),
+        run_id=run_id,
+    )
+
+
 class ClassroomBatchTask:
     """A ``ClassroomBatch`` as a ``SweepTask`` (one stage, one unit per classroom).
 
@@ -186,6 +225,7 @@ class ClassroomBatchTask:
     def __init__(self, batch: ClassroomBatch, db: str) -> None:
         self.config = batch
         self.db = db
+        self._hash: str | None = None
 
     def check(self) -> None:
         """Fail before anything runs: an unknown lesson, an unset key variable.
@@ -213,10 +253,12 @@ class ClassroomBatchTask:
         """The batch's key in the store: its base config, class size and curriculum hash.
         The lessons, profiles and seeds are in each unit's key, so a batch that adds a seed
         reuses the classrooms stored before."""
-        base = set(ClassroomConfig.model_fields) - {"lesson", "seed"}  # set by each unit
-        same = self.config.model_dump_json(include={"base": base, "students": True})
-        text = f"classroom-batch/1\n{same}\n{self.data_sha256}"
-        return hashlib.sha256(text.encode()).hexdigest()
+        if self._hash is None:  # once: the curriculum is read once, not once per unit
+            base = set(ClassroomConfig.model_fields) - {"lesson", "seed"}  # set by each unit
+            same = self.config.model_dump_json(include={"base": base, "students": True})
+            text = f"classroom-batch/1\n{same}\n{self.data_sha256}"
+            self._hash = hashlib.sha256(text.encode()).hexdigest()
+        return self._hash
 
     def stages(self) -> int:
         """One stage: the classrooms do not depend on each other."""
@@ -231,23 +273,18 @@ class ClassroomBatchTask:
         return {}
 
     async def run(self, key: EpisodeKey, inputs: Payload) -> Payload:
-        """Run the classroom of ``key``, store it as a run and return its ``BatchRow``."""
+        """The ``BatchRow`` of the classroom of ``key``: rebuilt from its stored run if that
+        finished (a crash lost only its row), else from running it (see the module docs).
+
+        Raises:
+            UserError: Its run is still running in another process.
+        """
         config = self.config.classroom(key)
+        run_id = unit_run_id(self.config_hash(), key)
         with SqlRunStore(self.db) as store:
-            result = await run_classroom(config, runtime=Runtime(store))
-        view = classroom_view(result.messages)
-        summary, gaps = view.summary(), view.estimate_gap()
-        row = BatchRow(
-            lesson=key.item,
-            profile=key.strategy,
-            seed=key.seed,
-            students=len(config.students),
-            status=result.status,
-            quiz_before=_mean([s.quizzes[0] for s in summary if s.quizzes]),
-            quiz_after=_mean([s.quizzes[-1] for s in summary if s.quizzes]),
-            estimate_gap=gaps[-1][1] if gaps else None,
-            messages=len(result.messages),
-            simulated=config.simulated(),
-            run_id=result.run_id,
-        )
-        return asdict(row)
+            stored = await asyncio.to_thread(store.reusable_run, run_id)
+            if stored is not None:
+                messages = await asyncio.to_thread(store.messages, run_id)
+                return asdict(batch_row(key, config, stored.status, messages, run_id))
+            result = await run_classroom(config, runtime=Runtime(store), run_id=run_id)
+        return asdict(batch_row(key, config, result.status, result.messages, run_id))

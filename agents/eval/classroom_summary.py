@@ -1,6 +1,6 @@
 """Running a classroom batch and summarising it: ``run_classroom_batch`` (the sweep runner
-over a ``ClassroomBatchTask``), the rows in batch order, a CSV table and one plot (each
-class's quiz mastery before and after its lesson).
+over a ``ClassroomBatchTask``), the rows in batch order, a CSV and a Parquet table and one
+plot (each class's quiz mastery before and after its lesson).
 """
 
 from __future__ import annotations
@@ -16,7 +16,13 @@ from agents.eval.executors import Executor
 from agents.eval.runner import SweepResult, run_sweep
 from agents.store import resolve_db_url
 
-__all__ = ["BatchResult", "batch_figure", "run_classroom_batch", "write_batch_csv"]
+__all__ = [
+    "BatchResult",
+    "batch_figure",
+    "run_classroom_batch",
+    "write_batch_csv",
+    "write_batch_parquet",
+]
 
 SIMULATION_NOTE = (
     "SIMULATION: every mind is simulated; these numbers describe the simulation, not LLMs."
@@ -94,6 +100,39 @@ def write_batch_csv(rows: Sequence[BatchRow], path: Path) -> Path:
         writer.writeheader()
         for row in rows:
             writer.writerow(asdict(row))
+    return path
+
+
+def write_batch_parquet(rows: Sequence[BatchRow], path: Path) -> Path:
+    """The rows as a Parquet file at ``path``, typed: the counts are int64, the scores
+    float64 with a missing one as null (not NaN), ``simulated`` a boolean.
+
+    Raises:
+        ImportError: pyarrow is missing (the ``eval`` extra).
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise ImportError("Parquet needs pyarrow: pip install 'lyceum[eval]'") from None
+    text, count, score = pa.string(), pa.int64(), pa.float64()
+    schema = pa.schema(
+        [
+            pa.field("lesson", text, nullable=False),
+            pa.field("profile", text, nullable=False),
+            pa.field("seed", count, nullable=False),
+            pa.field("students", count, nullable=False),
+            pa.field("status", text, nullable=False),
+            pa.field("quiz_before", score),
+            pa.field("quiz_after", score),
+            pa.field("estimate_gap", score),
+            pa.field("messages", count, nullable=False),
+            pa.field("simulated", pa.bool_(), nullable=False),
+            pa.field("run_id", text, nullable=False),
+        ]
+    )
+    assert schema.names == [f.name for f in fields(BatchRow)], "BatchRow changed: type it here"
+    pq.write_table(pa.Table.from_pylist([asdict(r) for r in rows], schema=schema), path)
     return path
 
 

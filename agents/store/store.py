@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic_core import to_json
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -317,6 +317,49 @@ class SqlRunStore(RunStore):
                             finished_at=step.finish.finished_at,
                         )
                     )
+
+    def reusable_run(self, run_id: str) -> RunRecord | None:
+        """The finished run ``run_id``, to reuse rather than run again; or None, and the id
+        is free to run under: there was no such run, or its process is gone (the run is
+        ``interrupted``) and it is deleted with its messages, events and model calls.
+
+        For callers that derive run ids from their own keys (``lyceum classroom --batch``):
+        after a crash, a rerun reuses every finished run and replaces each interrupted one,
+        so the store keeps one run per key and nothing finished runs twice.
+
+        Raises:
+            UserError: The run is still ``running``: its process is alive, or its host
+                (another machine) sent a heartbeat within ``stale_after``.
+            StoreError: The database failed; nothing was deleted.
+        """
+        if self.read_only:
+            raise UserError(f"{self!r} was opened read_only; open it without read_only=True")
+        with sql_errors(self.url, "reading the run store"), self._session() as s:
+            row = s.get(RunRow, run_id)
+            if row is None:
+                return None
+            s.expunge(row)  # only read here: a read turned write fails at once on SQLite
+            self._reap(s, row)
+            if row.status not in ("running", "interrupted"):
+                return self._record(s, row)
+        if row.status == "running":
+            heartbeat = _utc(row.heartbeat_at) or datetime.now(UTC)
+            raise UserError(
+                f"run {run_id} is still running (process {row.pid} on {row.host}, last "
+                f"step at {heartbeat:%Y-%m-%d %H:%M:%S} UTC), so it is not started twice; "
+                "let it finish, or stop it; a run whose host is gone is taken over "
+                f"{self.stale_after} after its last step"
+            )
+        # Writes first, so SQLite takes its write lock (waiting its busy timeout); a run
+        # that finished meanwhile (another process took it over) is left alone.
+        unfinished = select(_RUNS.c.id).where(
+            _RUNS.c.id == run_id, _RUNS.c.status.in_(("running", "interrupted"))
+        )
+        with self._transaction() as conn:
+            for table in (_EVENTS, _CALLS, _MESSAGES):
+                conn.execute(delete(table).where(table.c.run_id.in_(unfinished)))
+            conn.execute(delete(_RUNS).where(_RUNS.c.id.in_(unfinished)))
+        return None
 
     # -- reads -------------------------------------------------------------------------
     def _reap(self, s: Session, row: RunRow) -> None:
