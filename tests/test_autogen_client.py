@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +166,32 @@ async def test_streaming_uses_create_stream() -> None:
         3,
         3,
     )
+
+
+class Tracked(ReplayChatCompletionClient):
+    """AutoGen's double whose stream notes when it is closed (an HTTP stream's release)."""
+
+    def __init__(self, chat_completions: list[str]) -> None:
+        super().__init__(chat_completions)
+        self.closed = False
+
+    async def create_stream(  # type: ignore[override]
+        self, *args: Any, **kwargs: Any
+    ) -> AsyncGenerator[str | CreateResult, None]:
+        try:
+            async for chunk in super().create_stream(*args, **kwargs):
+                yield chunk
+        finally:
+            self.closed = True
+
+
+async def test_a_stream_read_in_part_closes_the_autogen_stream_at_once() -> None:
+    tracked = Tracked(["one quarter exactly"])
+    stream = AutoGenModelClient(tracked).stream(ModelRequest.of("3/4 - 1/2?"))
+    first = await anext(stream)
+    assert isinstance(first, TextDelta) and first.text == "one "
+    await stream.aclose()
+    assert tracked.closed  # not left to the garbage collector and the event loop
 
 
 async def test_a_stream_through_the_run_is_budgeted_and_recorded(tmp_path: Path) -> None:
