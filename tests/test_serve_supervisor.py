@@ -120,6 +120,42 @@ def test_it_gives_up_after_the_bound_and_quotes_the_log(tmp_path: Path) -> None:
     assert supervisor.process is None and all(gone(p) for p in pids)
 
 
+def test_a_death_while_reloading_counts_against_the_bound_and_is_restarted(
+    tmp_path: Path,
+) -> None:
+    """The server comes up once, is killed, then dies while loading at every restart: each
+    of those deaths is restarted too (max_restarts in all), not given up on at the first."""
+    static = static_server(tmp_path)
+    starts = tmp_path / "starts"
+    code = (
+        "import os, pathlib, sys\n"
+        f"p = pathlib.Path({str(starts)!r})\n"
+        "n = int(p.read_text()) + 1 if p.exists() else 1\n"
+        "p.write_text(str(n))\n"
+        "print('start', n, flush=True)\n"
+        "if n > 1: sys.exit(3)\n"
+        "os.execv(sys.argv[1], sys.argv[1:])\n"
+    )
+    command = ServerCommand(
+        "flaky", (sys.executable, "-c", code, *static.argv), "127.0.0.1", static.port, ("tiny",)
+    )
+    supervisor = Supervisor(
+        command,
+        log_path=tmp_path / "flaky.log",
+        startup_timeout=30,
+        policy=RestartPolicy(max_restarts=3, window=60, backoff=(0.0,)),
+    )
+    supervisor.start()
+    kill(supervisor)
+    with pytest.raises(ServeError) as error:
+        supervisor.check()
+    assert str(error.value).startswith(
+        "flaky server died (exit 3) 4 times within 60s; gave up. The end of its log "
+    )
+    assert starts.read_text() == "4"  # the first start and three restarts
+    assert supervisor.process is None
+
+
 def test_restarts_outside_the_window_do_not_count(tmp_path: Path) -> None:
     now = [0.0]
     supervisor = Supervisor(
