@@ -391,12 +391,14 @@ async def test_a_client_that_is_not_offline_is_blocked_in_tests_like_lyceum_s_ow
         [p async for p in client.stream(ModelRequest.of("hi"))]
 
 
-def test_without_autogen_the_import_error_names_the_extra() -> None:
+@pytest.mark.parametrize(
+    "missing", [("autogen_core", "autogen_agentchat"), ("autogen_ext",)], ids=["core", "ext"]
+)
+def test_without_autogen_the_import_error_names_the_extra(missing: tuple[str, ...]) -> None:
     code = (
         "import sys\n"
-        "sys.modules['autogen_core'] = None\n"  # as if not installed
-        "sys.modules['autogen_agentchat'] = None\n"
-        "try:\n"
+        + "".join(f"sys.modules[{name!r}] = None\n" for name in missing)  # as if not installed
+        + "try:\n"
         "    import agents.autogen\n"
         "except ImportError as exc:\n"
         "    print(exc)\n"
