@@ -258,3 +258,24 @@ def test_a_busy_port_or_a_missing_server_is_a_clear_error(tmp_path: Path) -> Non
         f"vllm: cannot start '/nowhere/vllm' (log {tmp_path / 'v.log'}): No such file or "
         "directory; is the server installed?"
     )
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_child_whose_parent_died_before_it_asked_ends_itself() -> None:
+    """The kernel sends the parent-death signal only for a death after the request; a
+    child that finds another parent by then (the given one died first) ends at once."""
+    import subprocess
+    from functools import partial
+
+    from agents.serve.process import die_with_parent
+
+    sleeper = [sys.executable, "-c", "import time; time.sleep(30)"]
+    orphan = subprocess.Popen(sleeper, preexec_fn=partial(die_with_parent, os.getpid() + 10**6))
+    assert orphan.wait(timeout=10) == -signal.SIGTERM
+    child = subprocess.Popen(sleeper, preexec_fn=partial(die_with_parent, os.getpid()))
+    try:
+        with pytest.raises(subprocess.TimeoutExpired):
+            child.wait(timeout=0.5)  # its parent (this process) lives: it runs on
+    finally:
+        child.kill()
+        child.wait(timeout=10)
