@@ -279,3 +279,16 @@ def test_a_child_whose_parent_died_before_it_asked_ends_itself() -> None:
     finally:
         child.kill()
         child.wait(timeout=10)
+
+
+def test_the_health_check_ignores_proxy_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server is on this machine: an HTTP_PROXY in the environment (a corporate proxy)
+    must not route the health check away from it."""
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")  # nothing listens there
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with Supervisor(static_server(tmp_path), log_path=tmp_path / "s.log", startup_timeout=8):
+        pass

@@ -70,7 +70,7 @@ def wait_healthy(
     """
     deadline = clock() + timeout
     missing: list[str] = list(command.serves)
-    with httpx.Client(timeout=5) as http:
+    with httpx.Client(timeout=5, trust_env=False) as http:  # a local server: no proxy
         while clock() < deadline:
             if process.poll() is not None:
                 raise ServerExited(
