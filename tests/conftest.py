@@ -24,6 +24,19 @@ def require(ok: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[pytest.CollectReport]:
+    """A test module skipped whole (``pytest.importorskip`` of an optional package at its
+    top) fails its collection under ``LYCEUM_REQUIRE_ALL=1``, as ``require`` fails a test:
+    CI never skips a module silently."""
+    report: pytest.CollectReport = yield
+    if REQUIRE_ALL and report.skipped and isinstance(collector, pytest.Module):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"LYCEUM_REQUIRE_ALL=1 but {collector.nodeid} was skipped: {reason}"
+    return report
+
+
 @pytest.fixture
 def server() -> Iterator[FakeOpenAIServer]:
     with FakeOpenAIServer() as srv:

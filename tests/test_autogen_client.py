@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +166,32 @@ async def test_streaming_uses_create_stream() -> None:
         3,
         3,
     )
+
+
+class Tracked(ReplayChatCompletionClient):
+    """AutoGen's double whose stream notes when it is closed (an HTTP stream's release)."""
+
+    def __init__(self, chat_completions: list[str]) -> None:
+        super().__init__(chat_completions)
+        self.closed = False
+
+    async def create_stream(  # type: ignore[override]
+        self, *args: Any, **kwargs: Any
+    ) -> AsyncGenerator[str | CreateResult, None]:
+        try:
+            async for chunk in super().create_stream(*args, **kwargs):
+                yield chunk
+        finally:
+            self.closed = True
+
+
+async def test_a_stream_read_in_part_closes_the_autogen_stream_at_once() -> None:
+    tracked = Tracked(["one quarter exactly"])
+    stream = AutoGenModelClient(tracked).stream(ModelRequest.of("3/4 - 1/2?"))
+    first = await anext(stream)
+    assert isinstance(first, TextDelta) and first.text == "one "
+    await stream.aclose()
+    assert tracked.closed  # not left to the garbage collector and the event loop
 
 
 async def test_a_stream_through_the_run_is_budgeted_and_recorded(tmp_path: Path) -> None:
@@ -364,12 +391,14 @@ async def test_a_client_that_is_not_offline_is_blocked_in_tests_like_lyceum_s_ow
         [p async for p in client.stream(ModelRequest.of("hi"))]
 
 
-def test_without_autogen_the_import_error_names_the_extra() -> None:
+@pytest.mark.parametrize(
+    "missing", [("autogen_core", "autogen_agentchat"), ("autogen_ext",)], ids=["core", "ext"]
+)
+def test_without_autogen_the_import_error_names_the_extra(missing: tuple[str, ...]) -> None:
     code = (
         "import sys\n"
-        "sys.modules['autogen_core'] = None\n"  # as if not installed
-        "sys.modules['autogen_agentchat'] = None\n"
-        "try:\n"
+        + "".join(f"sys.modules[{name!r}] = None\n" for name in missing)  # as if not installed
+        + "try:\n"
         "    import agents.autogen\n"
         "except ImportError as exc:\n"
         "    print(exc)\n"

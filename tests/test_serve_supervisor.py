@@ -120,6 +120,42 @@ def test_it_gives_up_after_the_bound_and_quotes_the_log(tmp_path: Path) -> None:
     assert supervisor.process is None and all(gone(p) for p in pids)
 
 
+def test_a_death_while_reloading_counts_against_the_bound_and_is_restarted(
+    tmp_path: Path,
+) -> None:
+    """The server comes up once, is killed, then dies while loading at every restart: each
+    of those deaths is restarted too (max_restarts in all), not given up on at the first."""
+    static = static_server(tmp_path)
+    starts = tmp_path / "starts"
+    code = (
+        "import os, pathlib, sys\n"
+        f"p = pathlib.Path({str(starts)!r})\n"
+        "n = int(p.read_text()) + 1 if p.exists() else 1\n"
+        "p.write_text(str(n))\n"
+        "print('start', n, flush=True)\n"
+        "if n > 1: sys.exit(3)\n"
+        "os.execv(sys.argv[1], sys.argv[1:])\n"
+    )
+    command = ServerCommand(
+        "flaky", (sys.executable, "-c", code, *static.argv), "127.0.0.1", static.port, ("tiny",)
+    )
+    supervisor = Supervisor(
+        command,
+        log_path=tmp_path / "flaky.log",
+        startup_timeout=30,
+        policy=RestartPolicy(max_restarts=3, window=60, backoff=(0.0,)),
+    )
+    supervisor.start()
+    kill(supervisor)
+    with pytest.raises(ServeError) as error:
+        supervisor.check()
+    assert str(error.value).startswith(
+        "flaky server died (exit 3) 4 times within 60s; gave up. The end of its log "
+    )
+    assert starts.read_text() == "4"  # the first start and three restarts
+    assert supervisor.process is None
+
+
 def test_restarts_outside_the_window_do_not_count(tmp_path: Path) -> None:
     now = [0.0]
     supervisor = Supervisor(
@@ -222,3 +258,37 @@ def test_a_busy_port_or_a_missing_server_is_a_clear_error(tmp_path: Path) -> Non
         f"vllm: cannot start '/nowhere/vllm' (log {tmp_path / 'v.log'}): No such file or "
         "directory; is the server installed?"
     )
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_child_whose_parent_died_before_it_asked_ends_itself() -> None:
+    """The kernel sends the parent-death signal only for a death after the request; a
+    child that finds another parent by then (the given one died first) ends at once."""
+    import subprocess
+    from functools import partial
+
+    from agents.serve.process import die_with_parent
+
+    sleeper = [sys.executable, "-c", "import time; time.sleep(30)"]
+    orphan = subprocess.Popen(sleeper, preexec_fn=partial(die_with_parent, os.getpid() + 10**6))
+    assert orphan.wait(timeout=10) == -signal.SIGTERM
+    child = subprocess.Popen(sleeper, preexec_fn=partial(die_with_parent, os.getpid()))
+    try:
+        with pytest.raises(subprocess.TimeoutExpired):
+            child.wait(timeout=0.5)  # its parent (this process) lives: it runs on
+    finally:
+        child.kill()
+        child.wait(timeout=10)
+
+
+def test_the_health_check_ignores_proxy_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server is on this machine: an HTTP_PROXY in the environment (a corporate proxy)
+    must not route the health check away from it."""
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")  # nothing listens there
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with Supervisor(static_server(tmp_path), log_path=tmp_path / "s.log", startup_timeout=8):
+        pass

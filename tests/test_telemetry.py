@@ -533,3 +533,20 @@ def test_otel_without_a_configured_provider_says_nothing_is_exported() -> None:
         "warning: --otel: no OpenTelemetry tracer provider is configured, so no spans are "
         "exported; run under opentelemetry-instrument (docs/telemetry.md)",
     ]
+
+
+def test_every_attribute_the_spans_set_is_in_the_docs_table() -> None:
+    """docs/telemetry.md's table names every attribute key that agents/telemetry writes (a
+    ``a/b/c`` cell names ``a``, ``…b`` and ``…c``), so the docs cannot fall behind."""
+    import re
+
+    code = "".join(p.read_text() for p in sorted((ROOT / "agents/telemetry").glob("*.py")))
+    keys = set(re.findall(r'"((?:gen_ai|lyceum|error|server)\.[a-z_.]+)"', code))
+    documented: set[str] = set()
+    for cell in re.findall(r"`((?:gen_ai|lyceum|error|server)\.[a-z_./]+)`", (
+        ROOT / "docs/telemetry.md"
+    ).read_text()):
+        head, _, tail = cell.rpartition(".")
+        documented |= {f"{head}.{leaf}" for leaf in tail.split("/")} if head else {cell}
+    assert len(keys) > 20
+    assert sorted(keys - documented) == []

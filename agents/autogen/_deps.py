@@ -6,7 +6,7 @@ import importlib.util
 
 __all__ = ["require_autogen"]
 
-PACKAGES = ("autogen_core", "autogen_agentchat")
+PACKAGES = ("autogen_core", "autogen_agentchat", "autogen_ext")
 
 
 def require_autogen() -> None:
@@ -20,5 +20,5 @@ def require_autogen() -> None:
         raise ImportError(
             f"agents.autogen needs Microsoft's AutoGen 0.7 ({', '.join(missing)} not found). "
             "Install it with: pip install 'lyceum[autogen]' (autogen-agentchat and "
-            "autogen-ext; not the PyPI package named 'autogen', which is AG2)."
+            "autogen-ext[openai]; not the PyPI package named 'autogen', which is AG2)."
         )

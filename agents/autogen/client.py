@@ -25,6 +25,7 @@ are blocked (the test suite), only AutoGen's in-process ``ReplayChatCompletionCl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -215,16 +216,20 @@ class AutoGenModelClient(ModelClient):
         start = time.perf_counter()
         json_output = self._json_output(request)
         final: CreateResult | None = None
+        chunks = self.client.create_stream(
+            self._messages(request, json_output),
+            json_output=json_output,
+            extra_create_args=self._options(request),
+        )
         try:
-            async for chunk in self.client.create_stream(
-                self._messages(request, json_output),
-                json_output=json_output,
-                extra_create_args=self._options(request),
-            ):
-                if isinstance(chunk, str):
-                    yield TextDelta(text=chunk)
-                else:
-                    final = chunk
+            # Closed here, also when the reader stops early: the client's HTTP stream is
+            # released now, not whenever the event loop finalizes the generator.
+            async with contextlib.aclosing(chunks):
+                async for chunk in chunks:
+                    if isinstance(chunk, str):
+                        yield TextDelta(text=chunk)
+                    else:
+                        final = chunk
         except LyceumError:
             raise
         except asyncio.CancelledError as exc:

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import IO
 
 __all__ = ["die_with_parent", "free_port", "launch", "port_free", "stop_group"]
@@ -18,14 +19,22 @@ __all__ = ["die_with_parent", "free_port", "launch", "port_free", "stop_group"]
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-def die_with_parent() -> None:
+def die_with_parent(parent: int | None = None) -> None:
     """In a child process (``Popen(preexec_fn=die_with_parent)``): ask Linux to send it
     SIGTERM when its parent dies, so that a server outlives no ``kill -9`` of lyceum (or of
-    pytest). Elsewhere it does nothing (the servers are still stopped by ``stop_group``)."""
+    pytest). Elsewhere it does nothing (the servers are still stopped by ``stop_group``).
+
+    Args:
+        parent: The pid of the process that started it (``launch`` passes its own). If
+            that parent died before the request was made (the kernel then sends nothing),
+            the child ends itself at once.
+    """
     if sys.platform != "linux":
         return
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if parent is not None and os.getppid() != parent:
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -64,7 +73,7 @@ def launch(
         stdin=subprocess.DEVNULL,
         env=full,
         start_new_session=True,
-        preexec_fn=die_with_parent,  # set before exec; no threads are started here
+        preexec_fn=partial(die_with_parent, os.getpid()),  # before exec; no threads here
     )
 
 

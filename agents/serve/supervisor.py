@@ -19,7 +19,7 @@ from agents.serve.commands import ServerCommand
 from agents.serve.process import launch, port_free, stop_group
 from protocols import LyceumError
 
-__all__ = ["RestartPolicy", "ServeError", "Supervisor", "wait_healthy"]
+__all__ = ["RestartPolicy", "ServeError", "ServerExited", "Supervisor", "wait_healthy"]
 
 LOG_TAIL = 3000
 """Characters of a server's log quoted in an error."""
@@ -29,6 +29,15 @@ MAX_LOG_BYTES = 100 * 2**20
 
 class ServeError(LyceumError):
     """A server did not start, or kept dying; the message quotes the end of its log."""
+
+
+class ServerExited(ServeError):
+    """The server exited before it was healthy (a death while loading, which a restart
+    counts against its bound like any other)."""
+
+    def __init__(self, message: str, returncode: int) -> None:
+        super().__init__(message)
+        self.returncode = returncode
 
 
 @dataclass(frozen=True)
@@ -61,12 +70,13 @@ def wait_healthy(
     """
     deadline = clock() + timeout
     missing: list[str] = list(command.serves)
-    with httpx.Client(timeout=5) as http:
+    with httpx.Client(timeout=5, trust_env=False) as http:  # a local server: no proxy
         while clock() < deadline:
             if process.poll() is not None:
-                raise ServeError(
+                raise ServerExited(
                     f"{command.name} server exited with {process.returncode} before it was "
-                    f"healthy; the end of its log:\n{log()[-LOG_TAIL:]}"
+                    f"healthy; the end of its log:\n{log()[-LOG_TAIL:]}",
+                    process.returncode,
                 )
             try:
                 if http.get(command.root_url + "/health").is_success:
@@ -186,32 +196,40 @@ class Supervisor:
     def check(self) -> bool:
         """Restart the server if it has died. True when it was restarted.
 
+        A server that dies again while it loads after a restart counts as one more death,
+        and is restarted again within the same bound.
+
         Raises:
             ServeError: It died more than ``policy.max_restarts`` times within
                 ``policy.window`` seconds, or did not come back; quoting its log."""
         process = self.process
         if process is None or process.poll() is None:
             return False
-        now = self.clock()
-        self.restarts = [t for t in self.restarts if now - t < self.policy.window]
         code = process.returncode
-        if len(self.restarts) >= self.policy.max_restarts:
-            self.stop()
-            raise ServeError(
-                f"{self.command.name} server died (exit {code}) {len(self.restarts) + 1} "
-                f"times within {self.policy.window:g}s; gave up. The end of its log "
-                f"({self.log_path}):\n{self.log()[-LOG_TAIL:]}"
-            )
         stop_group(process, grace=5)  # what the dead server started goes too (GPU memory)
-        if self._log is not None:  # reopened (moved aside first if too large) at the restart
-            self._log.close()
-            self._log = None
-        pause = self.policy.pause(len(self.restarts))
-        self.on_event(f"{self.command.name}: died (exit {code}); restarting in {pause:g}s")
-        self.restarts.append(now)
-        self.sleep(pause)
-        self.start()
-        return True
+        while True:
+            now = self.clock()
+            self.restarts = [t for t in self.restarts if now - t < self.policy.window]
+            if len(self.restarts) >= self.policy.max_restarts:
+                self.stop()
+                raise ServeError(
+                    f"{self.command.name} server died (exit {code}) {len(self.restarts) + 1} "
+                    f"times within {self.policy.window:g}s; gave up. The end of its log "
+                    f"({self.log_path}):\n{self.log()[-LOG_TAIL:]}"
+                )
+            if self._log is not None:  # reopened (moved aside first if too large) at the restart
+                self._log.close()
+                self._log = None
+            pause = self.policy.pause(len(self.restarts))
+            self.on_event(f"{self.command.name}: died (exit {code}); restarting in {pause:g}s")
+            self.restarts.append(now)
+            self.sleep(pause)
+            try:
+                self.start()
+            except ServerExited as exc:  # died again while loading: one more death
+                code = exc.returncode
+                continue
+            return True
 
     def stop(self) -> None:
         """Stop the server's process group (SIGTERM, then SIGKILL) and close its log."""
