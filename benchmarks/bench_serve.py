@@ -4,7 +4,9 @@ reached through ``OpenAIChatClient``. Run with ``make bench`` or
 
 Target (issue 13): completion tokens/s at concurrency 8 >= 3x that of the same requests
 sent one at a time, to the same server (continuous batching on). The server without
-continuous batching, at concurrency 8, shows where the gain comes from. All three are
+continuous batching, one at a time and at concurrency 8, shows where the gain comes from;
+the ratio against the faster of the two one-at-a-time rates is printed too (the stricter
+reading of the target). All three are
 measured in this run, so a busy machine shifts them together; the machine's load average
 is printed before and after.
 
@@ -158,7 +160,7 @@ def main() -> None:
                 measure(server, "continuous batching", [1, CONCURRENCY], n, max_tokens)
             )
         with TransformersServe(folder, startup_timeout=900) as server:
-            rows += asyncio.run(measure(server, "no batching", [CONCURRENCY], n, max_tokens))
+            rows += asyncio.run(measure(server, "no batching", [1, CONCURRENCY], n, max_tokens))
         print(f"load average after: {load()}")
     report(rows)
 
@@ -178,6 +180,14 @@ def report(rows: list[Row]) -> None:
     print(
         f"continuous batching at concurrency {CONCURRENCY} vs one at a time: {ratio:.2f}x "
         f"(target >= {TARGET:g}x: {verdict})"
+    )
+    # The stricter reading: against the faster of the two servers taking one request at a
+    # time (the paged cache can make the batching server slower on a single request).
+    best = max((r for r in rows if r.concurrency == 1), key=lambda r: r.rate)
+    strict = rows[1].rate / best.rate
+    print(
+        f"  against the fastest one at a time ({best.server}, {best.rate:.2f} tok/s): "
+        f"{strict:.2f}x ({'met' if strict >= TARGET else 'MISSED'})"
     )
 
 
