@@ -6,6 +6,7 @@ metadata."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -109,13 +110,15 @@ async def test_an_llm_persona_on_an_autogen_client_answers_and_its_turn_is_store
     assert "student → user" in shown.output and "1/4" in shown.output
 
 
-def round_robin() -> RoundRobinGroupChat:
+STUDENT_SAYS = ["2/9", "I added tops and bottoms: 2/9", "1/2"]
+
+
+def round_robin(messages: int = 7, says: list[str] = STUDENT_SAYS) -> RoundRobinGroupChat:
     teacher = PersonaChatAgent(make_demo_teacher("teacher"), incoming=TextAs(student=Answer))
-    student = AssistantAgent(
-        "student",
-        model_client=ReplayChatCompletionClient(["2/9", "I added tops and bottoms: 2/9", "1/2"]),
+    student = AssistantAgent("student", model_client=ReplayChatCompletionClient(says))
+    return RoundRobinGroupChat(
+        [teacher, student], termination_condition=MaxMessageTermination(messages)
     )
-    return RoundRobinGroupChat([teacher, student], termination_condition=MaxMessageTermination(7))
 
 
 ROUND_ROBIN: list[Row] = [
@@ -389,3 +392,41 @@ async def test_cancelling_a_turn_cancels_its_run_and_records_it_interrupted(
         [run] = store.list_runs()
     assert (run.status, run.stop_reason) == ("interrupted", "interrupted")
     assert student.run_ids == []
+
+
+@pytest.mark.parametrize("k", [2, 3, 4, 5, 6])
+async def test_a_saved_team_resumes_in_a_fresh_team_as_the_uninterrupted_run(k: int) -> None:
+    """Run the round robin for ``k`` messages, save it (through JSON), load it into a fresh
+    team built the same way, and continue: the two parts are the uninterrupted transcript.
+    The teacher's history, item under discussion, memory of tries and turn seeds all come
+    back. The student's replay client is its model, not its state: the fresh one answers
+    with the replies the first had not given yet."""
+    first = round_robin(k)
+    before = await first.run(task=task())
+    saved = json.loads(json.dumps(await first.save_state()))
+    teacher_state = saved["agent_states"]["teacher"]["agent_state"]
+    assert teacher_state["type"] == "PersonaChatAgentState"
+    assert teacher_state["turns"] == len(teacher_state["run_ids"]) == k // 2
+    fresh = round_robin(7 - k, STUDENT_SAYS[(k - 1) // 2 :])
+    await fresh.load_state(saved)
+    after = await fresh.run()
+    assert rows(before) + rows(after) == ROUND_ROBIN
+    teacher = fresh._participants[0]
+    assert isinstance(teacher, PersonaChatAgent) and len(teacher.run_ids) == 3
+    await fresh.reset()
+    assert teacher.run_ids == []
+    alone = PersonaChatAgent(make_demo_teacher("teacher"))
+    assert rows(await teacher.run(task=task())) == rows(await alone.run(task=task()))
+
+
+async def test_a_state_that_is_not_plain_data_is_not_saved_in_part() -> None:
+    """The simulated student's memory holds a random generator: saving a conversation
+    it is in raises a UserError naming it and the fix, instead of saving part of it."""
+    student = PersonaChatAgent(make_demo_agent("student", "novice", 0))
+    assert (await student.save_state())["started"] is False
+    await student.run(task=task())
+    with pytest.raises(UserError, match=r"SimulatedStudent: its new_state\(\) returns Simul"):
+        await student.save_state()
+    teacher = PersonaChatAgent(make_demo_teacher("teacher"))
+    with pytest.raises(UserError, match="saved mind state does not fit SimulatedTeacherMind"):
+        await teacher.load_state({"started": True, "turns": 0, "mind": {"attempts": "x"}})

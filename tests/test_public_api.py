@@ -153,6 +153,7 @@ API = {
         "AutoGenModelClient",
         "LyceumContent",
         "PersonaChatAgent",
+        "PersonaChatAgentState",
         "PersonaTurnError",
         "TextAs",
         "from_autogen",

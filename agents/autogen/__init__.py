@@ -22,11 +22,13 @@ from agents.autogen.messages import (  # noqa: E402
     observed,
     to_autogen,
 )
+from agents.autogen.state import PersonaChatAgentState  # noqa: E402
 
 __all__ = [
     "AutoGenModelClient",
     "LyceumContent",
     "PersonaChatAgent",
+    "PersonaChatAgentState",
     "PersonaTurnError",
     "TextAs",
     "from_autogen",

@@ -16,6 +16,8 @@ What the persona remembers between turns (its ``new_state()``) belongs to the Au
 conversation: it is made on the first turn, handed to every lyceum run of the
 conversation as the persona's run state, and dropped by ``on_reset`` (``team.reset()``).
 The ``Persona`` itself keeps nothing, so one persona may back several agents and graphs.
+``save_state``/``load_state`` (``team.save_state()``) carry the conversation as JSON data
+(``agents.autogen.state``): a resumed conversation goes on as the saved one would have.
 
 Termination stays with AutoGen: the persona's ``Stop`` (or a turn its budget stopped) is an
 AgentChat ``StopMessage``, which AutoGen's termination conditions see by type. A turn in
@@ -25,8 +27,9 @@ which the persona failed raises ``PersonaTurnError``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from autogen_agentchat.agents import BaseChatAgent
 from autogen_agentchat.base import Response
@@ -41,6 +44,7 @@ from autogen_core import CancellationToken
 
 from agents.agent import Agent, RunContext
 from agents.autogen.messages import LyceumContent, from_autogen, observed, to_autogen
+from agents.autogen.state import PersonaChatAgentState, dump_conversation, load_conversation
 from agents.budget import Budget
 from agents.graph import AgentGraph
 from agents.runtime import USER, RunResult, Runtime
@@ -191,11 +195,36 @@ class PersonaChatAgent(BaseChatAgent):
         """The lyceum runs of the current conversation's turns, oldest first."""
         return list(self._conversation.run_ids) if self._conversation else []
 
+    def _new_state(self) -> object:
+        new_state = getattr(self.persona, "new_state", None)
+        return new_state() if callable(new_state) else None
+
     def _start(self) -> _Conversation:
         if self._conversation is None:
-            new_state = getattr(self.persona, "new_state", None)
-            self._conversation = _Conversation(new_state() if callable(new_state) else None)
+            self._conversation = _Conversation(self._new_state())
         return self._conversation
+
+    async def save_state(self) -> Mapping[str, Any]:
+        """The conversation as JSON data (``PersonaChatAgentState``): its turns' run ids and
+        what the persona remembers (history, item under discussion, the mind's state).
+
+        Raises:
+            UserError: The mind's state is not plain data (names the mind and the fix).
+        """
+        if self._conversation is None:
+            return PersonaChatAgentState().model_dump()
+        state, run_ids = self._conversation.state, self._conversation.run_ids
+        return dump_conversation(self.persona, state, run_ids).model_dump()
+
+    async def load_state(self, state: Mapping[str, Any]) -> None:
+        """Resume a conversation ``save_state`` saved: the next turn is the one it would
+        have taken (seed ``seed + turns``, same memory)."""
+        saved = PersonaChatAgentState.model_validate(state)
+        if not saved.started:
+            self._conversation = None
+            return
+        restored = load_conversation(self.persona, self._new_state(), saved)
+        self._conversation = _Conversation(restored, list(saved.run_ids))
 
     async def on_messages(
         self, messages: Sequence[BaseChatMessage], cancellation_token: CancellationToken
