@@ -8,14 +8,17 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import sys
+import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from agents.serve import RestartPolicy, ServeError, ServerCommand, Supervisor
-from agents.serve.process import free_port
+from agents.serve.process import free_port, launch, stop_group
 
 from .servers import running
 
@@ -79,7 +82,7 @@ def test_a_killed_server_is_restarted_after_the_policys_pause(tmp_path: Path) ->
         assert supervisor.check() is True
         assert supervisor.pid not in (None, first, second)
         assert gone(first) and gone(second)
-        assert sleep.pauses == [0.05, 0.1]
+        assert sleep.pauses == pytest.approx([0.05, 0.1], abs=0.01)
         last = supervisor.pid
     assert last is not None and gone(last)
     url = supervisor.command.base_url
@@ -292,3 +295,105 @@ def test_the_health_check_ignores_proxy_variables(
         monkeypatch.delenv(name, raising=False)
     with Supervisor(static_server(tmp_path), log_path=tmp_path / "s.log", startup_timeout=8):
         pass
+
+
+# -- several servers under run_plan: one's slow reload holds up nothing else -------------
+def slow_to_restart(static: ServerCommand, name: str, starts: Path) -> ServerCommand:
+    """``static`` named ``name``, whose every start after the first sleeps 600 s before
+    it listens (a model that takes long to load)."""
+    code = (
+        "import os, pathlib, sys, time\n"
+        f"p = pathlib.Path({str(starts)!r})\n"
+        "n = int(p.read_text()) + 1 if p.exists() else 1\n"
+        "p.write_text(str(n))\n"
+        "if n > 1: time.sleep(600)\n"
+        "os.execv(sys.argv[1], sys.argv[1:])\n"
+    )
+    argv = (sys.executable, "-c", code, *static.argv)
+    return ServerCommand(name, argv, "127.0.0.1", static.port, static.serves)
+
+
+class Script:
+    """``run_plan``'s sleep: each tick it takes the next step of the scenario once the
+    events say its moment has come (and gives up after 60 s)."""
+
+    def __init__(self, events: list[str]) -> None:
+        self.events, self.step = events, 0
+        self.deadline = time.monotonic() + 60
+        self.seen: dict[str, bool] = {}
+
+    def pids(self, name: str) -> list[int]:
+        prefix = f"{name}: started (pid "
+        return [int(e[len(prefix) :].split(")")[0]) for e in self.events if e.startswith(prefix)]
+
+    def count(self, line: str) -> int:
+        return sum(e.startswith(line) for e in self.events)
+
+    def __call__(self, seconds: float) -> None:
+        time.sleep(0.02)
+        assert time.monotonic() < self.deadline, self.events
+        if self.step == 0 and self.count("logs in"):
+            os.kill(self.pids("a")[0], signal.SIGKILL)  # A dies, and reloads for long
+        elif self.step == 1 and len(self.pids("a")) == 2:
+            os.kill(self.pids("b")[0], signal.SIGKILL)  # B dies while A loads
+        elif self.step == 2 and self.count("b: ready") == 2:
+            time.sleep(0.3)  # a parent-death signal (a launch from an ended thread) lands
+            self.seen = {
+                "a still loading": self.count("a: ready") == 1,
+                "a running": running(self.pids("a")[1]),
+                "b running": running(self.pids("b")[1]),
+            }
+            os.kill(os.getpid(), signal.SIGTERM)  # while A still loads
+        else:
+            return
+        self.step += 1
+
+
+def test_one_servers_slow_reload_holds_up_neither_anothers_restart_nor_sigterm(
+    tmp_path: Path,
+) -> None:
+    from agents.serve import run_plan
+
+    from .test_serve_hostile import fake_plan
+
+    a = slow_to_restart(static_server(tmp_path / "a"), "a", tmp_path / "a-starts")
+    b = replace(static_server(tmp_path / "b"), name="b")
+    plan = replace(fake_plan(tmp_path, a), servers=(a, b))
+    events: list[str] = []
+    script = Script(events)
+    registry = tmp_path / "served.yaml"
+    run_plan(plan, log_dir=tmp_path / "logs", startup_timeout=60, registry=registry,
+             policy=RestartPolicy(backoff=(0.0,)), on_event=events.append, tick=0.02,
+             sleep=script)  # fmt: skip
+    assert script.seen == {"a still loading": True, "a running": True, "b running": True}
+    (a1, a2), (b1, b2) = script.pids("a"), script.pids("b")
+    assert events == [
+        f"a: started (pid {a1}), loading", f"a: ready at {a.base_url}",
+        f"b: started (pid {b1}), loading", f"b: ready at {b.base_url}",
+        f"transformers: serving {', '.join(plan.endpoints)}; registry {registry}",
+        f"logs in {tmp_path / 'logs'}; Ctrl-C stops",
+        "a: died (exit -9); restarting in 0s", f"a: started (pid {a2}), loading",
+        "b: died (exit -9); restarting in 0s", f"b: started (pid {b2}), loading",
+        f"b: ready at {b.base_url}",
+        "stopping", "a: stopped", "b: stopped", "stopped; no server left running",
+    ]  # fmt: skip
+    assert not any(running(pid) for pid in (a1, a2, b1, b2))  # the loading A too
+    assert not registry.exists()
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_server_started_from_a_thread_that_ends_is_sent_sigterm(tmp_path: Path) -> None:
+    """Why ``run_plan`` starts servers from the main thread only: Linux sends the
+    parent-death signal when the *thread* that started the child ends."""
+    started: list[subprocess.Popen[bytes]] = []
+    sleeper = [sys.executable, "-c", "import time; time.sleep(30)"]
+    with (tmp_path / "log").open("ab") as log:
+        worker = threading.Thread(target=lambda: started.append(launch(sleeper, log=log)))
+        worker.start()
+        worker.join()
+    (process,) = started
+    try:
+        assert process.wait(timeout=10) == -signal.SIGTERM
+    finally:
+        stop_group(process)

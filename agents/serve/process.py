@@ -63,7 +63,11 @@ def launch(
 ) -> subprocess.Popen[bytes]:
     """Start ``argv`` in a new session (its own process group), writing stdout and stderr
     to ``log``, with the parent-death signal set. ``env`` is added to this process's
-    environment (``COLUMNS`` is dropped, so that server logs are not wrapped)."""
+    environment (``COLUMNS`` is dropped, so that server logs are not wrapped).
+
+    The parent-death signal is sent when the *thread* that called ``launch`` exits (Linux
+    ties it to the thread, not the process): call it from a thread that lives as long as
+    the server, as ``run_plan`` does from the main thread."""
     full = {**os.environ, **(env or {})}
     full.pop("COLUMNS", None)
     return subprocess.Popen(

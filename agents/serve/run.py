@@ -3,7 +3,11 @@
 Before anything starts, ``run_plan`` checks that the log folder and the served registry's
 folder are writable and that every port is free (``preflight``). Then it starts the
 servers, writes the served registry, restarts a server that dies, and on Ctrl-C or SIGTERM
-stops every server and removes the registry. A second Ctrl-C or SIGTERM while it stops is
+stops every server and removes the registry. Every server is polled in turn from the main
+thread (``Supervisor.poll``, which never waits for a restart to finish), so one server's
+slow reload holds up neither another's restart nor a Ctrl-C, which stops a server that is
+still loading too; and no server is started from a thread that could exit before it
+(the parent-death signal follows the starting thread). A second Ctrl-C or SIGTERM while it stops is
 ignored, so that the stop is not cut short and no server is left behind.
 """
 
@@ -85,6 +89,9 @@ def run_plan(
     registry: Path | None = None,
     policy: RestartPolicy | None = None,
     on_event: Callable[[str], None] = lambda line: None,
+    tick: float = 0.5,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> None:
     """Serve ``plan`` until Ctrl-C or SIGTERM (in the main thread).
 
@@ -96,6 +103,8 @@ def run_plan(
             only while every server runs.
         policy: How dead servers are restarted.
         on_event: Told of each step, as one line.
+        tick: Seconds between two rounds of polling the servers.
+        clock, sleep: Injected for tests.
 
     Raises:
         UserError: A preflight check failed (nothing was started).
@@ -110,6 +119,8 @@ def run_plan(
             startup_timeout=startup_timeout,
             policy=policy,
             on_event=on_event,
+            clock=clock,
+            sleep=sleep,
         )
         for server in plan.servers
     ]
@@ -125,8 +136,8 @@ def run_plan(
             on_event(f"logs in {log_dir}; Ctrl-C stops")
             while True:
                 for supervisor in supervisors:
-                    supervisor.check()
-                time.sleep(0.5)
+                    supervisor.poll()
+                sleep(tick)
         except KeyboardInterrupt:
             _ignore_signals()
             on_event("stopping")

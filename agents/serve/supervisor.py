@@ -16,28 +16,20 @@ from typing import IO
 import httpx
 
 from agents.serve.commands import ServerCommand
+from agents.serve.health import (
+    LOG_TAIL,
+    ServeError,
+    ServerExited,
+    missing_models,
+    not_ready,
+    wait_healthy,
+)
 from agents.serve.process import launch, port_free, stop_group
-from protocols import LyceumError
 
 __all__ = ["RestartPolicy", "ServeError", "ServerExited", "Supervisor", "wait_healthy"]
 
-LOG_TAIL = 3000
-"""Characters of a server's log quoted in an error."""
 MAX_LOG_BYTES = 100 * 2**20
 """A log larger than this when its server (re)starts is moved to ``LOG.1`` first."""
-
-
-class ServeError(LyceumError):
-    """A server did not start, or kept dying; the message quotes the end of its log."""
-
-
-class ServerExited(ServeError):
-    """The server exited before it was healthy (a death while loading, which a restart
-    counts against its bound like any other)."""
-
-    def __init__(self, message: str, returncode: int) -> None:
-        super().__init__(message)
-        self.returncode = returncode
 
 
 @dataclass(frozen=True)
@@ -53,49 +45,22 @@ class RestartPolicy:
         return self.backoff[min(n, len(self.backoff) - 1)] if self.backoff else 0.0
 
 
-def wait_healthy(
-    command: ServerCommand,
-    process: subprocess.Popen[bytes],
-    *,
-    timeout: float,
-    log: Callable[[], str],
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
-) -> None:
-    """Wait until ``GET /health`` answers 2xx and ``GET /v1/models`` lists every name in
-    ``command.serves``.
-
-    Raises:
-        ServeError: The process exited first, or ``timeout`` passed; quoting its log.
-    """
-    deadline = clock() + timeout
-    missing: list[str] = list(command.serves)
-    with httpx.Client(timeout=5, trust_env=False) as http:  # a local server: no proxy
-        while clock() < deadline:
-            if process.poll() is not None:
-                raise ServerExited(
-                    f"{command.name} server exited with {process.returncode} before it was "
-                    f"healthy; the end of its log:\n{log()[-LOG_TAIL:]}",
-                    process.returncode,
-                )
-            try:
-                if http.get(command.root_url + "/health").is_success:
-                    listed = http.get(command.base_url + "/models").json().get("data", [])
-                    ids = {m.get("id") for m in listed if isinstance(m, dict)}
-                    missing = [n for n in command.serves if n not in ids]
-                    if not missing:
-                        return
-            except (httpx.HTTPError, ValueError, AttributeError):
-                pass
-            sleep(0.25)
-    raise ServeError(
-        f"{command.name} server was not ready after {timeout:g}s (not serving yet: "
-        f"{', '.join(missing) or '-'}); the end of its log:\n{log()[-LOG_TAIL:]}"
-    )
-
-
 class Supervisor:
     """Runs ``command`` and keeps it running.
+
+    ``start`` waits until the server is healthy. After that ``poll`` supervises it without
+    waiting: each call takes one step of a restart (a death seen, the policy's pause, the
+    launch, the loading, healthy again), so that ``run_plan`` polls every server in turn
+    and one server's long reload never holds up another's restart, nor Ctrl-C: a server
+    that is still loading is ``self.process`` like any other, and ``stop`` ends it.
+    ``check`` is the waiting form, for a single server.
+
+    Each launch happens in the thread that calls ``start``, ``poll`` or ``check``, and that
+    thread must live as long as the server: Linux sends the parent-death signal
+    (``PR_SET_PDEATHSIG``, see ``process.launch``) when the *thread* that started the
+    child exits, not only the process, so a server started from a short-lived worker
+    thread is sent SIGTERM when that thread ends. ``run_plan`` polls from the main thread
+    and starts no thread.
 
     Args:
         command: The server to run.
@@ -131,11 +96,20 @@ class Supervisor:
         self.restarts: list[float] = []
         self.process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+        self._due: float | None = None  # a restart pauses until then
+        self._deadline: float | None = None  # a restarted server loads until then
+        self._missing: list[str] | None = None
+        self._http: httpx.Client | None = None
 
     @property
     def pid(self) -> int | None:
         """The server's pid while it runs."""
         return self.process.pid if self.process is not None else None
+
+    @property
+    def restarting(self) -> bool:
+        """Whether a restart is under way (in its pause, or loading)."""
+        return self._due is not None or self._deadline is not None
 
     def log(self) -> str:
         """The server's log so far (every start of it)."""
@@ -150,12 +124,10 @@ class Supervisor:
         Raises:
             ServeError: It exited or was not healthy in time (it is stopped then)."""
         try:
-            self._launch()
-            assert self.process is not None
-            self.on_event(f"{self.command.name}: started (pid {self.process.pid}), loading")
+            process = self._launch()
             wait_healthy(
                 self.command,
-                self.process,
+                process,
                 timeout=self.startup_timeout,
                 log=self.log,
                 clock=self.clock,
@@ -167,7 +139,7 @@ class Supervisor:
         self.on_event(f"{self.command.name}: ready at {self.command.base_url}")
         return self
 
-    def _launch(self) -> None:
+    def _launch(self) -> subprocess.Popen[bytes]:
         argv = self.command.argv
         try:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -186,60 +158,105 @@ class Supervisor:
                     f"{self.command.name}: port {self.command.port} on {self.command.host} is "
                     "in use (another server?); choose another port (--port)"
                 )
-            self.process = launch(argv, log=self._log, env=self.command.env)
+            self.process = process = launch(argv, log=self._log, env=self.command.env)
         except OSError as exc:
             raise ServeError(
                 f"{self.command.name}: cannot start {argv[0]!r} (log {self.log_path}): "
                 f"{exc.strerror or exc}; is the server installed?"
             ) from None
+        self.on_event(f"{self.command.name}: started (pid {process.pid}), loading")
+        return process
 
-    def check(self) -> bool:
-        """Restart the server if it has died. True when it was restarted.
+    def poll(self) -> bool:
+        """One step of supervision, without waiting (at most one health check, of a server
+        that is loading after a restart). True when a restart has just finished.
 
         A server that dies again while it loads after a restart counts as one more death,
         and is restarted again within the same bound.
 
         Raises:
             ServeError: It died more than ``policy.max_restarts`` times within
-                ``policy.window`` seconds, or did not come back; quoting its log."""
-        process = self.process
-        if process is None or process.poll() is None:
+                ``policy.window`` seconds, could not be launched, or was not healthy within
+                ``startup_timeout`` of a restart; quoting its log (it is stopped then)."""
+        now = self.clock()
+        try:
+            if self._due is not None:  # in the pause before a restart
+                if now >= self._due:
+                    self._due, self._missing = None, None
+                    self._launch()
+                    self._deadline = now + self.startup_timeout
+                return False
+            process = self.process
+            if process is None or process.poll() is None:
+                return self._deadline is not None and self._loaded(now)
+            self._died(process.returncode, now)
+        except BaseException:
+            self.stop()
+            raise
+        return False
+
+    def _loaded(self, now: float) -> bool:
+        """Whether the restarted server is healthy now."""
+        if self._http is None:
+            self._http = httpx.Client(timeout=2, trust_env=False)  # a local server: no proxy
+        found = missing_models(self.command, self._http)
+        if found != []:
+            self._missing = found if found is not None else self._missing
+            if self._deadline is not None and now >= self._deadline:
+                raise not_ready(self.command, self.startup_timeout, self._missing, self.log())
             return False
-        code = process.returncode
-        stop_group(process, grace=5)  # what the dead server started goes too (GPU memory)
-        while True:
-            now = self.clock()
-            self.restarts = [t for t in self.restarts if now - t < self.policy.window]
-            if len(self.restarts) >= self.policy.max_restarts:
-                self.stop()
-                raise ServeError(
-                    f"{self.command.name} server died (exit {code}) {len(self.restarts) + 1} "
-                    f"times within {self.policy.window:g}s; gave up. The end of its log "
-                    f"({self.log_path}):\n{self.log()[-LOG_TAIL:]}"
-                )
-            if self._log is not None:  # reopened (moved aside first if too large) at the restart
-                self._log.close()
-                self._log = None
-            pause = self.policy.pause(len(self.restarts))
-            self.on_event(f"{self.command.name}: died (exit {code}); restarting in {pause:g}s")
-            self.restarts.append(now)
-            self.sleep(pause)
-            try:
-                self.start()
-            except ServerExited as exc:  # died again while loading: one more death
-                code = exc.returncode
-                continue
-            return True
+        self._deadline = None
+        self.on_event(f"{self.command.name}: ready at {self.command.base_url}")
+        return True
+
+    def _died(self, code: int, now: float) -> None:
+        """Schedule the restart of a server that exited with ``code``."""
+        assert self.process is not None
+        stop_group(self.process, grace=5)  # what the dead server started goes too (GPU)
+        self._deadline = None
+        self.restarts = [t for t in self.restarts if now - t < self.policy.window]
+        if len(self.restarts) >= self.policy.max_restarts:
+            raise ServeError(
+                f"{self.command.name} server died (exit {code}) {len(self.restarts) + 1} "
+                f"times within {self.policy.window:g}s; gave up. The end of its log "
+                f"({self.log_path}):\n{self.log()[-LOG_TAIL:]}"
+            )
+        if self._log is not None:  # reopened (moved aside first if too large) at the restart
+            self._log.close()
+            self._log = None
+        pause = self.policy.pause(len(self.restarts))
+        self.on_event(f"{self.command.name}: died (exit {code}); restarting in {pause:g}s")
+        self.restarts.append(now)
+        self._due = now + pause
+
+    def check(self) -> bool:
+        """Restart the server if it has died, and wait until it is healthy again (``poll``
+        in a loop: for one server alone). True when it was restarted.
+
+        Raises:
+            ServeError: As ``poll``."""
+        restarted = self.poll()
+        while not restarted and self.restarting:
+            if self._due is not None:
+                self.sleep(max(0.0, self._due - self.clock()))
+                self._due = min(self._due, self.clock())  # the pause is over
+            else:
+                self.sleep(0.25)
+            restarted = self.poll()
+        return restarted
 
     def stop(self) -> None:
-        """Stop the server's process group (SIGTERM, then SIGKILL) and close its log."""
+        """Stop the server's process group (SIGTERM, then SIGKILL), even while it loads or
+        pauses before a restart, and close its log."""
         process, self.process = self.process, None
+        self._due = self._deadline = None
         if process is not None:
             stop_group(process)
             self.on_event(f"{self.command.name}: stopped")
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        for resource in (self._log, self._http):
+            if resource is not None:
+                resource.close()
+        self._log, self._http = None, None
 
     def __enter__(self) -> Supervisor:
         return self.start()
