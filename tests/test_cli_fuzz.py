@@ -341,7 +341,11 @@ def check(path: tuple[str, ...], args: list[str], result: Result) -> None:
     assert "Traceback" not in result.output, shown
     if result.exit_code == 0:
         return
-    stderr = result.stderr
+    # Warnings (one line each, "warning: …") may come before the error's one line.
+    lines = result.stderr.splitlines(keepends=True)
+    while lines and lines[0].startswith("warning: "):
+        lines = lines[1:]
+    stderr = "".join(lines)
     usage = stderr.startswith("Usage: ") and "\nError: " in stderr
     one_line = stderr.startswith("error: ") and stderr.count("\n") == 1
     assert usage or one_line or result.exit_code == 1, f"{shown}: stderr is\n{stderr}"

@@ -275,6 +275,14 @@ def test_a_child_whose_parent_died_before_it_asked_ends_itself() -> None:
     sleeper = [sys.executable, "-c", "import time; time.sleep(30)"]
     orphan = subprocess.Popen(sleeper, preexec_fn=partial(die_with_parent, os.getpid() + 10**6))
     assert orphan.wait(timeout=10) == -signal.SIGTERM
+    # Also when the parent has a SIGTERM handler of its own (Ray, lyceum serve's): the
+    # forked child inherits it, and it must not turn the ending into a preexec_fn error.
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        wrong = partial(die_with_parent, os.getpid() + 10**6)
+        assert subprocess.Popen(sleeper, preexec_fn=wrong).wait(timeout=10) == -signal.SIGTERM
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     child = subprocess.Popen(sleeper, preexec_fn=partial(die_with_parent, os.getpid()))
     try:
         with pytest.raises(subprocess.TimeoutExpired):

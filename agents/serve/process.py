@@ -34,6 +34,9 @@ def die_with_parent(parent: int | None = None) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     if parent is not None and os.getppid() != parent:
+        # The default action, not a handler the parent installed (Python's would raise
+        # in this preexec_fn instead of ending the child): SIG_DFL is 0.
+        libc.signal(signal.SIGTERM, 0)
         os.kill(os.getpid(), signal.SIGTERM)
 
 
