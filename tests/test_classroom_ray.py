@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import os
+import pickle
 from dataclasses import asdict
 from datetime import UTC, datetime
 from importlib.util import find_spec
@@ -19,11 +20,12 @@ from click.testing import CliRunner
 from agents.classroom import ClassroomConfig, roster, run_classroom
 from agents.classroom.graph import start_message
 from agents.cli.app import main
-from agents.eval import EpisodeKey, ProcessExecutor
+from agents.eval import EpisodeKey, LocalExecutor, ProcessExecutor, run_sweep
 from agents.eval.classroom_batch import (
     BatchRow,
     ClassroomBatch,
     ClassroomBatchTask,
+    batch_row,
     load_batch_config,
     unit_run_id,
 )
@@ -122,6 +124,45 @@ def test_a_rerun_skips_every_stored_classroom_on_each_backend(store_url: str) ->
         assert row.quiz_before is not None and row.quiz_after is not None
         assert row.estimate_gap is not None and 0.0 <= row.estimate_gap <= 1.0
     assert full.label.startswith("SIMULATION")
+
+
+class CountingStores:
+    """A run store factory that keeps every store it opened."""
+
+    def __init__(self) -> None:
+        self.opened: list[SqlRunStore] = []
+
+    def __call__(self, url: str) -> SqlRunStore:
+        store = SqlRunStore(url)
+        self.opened.append(store)
+        return store
+
+
+def test_the_classrooms_of_a_process_share_one_store_and_their_rows_do_not_change(
+    tmp_path: Path, store_url: str
+) -> None:
+    """Four classrooms at once on the local executor open one run store with one engine
+    (one pool, one schema check), closed when the sweep ends; whole rows and stored
+    transcripts equal those of each classroom run on a store of its own."""
+    stores = CountingStores()
+    task = ClassroomBatchTask(BATCH, store_url, store_factory=stores)
+    result = run_sweep(task, store=store_url, executor=LocalExecutor(4), progress=False)
+    rows = tuple(BatchRow.from_payload(result.payloads[key]) for key in BATCH.units())
+    assert [store.engines_opened for store in stores.opened] == [1]
+    assert task.store is not stores.opened[0]  # closed at the end: the next unit reopens
+    alone_url = f"sqlite:///{tmp_path / 'alone.db'}"
+    alone = []
+    for key in BATCH.units():
+        config, run_id = BATCH.classroom(key), unit_run_id(task.config_hash(), key)
+        with SqlRunStore(alone_url) as store:
+            ran = asyncio.run(run_classroom(config, runtime=Runtime(store), run_id=run_id))
+        alone.append(batch_row(key, config, ran.status, ran.messages, run_id))
+    assert rows == tuple(alone)
+    assert stored_transcripts(store_url, rows) == stored_transcripts(alone_url, rows)
+    # A worker gets the task without its store, and opens its own.
+    shipped = ClassroomBatchTask(BATCH, store_url)
+    clone = pickle.loads(pickle.dumps(shipped))
+    assert clone.store is not shipped.store and clone.store.url == shipped.store.url
 
 
 @pytest.mark.slow
@@ -332,6 +373,7 @@ def test_a_finished_classroom_whose_row_was_lost_is_rebuilt_and_an_interrupted_o
     task = ClassroomBatchTask(BATCH, store_url)
     first, second = BATCH.units()[:2]
     asyncio.run(task.run(first, {}))
+    task.close()  # what the runner does at the end of a sweep
     cut = asyncio.run(interrupt(task, second, after=30))
     reused = unit_run_id(task.config_hash(), first)
     before = stored_runs(store_url)
@@ -371,6 +413,7 @@ def test_a_classroom_still_running_elsewhere_is_not_started_twice(tmp_path: Path
         )
     with pytest.raises(UserError) as caught:
         asyncio.run(task.run(key, {}))
+    task.close()
     message = str(caught.value)
     assert message.startswith(f"run {run_id} is still running (process {os.getpid()} on ")
     assert "so it is not started twice" in message and "\n" not in message

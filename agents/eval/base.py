@@ -36,6 +36,7 @@ __all__ = [
     "StudentKind",
     "SweepTask",
     "TeacherMind",
+    "close_task",
 ]
 
 StudentKind = Literal["simulated", "lm"]
@@ -227,3 +228,13 @@ class SweepTask(Protocol):
     async def run(self, key: EpisodeKey, inputs: Payload) -> Payload:
         """Run one unit. Deterministic: the same key and inputs give the same payload."""
         ...
+
+
+def close_task(task: SweepTask) -> None:
+    """Release what ``task`` opened while running units (a store's connection pool), if it
+    has a ``close()`` method (optional on a ``SweepTask``). The executors call it in a worker
+    when the worker's share of units (a chunk) is done; the runner calls it when the sweep
+    is done, for the units the local executor ran in this process."""
+    close = getattr(task, "close", None)
+    if callable(close):
+        close()

@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -210,22 +210,52 @@ def batch_row(
 class ClassroomBatchTask:
     """A ``ClassroomBatch`` as a ``SweepTask`` (one stage, one unit per classroom).
 
-    Picklable: it holds the batch and the run store's URL, and opens the store in the
-    process that runs a unit.
+    Picklable: it holds the batch and the run store's URL; the store itself is opened in
+    the process that runs units, once for all the units it runs (``store``), and is not
+    pickled.
 
     Args:
         batch: The classrooms.
         db: The run store's URL (each classroom is stored there as a run); it must be
             reachable from wherever units run (PostgreSQL on a multi-node cluster).
+        store_factory: Opens the run store from ``db``; called once per process that runs
+            units (it travels to workers, so it must be picklable: a class or a top-level
+            function).
     """
 
     kind = "classroom"
     student_kind = "simulated"
 
-    def __init__(self, batch: ClassroomBatch, db: str) -> None:
+    def __init__(
+        self,
+        batch: ClassroomBatch,
+        db: str,
+        *,
+        store_factory: Callable[[str], SqlRunStore] = SqlRunStore,
+    ) -> None:
         self.config = batch
         self.db = db
+        self.store_factory = store_factory
         self._hash: str | None = None
+        self._store: SqlRunStore | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_store"] = None  # a connection pool stays in its process
+        return state
+
+    @property
+    def store(self) -> SqlRunStore:
+        """The run store the units of this process share (opened on first use)."""
+        if self._store is None:
+            self._store = self.store_factory(self.db)
+        return self._store
+
+    def close(self) -> None:
+        """Close the store the units opened (its pool); the next unit opens a new one."""
+        store, self._store = self._store, None
+        if store is not None:
+            store.close()
 
     def check(self) -> None:
         """Fail before anything runs: an unknown lesson, an unset key variable.
@@ -281,10 +311,10 @@ class ClassroomBatchTask:
         """
         config = self.config.classroom(key)
         run_id = unit_run_id(self.config_hash(), key)
-        with SqlRunStore(self.db) as store:
-            stored = await asyncio.to_thread(store.reusable_run, run_id)
-            if stored is not None:
-                messages = await asyncio.to_thread(store.messages, run_id)
-                return asdict(batch_row(key, config, stored.status, messages, run_id))
-            result = await run_classroom(config, runtime=Runtime(store), run_id=run_id)
+        store = self.store
+        stored = await asyncio.to_thread(store.reusable_run, run_id)
+        if stored is not None:
+            messages = await asyncio.to_thread(store.messages, run_id)
+            return asdict(batch_row(key, config, stored.status, messages, run_id))
+        result = await run_classroom(config, runtime=Runtime(store), run_id=run_id)
         return asdict(batch_row(key, config, result.status, result.messages, run_id))

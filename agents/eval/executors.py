@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from agents.eval.base import EpisodeKey, Payload, SweepTask
+from agents.eval.base import EpisodeKey, Payload, SweepTask, close_task
 from agents.eval.results import UnitRecord
 
 __all__ = ["Executor", "Job", "LocalExecutor", "ProcessExecutor", "RayExecutor", "make_executor"]
@@ -89,7 +89,8 @@ class LocalExecutor:
 
 
 def _run_chunk(task: SweepTask, jobs: Sequence[Job], concurrency: int) -> list[UnitRecord]:
-    """A Ray task: run a chunk of units in a worker's own event loop."""
+    """A Ray task: run a chunk of units in a worker's own event loop, then close what the
+    worker's copy of the task opened for them (``close_task``)."""
     done: list[UnitRecord] = []
 
     async def run() -> None:
@@ -98,7 +99,10 @@ def _run_chunk(task: SweepTask, jobs: Sequence[Job], concurrency: int) -> list[U
         except ExceptionGroup as group:
             raise group.exceptions[0] from None
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    finally:
+        close_task(task)
     return done
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from agents.eval.base import EpisodeKey, Payload, SweepTask
+from agents.eval.base import EpisodeKey, Payload, SweepTask, close_task
 from agents.eval.executors import Executor, make_executor
 from agents.eval.provenance import task_meta
 from agents.eval.results import SweepStore, UnitRecord
@@ -174,6 +174,7 @@ async def arun_sweep(
             units.update((key, finished[key]) for key in keys)
     finally:
         await persister.close()
+        close_task(task)  # what the units run in this process opened
         if isinstance(executor, str):
             runner.close()
         if owned:

@@ -179,6 +179,10 @@ class SqlRunStore(RunStore):
         self.stale_after = stale_after
         self._engine: Engine | None = None
         self._sessions: sessionmaker[Session] | None = None
+        self._opening = threading.Lock()  # threads that first use the store open it once
+        self.engines_opened = 0
+        """How many engines (each a connection pool and a schema check) this store has
+        opened: one, unless it was closed and used again."""
 
     def __repr__(self) -> str:
         return f"SqlRunStore({self.display_url!r})"
@@ -190,10 +194,15 @@ class SqlRunStore(RunStore):
 
     # -- lifecycle ---------------------------------------------------------------------
     def _open(self) -> sessionmaker[Session]:
-        if self._sessions is None:
-            self._engine = open_engine(self.url, RUN_STORE, read_only=self.read_only)
-            self._sessions = sessionmaker(self._engine, expire_on_commit=False)
-        return self._sessions
+        sessions = self._sessions
+        if sessions is not None:
+            return sessions
+        with self._opening:
+            if self._sessions is None:
+                self._engine = open_engine(self.url, RUN_STORE, read_only=self.read_only)
+                self._sessions = sessionmaker(self._engine, expire_on_commit=False)
+                self.engines_opened += 1
+            return self._sessions
 
     def init(self) -> SqlRunStore:
         """Create or upgrade the schema now (otherwise done on first use)."""
@@ -202,10 +211,11 @@ class SqlRunStore(RunStore):
 
     def close(self) -> None:
         """Close pooled connections. The store reopens on next use."""
-        if self._engine is not None:
-            self._engine.dispose()
-        self._engine = None
-        self._sessions = None
+        with self._opening:
+            if self._engine is not None:
+                self._engine.dispose()
+            self._engine = None
+            self._sessions = None
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
