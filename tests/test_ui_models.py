@@ -82,7 +82,9 @@ def test_an_unreachable_port_is_an_error_box() -> None:
     at = button(fill(models_page(), f"http://127.0.0.1:{port}/v1", "tiny"), "Test connection")
     assert not at.exception
     (error,) = at.error
-    assert error.value.startswith(f"cannot reach the endpoint: http://127.0.0.1:{port}/v1/models")
+    assert error.value.startswith(
+        f"cannot reach the endpoint: nothing answers at http://127.0.0.1:{port}/v1/models"
+    )
     assert error.value.endswith("Check the URL (it ends in /v1) and the port.")
 
 
